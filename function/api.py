@@ -1,0 +1,135 @@
+"""HTTP routes: parse the request, run the pipeline, turn results and errors into responses."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Literal
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from . import __version__
+from .delivery import FOREGROUND_HEADERS, Delivery
+from .errors import InvalidOption, ServiceError, error_body
+from .fetch import fetch_image
+from .images import DecodeLimits
+from .keys import input_key_for_request
+from .pipeline import MaskModel, RemovalOptions, parse_bgcolor, remove_background
+from .request_body import uploaded_image
+from .settings import Settings
+from .storage import ObjectStore
+
+logger = logging.getLogger(__name__)
+
+IMAGE_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "image/*": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+            },
+        },
+    }
+}
+IMAGE_RESPONSES = {
+    200: {"content": {"image/png": {}, "image/webp": {}}, "description": "The cutout"},
+    201: {"description": "Stored under output_key: {bucket, key, url, width, height, format}"},
+    303: {"description": "Too large for a Lambda response: stored, Location is a presigned URL"},
+}
+
+
+def request_id_of(request: Request) -> str:
+    return getattr(request.state, "request_id", None) or "-"
+
+
+def create_app(settings: Settings, model: MaskModel, store: ObjectStore, model_name: str) -> FastAPI:
+    app = FastAPI(title="Background removal", version=__version__)
+    limits = DecodeLimits(max_bytes=settings.max_input_bytes, max_pixels=settings.max_input_pixels)
+    delivery = Delivery(settings, store)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=["Location", "X-Request-Id", *FOREGROUND_HEADERS],
+        )
+
+    @app.middleware("http")
+    async def tag_request(request: Request, call_next):
+        event = request.scope.get("aws.event") or {}
+        request.state.request_id = (event.get("requestContext") or {}).get("requestId") or uuid.uuid4().hex
+        response = await call_next(request)
+        response.headers["X-Request-Id"] = request.state.request_id
+        return response
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError):
+        logger.info("refused %s: %s", exc.code, exc.message)
+        return JSONResponse(error_body(exc.code, exc.message, request_id_of(request)), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_option(request: Request, exc: RequestValidationError):
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in exc.errors())
+        return await service_error(request, InvalidOption(problems or "invalid request"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return await service_error(request, ServiceError(str(exc.detail), code=code, status=exc.status_code))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        logger.exception("unexpected error")
+        body = error_body("internal_error", "unexpected error; quote the request id", request_id_of(request))
+        return JSONResponse(body, status_code=500, headers={"X-Request-Id": request_id_of(request)})
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok", "model": model_name, "version": __version__}
+
+    @app.post("/remove-bg", responses=IMAGE_RESPONSES, openapi_extra=IMAGE_BODY)
+    async def remove_bg(
+        request: Request,
+        image_url: str | None = Query(None, description="URL of the image, e.g. a presigned S3 GET URL"),
+        image_key: str | None = Query(None, description="Key of an object under the input prefix"),
+        output_key: str | None = Query(None, description="Store the result at this key under the output prefix"),
+        overwrite: bool = Query(False, description="Allow output_key to replace an existing object"),
+        format: Literal["png", "webp"] = Query("png"),
+        only_mask: bool = Query(False, description="Return the grey mask instead of the cutout"),
+        bgcolor: str | None = Query(None, description="Flatten onto this colour: RRGGBB or RRGGBBAA"),
+        crop: bool = Query(False, description="Trim the result to the subject's bounding box"),
+    ) -> Response:
+        options = RemovalOptions(
+            format=format, only_mask=only_mask, crop=crop, bgcolor=parse_bgcolor(bgcolor) if bgcolor else None
+        )
+        uploaded = await uploaded_image(request, settings.max_input_bytes)
+        sources = [name for name, value in (("image_url", image_url), ("image_key", image_key)) if value]
+        if uploaded is not None:
+            sources.append("body")
+        if len(sources) != 1:
+            found = ", ".join(sources) or "none"
+            raise ServiceError(
+                f"send exactly one image: image_url, image_key or a request body (got {found})",
+                code="image_missing" if not sources else "image_ambiguous",
+            )
+        if image_url:
+            data = await run_in_threadpool(fetch_image, image_url, settings)
+        elif image_key:
+            key = input_key_for_request(image_key, settings.input_prefix)
+            data = await run_in_threadpool(
+                store.get_bytes, delivery.bucket_or_refuse(), key, settings.max_input_bytes
+            )
+        else:
+            data = uploaded
+        cutout = await run_in_threadpool(remove_background, data, options, model, limits)
+        return await run_in_threadpool(delivery.respond, cutout, output_key, overwrite)
+
+    return app

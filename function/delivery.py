@@ -1,0 +1,74 @@
+"""How a finished cutout leaves the HTTP API: inline, stored under output_key, or parked in S3.
+
+API Gateway turns a Lambda response over 6 MB into an opaque 502, so anything over
+`MAX_RESPONSE_BYTES` is stored and answered with 303 + a presigned URL (or 413 without a
+bucket) before that can happen.
+"""
+
+from __future__ import annotations
+
+from fastapi.responses import JSONResponse, Response
+
+from .errors import OutputExists, OutputTooLarge, StorageNotConfigured
+from .keys import generated_output_key, output_key_for_request
+from .pipeline import Cutout
+from .settings import Settings
+from .storage import AlreadyExists, ObjectStore
+
+FOREGROUND_HEADERS = (
+    "X-Width",
+    "X-Height",
+    "X-Foreground-Top",
+    "X-Foreground-Left",
+    "X-Foreground-Width",
+    "X-Foreground-Height",
+)
+
+
+def cutout_headers(cutout: Cutout) -> dict[str, str]:
+    box = cutout.foreground
+    values = (cutout.width, cutout.height, box.top, box.left, box.width, box.height)
+    return {name: str(value) for name, value in zip(FOREGROUND_HEADERS, values)}
+
+
+class Delivery:
+    def __init__(self, settings: Settings, store: ObjectStore):
+        self.settings = settings
+        self.store = store
+
+    def bucket_or_refuse(self) -> str:
+        if not self.settings.results_bucket:
+            raise StorageNotConfigured("no bucket is configured (AWS_BUCKET_NAME)")
+        return self.settings.results_bucket
+
+    def _store(self, cutout: Cutout, key: str, overwrite: bool) -> dict:
+        bucket = self.bucket_or_refuse()
+        try:
+            self.store.put(bucket, key, cutout.body, cutout.content_type, if_absent=not overwrite)
+        except AlreadyExists as exc:
+            raise OutputExists(f"{key} already exists; pass overwrite=true to replace it") from exc
+        url = self.store.presign_get(bucket, key, self.settings.presigned_url_ttl)
+        return {
+            "bucket": bucket,
+            "key": key,
+            "url": url,
+            "width": cutout.width,
+            "height": cutout.height,
+            "format": cutout.format,
+        }
+
+    def respond(self, cutout: Cutout, output_key: str | None, overwrite: bool) -> Response:
+        headers = cutout_headers(cutout)
+        if output_key is not None:
+            key = output_key_for_request(output_key, self.settings.output_prefix, self.settings.input_prefix)
+            return JSONResponse(self._store(cutout, key, overwrite), status_code=201, headers=headers)
+        if len(cutout.body) <= self.settings.max_response_bytes:
+            return Response(cutout.body, media_type=cutout.content_type, headers=headers)
+        if not self.settings.results_bucket:
+            raise OutputTooLarge(
+                f"the result is {len(cutout.body)} bytes, over the {self.settings.max_response_bytes}-byte "
+                "response limit; ask for format=webp or crop=true, or configure AWS_BUCKET_NAME"
+            )
+        key = generated_output_key(self.settings.output_prefix, cutout.format)
+        stored = self._store(cutout, key, overwrite=False)
+        return JSONResponse(stored, status_code=303, headers={**headers, "Location": stored["url"]})

@@ -1,0 +1,57 @@
+"""The segmentation model: one rembg session per process, created at init from the baked file.
+
+rembg downloads missing weights at run time; on Lambda that would be a network call from a
+read-only filesystem at the worst moment, so a missing model is a start-up error instead.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from PIL import Image
+
+# Lambda gives one vCPU per 1,769 MB of memory, up to 6; os.cpu_count() reports the host's.
+MB_PER_LAMBDA_VCPU = 1769
+MAX_LAMBDA_VCPUS = 6
+
+
+class ModelNotAvailable(RuntimeError):
+    pass
+
+
+def usable_cpus() -> int:
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    memory_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    if memory_mb and memory_mb.isdigit():
+        lambda_vcpus = min(MAX_LAMBDA_VCPUS, math.ceil(int(memory_mb) / MB_PER_LAMBDA_VCPU))
+        return max(1, min(available, lambda_vcpus))
+    return max(1, available)
+
+
+class BackgroundModel:
+    """Predicts a foreground mask (mode "L", same size as the input) with a rembg session."""
+
+    def __init__(self, name: str, home: Path):
+        # rembg resolves model files through U2NET_HOME; point it at the baked folder.
+        os.environ["U2NET_HOME"] = str(home)
+        import onnxruntime as ort
+        from rembg.sessions import sessions
+
+        session_class = sessions.get(name)
+        if session_class is None:
+            raise ModelNotAvailable(f"unknown model {name!r}")
+        if session_class.resolve_existing(f"{name}.onnx") is None:
+            raise ModelNotAvailable(
+                f"model {name!r} is not baked under {home}; run `python -m function.prepare {name}`"
+            )
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = usable_cpus()
+        self.name = name
+        self.threads = options.intra_op_num_threads
+        self.session = session_class(name, options, providers=["CPUExecutionProvider"])
+
+    def mask(self, image: Image.Image) -> Image.Image:
+        (mask,) = self.session.predict(image)
+        return mask

@@ -1,0 +1,59 @@
+"""Getting the uploaded image out of an HTTP request body: raw `image/*` or multipart `file`.
+
+Starlette parses multipart; what it does not do is cap a body whose size is unknown up
+front (chunked uploads), so the body is read here with a cap and then handed to its parser.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+
+from .errors import InputTooLarge, ServiceError, UnsupportedMediaType
+
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file itself
+
+
+async def read_capped(request: Request, cap: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise InputTooLarge(f"the request body is {declared} bytes; the limit is {cap}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise InputTooLarge(f"the request body is over the {cap}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _single_chunk(body: bytes):
+    yield body
+
+
+async def uploaded_image(request: Request, max_bytes: int) -> bytes | None:
+    """The image bytes sent in the body, or None when the body is empty."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        body = await read_capped(request, max_bytes + MULTIPART_OVERHEAD)
+        parser = MultiPartParser(request.headers, _single_chunk(body), max_files=1, max_fields=20)
+        try:
+            form = await parser.parse()
+        except MultiPartException as exc:
+            raise ServiceError(f"the multipart body is malformed: {exc.message}", code="invalid_multipart") from exc
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ServiceError("a multipart upload must carry the image in a field named 'file'", code="image_missing")
+        data = await upload.read()
+        if len(data) > max_bytes:
+            raise InputTooLarge(f"the uploaded file is over the {max_bytes}-byte limit")
+        return data
+    body = await read_capped(request, max_bytes)
+    if not body:
+        return None
+    if content_type.startswith("image/") or content_type == "application/octet-stream":
+        return body
+    raise UnsupportedMediaType(
+        f"send the image as an image/* body or multipart 'file', not {content_type or 'no content type'}"
+    )

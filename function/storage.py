@@ -1,0 +1,122 @@
+"""The S3 adapter: the only module that talks to S3.
+
+Client errors that mean "this object is not there / not yours" become ServiceErrors (4xx,
+permanent); throttling, 5xx and network failures become StorageUnavailable (503), which
+the HTTP path reports and the S3 path re-raises so Lambda retries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .errors import ImageNotFound, InputTooLarge, ServiceError
+
+_MISSING = {"NoSuchKey", "404", "NotFound", "NoSuchBucket", "AccessDenied", "403"}
+_TRANSIENT = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError", "ServiceUnavailable"}
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
+
+
+class StorageUnavailable(ServiceError):
+    status, code = 503, "storage_unavailable"
+
+
+class AlreadyExists(Exception):
+    """A conditional write found an object at the key (HTTP 412)."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    size: int
+    etag: str
+    version_id: str | None
+    metadata: dict[str, str]
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _status(error: ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+class ObjectStore:
+    def __init__(self, client=None):
+        self._client = client
+
+    @cached_property
+    def client(self):
+        # Created on first use so a process that never touches S3 does not pay for it.
+        return self._client or boto3.client("s3", config=_CLIENT_CONFIG)
+
+    @staticmethod
+    def _translate(error: Exception, bucket: str, key: str, reading: bool = True) -> Exception:
+        if isinstance(error, ClientError) and _error_code(error) not in _TRANSIENT and _status(error) < 500:
+            if reading and (_error_code(error) in _MISSING or _status(error) in (403, 404)):
+                return ImageNotFound(f"s3://{bucket}/{key} does not exist or is not readable")
+            # Anything else S3 refuses (a denied write, a bad bucket) is our misconfiguration.
+            return error
+        return StorageUnavailable(f"S3 is unavailable ({type(error).__name__}); try again")
+
+    def head(self, bucket: str, key: str) -> ObjectInfo | None:
+        try:
+            response = self.client.head_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            if _status(error) == 404:
+                return None
+            raise self._translate(error, bucket, key) from error
+        except BotoCoreError as error:
+            raise self._translate(error, bucket, key) from error
+        return ObjectInfo(
+            size=response["ContentLength"],
+            etag=response["ETag"].strip('"'),
+            version_id=response.get("VersionId"),
+            metadata=response.get("Metadata", {}),
+        )
+
+    def get_bytes(self, bucket: str, key: str, max_bytes: int, version_id: str | None = None) -> bytes:
+        """The object's bytes, refusing (without reading it all) anything over `max_bytes`."""
+        extra = {"VersionId": version_id} if version_id else {}
+        try:
+            response = self.client.get_object(Bucket=bucket, Key=key, **extra)
+            if response["ContentLength"] > max_bytes:
+                response["Body"].close()
+                raise InputTooLarge(f"the object is {response['ContentLength']} bytes; the limit is {max_bytes}")
+            body = response["Body"].read(max_bytes + 1)
+        except (ClientError, BotoCoreError) as error:
+            raise self._translate(error, bucket, key) from error
+        if len(body) > max_bytes:
+            raise InputTooLarge(f"the object is over the {max_bytes}-byte limit")
+        return body
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: bytes,
+        content_type: str,
+        metadata: dict[str, str] | None = None,
+        if_absent: bool = False,
+    ) -> None:
+        """Write an object; with `if_absent`, refuse (AlreadyExists) rather than overwrite."""
+        extra = {"IfNoneMatch": "*"} if if_absent else {}
+        try:
+            self.client.put_object(
+                Bucket=bucket, Key=key, Body=body, ContentType=content_type, Metadata=metadata or {}, **extra
+            )
+        except ClientError as error:
+            if _status(error) == 412 or _error_code(error) == "PreconditionFailed":
+                raise AlreadyExists(key) from error
+            raise self._translate(error, bucket, key, reading=False) from error
+        except BotoCoreError as error:
+            raise self._translate(error, bucket, key, reading=False) from error
+
+    def presign_get(self, bucket: str, key: str, expires_in: int) -> str:
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in
+        )

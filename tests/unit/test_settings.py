@@ -1,0 +1,47 @@
+"""Configuration is validated once, at init: a layout that would loop never starts."""
+
+import pytest
+from pydantic import ValidationError
+
+from function.settings import Settings
+
+
+def test_defaults_match_the_documented_contract():
+    settings = Settings(aws_bucket_name="b", frontend_url="")
+
+    assert (settings.input_prefix, settings.output_prefix, settings.failed_prefix) == ("input/", "output/", "failed/")
+    assert settings.max_response_bytes == 4_400_000
+    assert settings.cors_origins == ()
+
+
+def test_prefixes_are_normalised_to_folders():
+    settings = Settings(input_prefix="/uploads", output_prefix="cutouts")
+
+    assert (settings.input_prefix, settings.output_prefix) == ("uploads/", "cutouts/")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"output_prefix": "input/"},
+        {"output_prefix": "input/out/"},
+        {"input_prefix": "output/in/"},
+        {"failed_prefix": "input/failed/"},
+        {"input_prefix": ""},
+    ],
+)
+def test_layouts_that_would_retrigger_the_function_are_refused(overrides):
+    with pytest.raises(ValidationError):
+        Settings(aws_bucket_name="b", **overrides)
+
+
+def test_overlapping_prefixes_are_fine_in_a_separate_output_bucket():
+    settings = Settings(aws_bucket_name="in", output_bucket="out", output_prefix="input/")
+
+    assert settings.results_bucket == "out"
+
+
+def test_frontend_url_accepts_a_comma_separated_list(monkeypatch):
+    monkeypatch.setenv("FRONTEND_URL", "http://localhost:3000, https://app.example.com")
+
+    assert Settings().cors_origins == ("http://localhost:3000", "https://app.example.com")
