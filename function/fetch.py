@@ -46,6 +46,7 @@ class _VettedConnectionMixin:
     watchdog: threading.Timer | None = None
 
     def _new_conn(self) -> socket.socket:
+        # getaddrinfo cannot be interrupted; the resolver's own timeouts bound it, not ours.
         try:
             infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
