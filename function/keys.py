@@ -6,6 +6,7 @@ would re-trigger the S3 function) and nothing outside the output/failed prefixes
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import uuid
 
@@ -52,4 +53,24 @@ def output_key_for_input(input_key: str, input_prefix: str, output_prefix: str, 
     stem, extension = posixpath.splitext(relative)
     if not stem or stem.endswith("/"):  # e.g. "input/.jpg": keep the name whole
         stem = relative
-    return f"{output_prefix}{stem}.{fmt}"
+    return fit_key(output_prefix, stem, f".{fmt}")
+
+
+def report_key_for_input(input_key: str, input_prefix: str, failed_prefix: str) -> str:
+    """`input/a/b.jpg` -> `failed/a/b.jpg.json`: why that input produced no output."""
+    return fit_key(failed_prefix, input_key[len(input_prefix) :], ".json")
+
+
+def fit_key(prefix: str, relative: str, suffix: str) -> str:
+    """prefix + relative + suffix, shortened (stem + hash) only if it would pass S3's 1,024 bytes.
+
+    Outputs and reports live under prefixes that may be longer than the input prefix, so a
+    maximal input key would otherwise have no valid output key at all.
+    """
+    key = f"{prefix}{relative}{suffix}"
+    if len(key.encode("utf-8")) <= MAX_KEY_BYTES:
+        return key
+    tag = "~" + hashlib.sha256(relative.encode("utf-8")).hexdigest()[:16]
+    room = MAX_KEY_BYTES - len(f"{prefix}{tag}{suffix}".encode("utf-8"))
+    stem = relative.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+    return f"{prefix}{stem}{tag}{suffix}"

@@ -6,7 +6,9 @@ unchanged; the function finds it through boto3's own AWS_ENDPOINT_URL_S3.
 
 from __future__ import annotations
 
+import logging
 import os
+from pathlib import Path
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -28,6 +30,8 @@ class EmbeddedS3:
         self.endpoint: str | None = None
 
     def start(self) -> str:
+        # moto's server logs every request through werkzeug; keep local output readable.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
@@ -57,5 +61,24 @@ class EmbeddedS3:
         return bucket
 
 
-def apply_environment(variables: dict[str, str]) -> None:
-    os.environ.update(variables)
+def sample_photo() -> bytes:
+    """A real photo to try the service on: scikit-image's astronaut (512x512) as JPEG."""
+    import io
+
+    from PIL import Image
+    from skimage import data
+
+    buffer = io.BytesIO()
+    Image.fromarray(data.astronaut()).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def start_local_aws(port: int = 0) -> EmbeddedS3:
+    """Start the embedded S3 with its bucket and point this process's function settings at it."""
+    s3 = EmbeddedS3(port=port)
+    s3.start()
+    s3.create_bucket(LOCAL_BUCKET)
+    os.environ.update(s3.environment(LOCAL_BUCKET))
+    os.environ.setdefault("MODEL_NAME", "u2netp")
+    os.environ.setdefault("U2NET_HOME", str(Path(__file__).resolve().parents[1] / "models"))
+    return s3

@@ -1,7 +1,8 @@
 """`make run`: the service on http://127.0.0.1:8090 over an embedded S3, offline.
 
 The same `function.handlers` module Lambda imports is served by uvicorn, with the local
-u2netp model and a moto S3 server standing in for AWS.
+u2netp model and a moto S3 server standing in for AWS; objects put under the input prefix
+are processed by `s3_handler` as the S3 trigger would (see local/s3_trigger.py).
 """
 
 from __future__ import annotations
@@ -10,35 +11,12 @@ import argparse
 import os
 import shlex
 from urllib.parse import quote
-from pathlib import Path
 
-from local.embedded_s3 import LOCAL_BUCKET, EmbeddedS3, apply_environment
+from local.embedded_s3 import LOCAL_BUCKET, EmbeddedS3, sample_photo, start_local_aws
+from local.s3_trigger import InputPrefixPoller
 
-ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_KEY = "input/sample.jpg"
 PRESIGN_SECONDS = 7 * 24 * 3600
-
-
-def sample_photo() -> bytes:
-    """A real photo to try the service on: scikit-image's astronaut (512x512)."""
-    import io
-
-    from PIL import Image
-    from skimage import data
-
-    buffer = io.BytesIO()
-    Image.fromarray(data.astronaut()).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
-
-
-def start_embedded_s3(port: int) -> EmbeddedS3:
-    s3 = EmbeddedS3(port=port)
-    s3.start()
-    s3.create_bucket(LOCAL_BUCKET)
-    apply_environment(s3.environment(LOCAL_BUCKET))
-    os.environ.setdefault("MODEL_NAME", "u2netp")
-    os.environ.setdefault("U2NET_HOME", str(ROOT / "models"))
-    return s3
 
 
 def print_examples(s3: EmbeddedS3, api: str) -> None:
@@ -48,6 +26,7 @@ def print_examples(s3: EmbeddedS3, api: str) -> None:
         "get_object", Params={"Bucket": LOCAL_BUCKET, "Key": SAMPLE_KEY}, ExpiresIn=PRESIGN_SECONDS
     )
     presigned_call = f"{api}/remove-bg?image_url=" + quote(url, safe="")
+    s3_cli = f"aws --endpoint-url {s3.endpoint} s3"
     print(
         f"""
 Background removal is running at {api}  (docs: {api}/docs)
@@ -59,7 +38,10 @@ Try it:
   # the old service's contract: a presigned S3 URL (this one works as printed)
   curl -sS -X POST {shlex.quote(presigned_call)} -o sample-cutout.png
   # read the object under input/ directly and store the result under output/
-  curl -sS -X POST '{api}/remove-bg?image_key=sample.jpg&output_key=sample.png'
+  curl -sS -X POST '{api}/remove-bg?image_key=sample.jpg&output_key=my-cutout.png'
+  # the S3 pipeline: drop a file under input/, its cutout appears under output/ (polled every second)
+  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local {s3_cli} cp photo.jpg s3://{LOCAL_BUCKET}/input/photo.jpg
+  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local {s3_cli} ls --recursive s3://{LOCAL_BUCKET}/output/
 """,
         flush=True,
     )
@@ -71,15 +53,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--s3-port", type=int, default=int(os.environ.get("LOCAL_S3_PORT", 8091)))
     args = parser.parse_args(argv)
 
-    s3 = start_embedded_s3(args.s3_port)
+    s3 = start_local_aws(args.s3_port)
     import uvicorn
 
-    from function.handlers import app
+    from function import handlers
 
+    trigger = InputPrefixPoller(s3.client(), LOCAL_BUCKET, handlers.settings.input_prefix, handlers.s3_handler)
+    trigger.start()
     print_examples(s3, f"http://127.0.0.1:{args.port}")
     try:
-        uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="info")
+        uvicorn.run(handlers.app, host="127.0.0.1", port=args.port, log_level="info")
     finally:
+        trigger.stop()
         s3.stop()
 
 

@@ -13,6 +13,8 @@ import numpy as np
 from PIL import Image
 from skimage import data as skdata
 
+from local.events import s3_notification
+
 
 def jpeg_bytes(array: np.ndarray | None = None, quality: int = 90, **save_args) -> bytes:
     """A real photo (scikit-image's astronaut, 512x512) as JPEG bytes."""
@@ -104,3 +106,28 @@ def response_json(response: dict) -> dict:
 def header(response: dict, name: str) -> str | None:
     headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
     return headers.get(name.lower())
+
+
+def s3_put_event(bucket: str, keys: list[str], etag: str = "0123456789abcdef") -> dict:
+    """An S3 ObjectCreated:Put notification, keys URL-encoded the way S3 sends them."""
+    return s3_notification(bucket, keys, etag=etag, size=1024)
+
+
+def sqs_event(bodies: list[str]) -> dict:
+    """An SQS receive-message event whose bodies are given (e.g. S3 notifications as JSON)."""
+    return {
+        "Records": [
+            {
+                "messageId": f"message-{index}",
+                "receiptHandle": f"handle-{index}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764072000000"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:uploads",
+                "awsRegion": "us-east-1",
+            }
+            for index, body in enumerate(bodies)
+        ]
+    }

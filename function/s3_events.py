@@ -1,0 +1,158 @@
+"""S3 ObjectCreated records -> cutouts under the output prefix, each input version exactly once.
+
+S3 delivers notifications at least once and Lambda may run one event twice, even at the same
+time. Each output carries its source's ETag in its metadata and is written conditionally
+(If-None-Match for a first output, If-Match on the old output for a newer upload), so racing
+duplicates lose at S3 instead of writing a second object.
+
+Failures are sorted: a ServiceError below 500 (empty, not an image, too large, undecodable)
+would fail the same way on every retry, so it is reported under the failed prefix and not
+raised; anything else (S3 5xx, throttling, timeouts) is raised so Lambda retries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from urllib.parse import quote, unquote_plus
+
+from aws_lambda_powertools.utilities.data_classes import S3Event
+
+from .errors import InputTooLarge, ServiceError
+from .images import DecodeLimits
+from .keys import output_key_for_input, report_key_for_input
+from .pipeline import MaskModel, RemovalOptions, remove_background
+from .settings import Settings
+from .storage import AlreadyExists, ObjectInfo, ObjectStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InputObject:
+    bucket: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    key: str
+    status: str  # processed | duplicate | ignored | failed | retry
+    output_key: str | None = None
+    code: str | None = None
+    detail: str | None = None
+
+
+class TransientFailure(Exception):
+    """Some records hit a failure worth retrying; the others were handled and are idempotent."""
+
+    def __init__(self, outcomes: list[Outcome]):
+        self.outcomes = outcomes
+        failed = [o for o in outcomes if o.status == "retry"]
+        super().__init__(f"{len(failed)} record(s) failed transiently: " + "; ".join(o.detail or "" for o in failed))
+
+
+def objects_in_notification(event: dict) -> list[InputObject]:
+    """Every ObjectCreated record (not just the first), keys URL-decoded ('+' is a space)."""
+    if not event.get("Records"):  # e.g. the s3:TestEvent S3 sends when a notification is set up
+        return []
+    return [
+        # Powertools leaves per-record keys as S3 sent them: URL-encoded.
+        InputObject(record.s3.bucket.name, unquote_plus(record.s3.get_object.key))
+        for record in S3Event(event).records
+        if record.event_name.startswith("ObjectCreated")
+    ]
+
+
+class S3Pipeline:
+    def __init__(self, settings: Settings, model: MaskModel, store: ObjectStore, model_name: str):
+        self.settings = settings
+        self.model = model
+        self.store = store
+        self.model_name = model_name
+        self.options = RemovalOptions(format="png")
+        self.limits = DecodeLimits(max_bytes=settings.max_input_bytes, max_pixels=settings.max_input_pixels)
+
+    def _ignored_because(self, obj: InputObject) -> str | None:
+        s = self.settings
+        if s.aws_bucket_name and obj.bucket != s.aws_bucket_name:
+            return f"bucket {obj.bucket} is not the configured input bucket"
+        if not obj.key.startswith(s.input_prefix) or obj.key.endswith("/"):
+            return f"outside the input prefix {s.input_prefix}"
+        if obj.bucket == s.results_bucket and obj.key.startswith((s.output_prefix, s.failed_prefix)):
+            return "one of our own outputs"  # unreachable with valid settings; a last guard against loops
+        return None
+
+    def handle(self, obj: InputObject) -> Outcome:
+        reason = self._ignored_because(obj)
+        if reason:
+            return Outcome(obj.key, "ignored", detail=reason)
+        source = self.store.head(obj.bucket, obj.key)
+        if source is None:
+            return Outcome(obj.key, "ignored", detail="the object no longer exists")
+        out_bucket = self.settings.results_bucket or obj.bucket
+        out_key = output_key_for_input(obj.key, self.settings.input_prefix, self.settings.output_prefix, "png")
+        previous = self.store.head(out_bucket, out_key)
+        if previous and previous.metadata.get("source-etag") == source.etag:
+            return Outcome(obj.key, "duplicate", output_key=out_key)
+        try:
+            if source.size > self.settings.max_input_bytes:
+                raise InputTooLarge(f"the object is {source.size} bytes; the limit is {self.settings.max_input_bytes}")
+            data = self.store.get_bytes(obj.bucket, obj.key, self.settings.max_input_bytes, source.version_id)
+            cutout = remove_background(data, self.options, self.model, self.limits)
+        except ServiceError as error:
+            if error.status >= 500:
+                raise
+            return self._report_failure(obj, source, error)
+        metadata = {
+            # S3 metadata must be ASCII; keys may be any UTF-8.
+            "source-key": quote(obj.key),
+            "source-etag": source.etag,
+            "source-version": source.version_id or "",
+            "model": self.model_name,
+            "width": str(cutout.width),
+            "height": str(cutout.height),
+        }
+        try:
+            self.store.put(
+                out_bucket, out_key, cutout.body, cutout.content_type, metadata,
+                if_absent=previous is None, if_match=previous.etag if previous else None,
+            )
+        except AlreadyExists:
+            return Outcome(obj.key, "duplicate", output_key=out_key)
+        return Outcome(obj.key, "processed", output_key=out_key)
+
+    def _report_failure(self, obj: InputObject, source: ObjectInfo, error: ServiceError) -> Outcome:
+        report_key = report_key_for_input(obj.key, self.settings.input_prefix, self.settings.failed_prefix)
+        report = {
+            "source": {"bucket": obj.bucket, "key": obj.key, "etag": source.etag, "version": source.version_id},
+            "error": {"code": error.code, "message": error.message},
+            "model": self.model_name,
+            "at": datetime.now(timezone.utc).isoformat(),
+        }
+        body = json.dumps(report, indent=2).encode()
+        self.store.put(self.settings.results_bucket or obj.bucket, report_key, body, "application/json")
+        logger.warning("input refused: %s %s", error.code, obj.key)
+        return Outcome(obj.key, "failed", output_key=report_key, code=error.code, detail=error.message)
+
+    def handle_all(self, objects: list[InputObject]) -> list[Outcome]:
+        """Every record is attempted; transient failures are raised only after the rest are done."""
+        outcomes = []
+        for obj in objects:
+            try:
+                outcomes.append(self.handle(obj))
+            except Exception as error:  # any non-permanent failure: let Lambda retry the event
+                logger.exception("transient failure on %s", obj.key)
+                outcomes.append(Outcome(obj.key, "retry", detail=f"{obj.key}: {type(error).__name__}"))
+        if any(outcome.status == "retry" for outcome in outcomes):
+            raise TransientFailure(outcomes)
+        return outcomes
+
+
+def summary(outcomes: list[Outcome]) -> dict:
+    counts = {status: 0 for status in ("processed", "duplicate", "ignored", "failed")}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    return {**counts, "records": [asdict(outcome) for outcome in outcomes]}

@@ -1,0 +1,30 @@
+"""Events in the shapes AWS sends, for the local S3 trigger, the offline invoker and the tests."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from urllib.parse import quote_plus
+
+
+def s3_object_created(bucket: str, key: str, etag: str = "", size: int = 0, region: str = "us-east-1") -> dict:
+    """One ObjectCreated:Put record; the key URL-encoded as S3 encodes it ('+' for space)."""
+    return {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": region,
+        "eventTime": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "LOCAL"},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": "LOCAL", "x-amz-id-2": "LOCAL"},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "input-created",
+            "bucket": {"name": bucket, "ownerIdentity": {"principalId": "LOCAL"}, "arn": f"arn:aws:s3:::{bucket}"},
+            "object": {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag, "sequencer": "0"},
+        },
+    }
+
+
+def s3_notification(bucket: str, keys: list[str], etag: str = "", size: int = 0) -> dict:
+    return {"Records": [s3_object_created(bucket, key, etag, size) for key in keys]}

@@ -1,0 +1,220 @@
+"""A user drops photos under input/ and finds cutouts under output/: each input version exactly once."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from urllib.parse import unquote
+
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from function.keys import MAX_KEY_BYTES
+from function.s3_events import S3Pipeline, TransientFailure
+from function.storage import ObjectStore
+from tests.support import assert_astronaut_cutout, jpeg_bytes, open_image, s3_put_event, sqs_event
+
+
+def unique(name: str) -> str:
+    return f"input/{uuid.uuid4().hex[:8]}/{name}"
+
+
+def drop(s3, bucket, key, body) -> str:
+    return s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"].strip('"')
+
+
+def output_versions(s3, bucket, key) -> list[dict]:
+    versions = s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
+    return [v for v in versions if v["Key"] == key]
+
+
+def read(s3, bucket, key) -> bytes:
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+AWKWARD_NAMES = {
+    "plain.jpg": "plain.png",
+    "with space.jpg": "with space.png",
+    "a+b=c&d.jpg": "a+b=c&d.png",
+    "100% real.jpg": "100% real.png",
+    "ünïcødé/фото 写真.jpeg": "ünïcødé/фото 写真.png",
+    "nested/deeper/still/x.JPG": "nested/deeper/still/x.png",
+    "no-extension": "no-extension.png",
+}
+
+
+def test_photos_with_awkward_keys_come_out_under_output(handlers, s3, bucket, photo):
+    folder = unique("")
+    keys = [folder + name for name in AWKWARD_NAMES]
+    for key in keys:
+        drop(s3, bucket, key, photo)
+
+    result = handlers.s3_handler(s3_put_event(bucket, keys), None)
+
+    assert result["processed"] == len(keys) and result["failed"] == 0
+    expected = [folder.replace("input/", "output/", 1) + out for out in AWKWARD_NAMES.values()]
+    assert [record["output_key"] for record in result["records"]] == expected
+    for key in expected:
+        obj = s3.get_object(Bucket=bucket, Key=key)
+        assert obj["ContentType"] == "image/png"
+        assert obj["Metadata"]["model"] == "u2netp"
+        assert_astronaut_cutout(open_image(obj["Body"].read()))
+
+
+def test_a_1024_byte_key_still_gets_a_valid_output_key(handlers, s3, bucket, photo):
+    prefix = unique("")
+    key = prefix + "k" * (MAX_KEY_BYTES - len(prefix) - 4) + ".jpg"
+    assert len(key.encode()) == MAX_KEY_BYTES
+    drop(s3, bucket, key, photo)
+
+    (record,) = handlers.s3_handler(s3_put_event(bucket, [key]), None)["records"]
+
+    assert record["status"] == "processed"
+    assert record["output_key"].startswith("output/") and len(record["output_key"].encode()) <= MAX_KEY_BYTES
+    assert_astronaut_cutout(open_image(read(s3, bucket, record["output_key"])))
+
+
+def test_the_same_event_three_times_leaves_one_output(handlers, s3, bucket, photo):
+    key = unique("repeated.jpg")
+    etag = drop(s3, bucket, key, photo)
+    event = s3_put_event(bucket, [key])
+
+    statuses = [handlers.s3_handler(event, None)["records"][0]["status"] for _ in range(3)]
+
+    out_key = key.replace("input/", "output/", 1).replace(".jpg", ".png")
+    assert statuses == ["processed", "duplicate", "duplicate"]
+    (version,) = output_versions(s3, bucket, out_key)
+    metadata = s3.head_object(Bucket=bucket, Key=out_key)["Metadata"]
+    assert metadata["source-etag"] == etag and metadata["source-key"]
+
+
+def test_the_same_event_delivered_concurrently_leaves_one_output(handlers, s3, bucket, photo):
+    key = unique("concurrent.jpg")
+    drop(s3, bucket, key, photo)
+    event = s3_put_event(bucket, [key])
+    statuses, barrier = [], threading.Barrier(3)
+
+    def deliver():
+        barrier.wait()
+        statuses.append(handlers.s3_handler(event, None)["records"][0]["status"])
+
+    threads = [threading.Thread(target=deliver) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert sorted(statuses) == ["duplicate", "duplicate", "processed"]
+    assert len(output_versions(s3, bucket, key.replace("input/", "output/", 1).replace(".jpg", ".png"))) == 1
+
+
+def test_a_newer_upload_of_the_same_key_replaces_the_output(handlers, s3, bucket, photo):
+    key = unique("updated.jpg")
+    drop(s3, bucket, key, photo)
+    handlers.s3_handler(s3_put_event(bucket, [key]), None)
+    newer_etag = drop(s3, bucket, key, jpeg_bytes(quality=70))
+
+    (record,) = handlers.s3_handler(s3_put_event(bucket, [key]), None)["records"]
+
+    assert record["status"] == "processed"
+    assert len(output_versions(s3, bucket, record["output_key"])) == 2
+    assert s3.head_object(Bucket=bucket, Key=record["output_key"])["Metadata"]["source-etag"] == newer_etag
+
+
+@pytest.mark.parametrize("key", ["output/some/cutout.png", "failed/x.json", "elsewhere/photo.jpg", "input/folder/"])
+def test_events_outside_the_input_prefix_do_nothing(handlers, s3, bucket, key, photo):
+    s3.put_object(Bucket=bucket, Key=key, Body=photo)
+    before = s3.list_object_versions(Bucket=bucket).get("Versions", [])
+
+    (record,) = handlers.s3_handler(s3_put_event(bucket, [key]), None)["records"]
+
+    assert record["status"] == "ignored"
+    assert s3.list_object_versions(Bucket=bucket).get("Versions", []) == before
+
+
+@pytest.mark.parametrize(
+    "name, body, code",
+    [
+        ("empty.jpg", b"", "image_empty"),
+        ("notes.jpg", b"this is a shopping list, not a photo", "unsupported_media_type"),
+        ("truncated.jpg", jpeg_bytes()[:4000], "image_undecodable"),
+    ],
+)
+def test_bad_files_leave_a_failure_report_and_the_input_untouched(handlers, s3, bucket, name, body, code):
+    key = unique(name)
+    etag = drop(s3, bucket, key, body)
+
+    (record,) = handlers.s3_handler(s3_put_event(bucket, [key]), None)["records"]
+
+    assert record["status"] == "failed" and record["code"] == code
+    report = json.loads(read(s3, bucket, record["output_key"]))
+    assert record["output_key"] == key.replace("input/", "failed/", 1) + ".json"
+    assert report["error"]["code"] == code and report["source"] == {
+        "bucket": bucket, "key": key, "etag": etag, "version": report["source"]["version"]
+    }
+    assert s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"') == etag
+    assert not output_versions(s3, bucket, key.replace("input/", "output/", 1).replace(".jpg", ".png"))
+
+
+def test_five_records_two_bad_give_three_outputs_and_two_reports(handlers, s3, bucket, photo):
+    good = [unique(f"good-{i}.jpg") for i in range(3)]
+    bad = [unique("bad-1.jpg"), unique("bad-2.jpg")]
+    for key in good:
+        drop(s3, bucket, key, photo)
+    for key in bad:
+        drop(s3, bucket, key, b"GIF89a garbage")
+
+    result = handlers.s3_handler(s3_put_event(bucket, [good[0], bad[0], good[1], bad[1], good[2]]), None)
+
+    assert (result["processed"], result["failed"]) == (3, 2)
+    assert [r["status"] for r in result["records"]] == ["processed", "failed", "processed", "failed", "processed"]
+    assert all(r["output_key"].startswith("failed/") for r in result["records"] if r["status"] == "failed")
+
+
+def faulty_pipeline(handlers, embedded_s3, failing_key: str) -> S3Pipeline:
+    """The real pipeline and S3, except S3 answers 503 SlowDown for one object (fault injection)."""
+    client = embedded_s3.client()
+
+    def slow_down(params, **_):
+        if unquote(params["url_path"]).endswith("/" + failing_key):
+            body = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+            return AWSResponse("https://s3", 503, {}, None), {
+                "Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."},
+                "ResponseMetadata": {"HTTPStatusCode": 503, "raw": body},
+            }
+        return None
+
+    client.meta.events.register("before-call.s3.GetObject", slow_down)
+    return S3Pipeline(handlers.settings, handlers.model, ObjectStore(client), model_name="u2netp")
+
+
+def test_a_transient_s3_error_raises_for_a_retry_after_the_other_records_are_done(handlers, embedded_s3, s3, bucket, photo):
+    flaky, fine = unique("flaky.jpg"), unique("fine.jpg")
+    drop(s3, bucket, flaky, photo)
+    drop(s3, bucket, fine, photo)
+    pipeline = faulty_pipeline(handlers, embedded_s3, flaky)
+
+    with pytest.raises(TransientFailure) as raised:
+        pipeline.handle_all(handlers.objects_in_notification(s3_put_event(bucket, [flaky, fine])))
+
+    assert [o.status for o in raised.value.outcomes] == ["retry", "processed"]
+    assert not output_versions(s3, bucket, flaky.replace("input/", "output/", 1).replace(".jpg", ".png"))
+    # The retry Lambda makes once S3 recovers skips what is done and finishes the rest.
+    result = handlers.s3_handler(s3_put_event(bucket, [flaky, fine]), None)
+    assert [r["status"] for r in result["records"]] == ["processed", "duplicate"]
+
+
+def test_sqs_batches_report_exactly_the_messages_to_retry(handlers, embedded_s3, s3, bucket, photo, monkeypatch):
+    good, bad, flaky = unique("q-good.jpg"), unique("q-bad.jpg"), unique("q-flaky.jpg")
+    drop(s3, bucket, good, photo)
+    drop(s3, bucket, bad, b"not an image")
+    drop(s3, bucket, flaky, photo)
+    monkeypatch.setattr(handlers, "s3_pipeline", faulty_pipeline(handlers, embedded_s3, flaky))
+    bodies = [json.dumps(s3_put_event(bucket, [key])) for key in (good, bad, flaky)] + ["not json"]
+
+    response = handlers.s3_handler(sqs_event(bodies), None)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "message-2"}]}
+    assert open_image(read(s3, bucket, good.replace("input/", "output/", 1).replace(".jpg", ".png"))).mode == "RGBA"
+    assert json.loads(read(s3, bucket, bad.replace("input/", "failed/", 1) + ".json"))["error"]["code"]
