@@ -109,3 +109,10 @@ def test_options_go_to_the_api_and_its_errors_are_shown(page, tmp_path):
     expect(status).to_have_class("error", timeout=30_000)
     expect(status).to_contain_text("unsupported_media_type")
     expect(status).to_contain_text("request ")
+
+
+def test_api_docs_render_offline(page, server):
+    page.get_by_role("link", name="API docs").click()
+
+    sync_api.expect(page.locator(".opblock-summary-path", has_text="/remove-bg")).to_be_visible(timeout=30_000)
+    assert page.url == f"{server}/docs"
