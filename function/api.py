@@ -23,6 +23,7 @@ from .pipeline import MaskModel, RemovalOptions, parse_bgcolor, remove_backgroun
 from .request_body import uploaded_image
 from .settings import Settings
 from .storage import ObjectStore
+from .web import add_web_routes
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ def request_id_of(request: Request) -> str:
 
 
 def create_app(settings: Settings, model: MaskModel, store: ObjectStore, model_name: str) -> FastAPI:
-    app = FastAPI(title="Background removal", version=__version__)
+    app = FastAPI(title="Background removal", version=__version__, docs_url=None, redoc_url=None)
+    add_web_routes(app)  # the page at / and offline /docs
     limits = DecodeLimits(max_bytes=settings.max_input_bytes, max_pixels=settings.max_input_pixels)
     delivery = Delivery(settings, store)
 

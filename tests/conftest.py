@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
+import uvicorn
 
 from function.prepare import u2netp_from_pypi
 from local.embedded_s3 import LOCAL_BUCKET, EmbeddedS3
@@ -64,6 +68,23 @@ def s3(embedded_s3):
 @pytest.fixture(scope="session")
 def bucket() -> str:
     return LOCAL_BUCKET
+
+
+@pytest.fixture(scope="session")
+def live_api(handlers):
+    """The app served over real HTTP by uvicorn, as `make run` serves it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(handlers.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(5)
 
 
 @pytest.fixture(scope="session")

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 
 import pytest
 import requests
-import uvicorn
 
 from tests.support import assert_astronaut_cutout, open_image
 
 
-@pytest.fixture(scope="module")
-def api(handlers):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(handlers.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+@pytest.fixture
+def api(live_api):
+    return live_api
 
 
 def test_raw_upload_over_http(api, photo):

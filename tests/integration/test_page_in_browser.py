@@ -1,0 +1,105 @@
+"""A person uses the page in a real browser (headless Chromium) against the local server, end to end.
+
+Needs Debian's `chromium` (`make browser`) and Playwright for Python (requirements-dev.txt); it skips
+without them. Playwright's own browser download is never used: it launches the system Chromium.
+With UPDATE_SCREENSHOT=1 it retakes the README's screenshot (docs/page.png).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support import assert_astronaut_cutout, jpeg_bytes, open_image
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    pytest.skip("no chromium on this machine (make browser installs Debian's)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "page.png"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture
+def server(live_api):
+    return live_api
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1000, "height": 700}, accept_downloads=True)
+    page = context.new_page()
+    elsewhere = []
+    page.on("request", lambda request: None if request.url.startswith((server, "blob:", "data:")) else elsewhere.append(request.url))
+    page.goto(f"{server}/")
+    yield page
+    context.close()
+    assert not elsewhere, f"the page reached beyond its own server: {elsewhere}"
+
+
+def test_upload_see_and_download_the_cutout(page, tmp_path):
+    photo = tmp_path / "astronaut.jpg"
+    photo.write_bytes(jpeg_bytes())
+    expect = sync_api.expect
+
+    page.set_input_files("#file", str(photo))
+
+    expect(page.locator("#status")).to_have_text("Done.", timeout=60_000)
+    expect(page.locator("#result")).to_be_visible()
+    expect(page.locator("#size")).to_have_text("512 × 512 px")
+    expect(page.locator("#subject")).to_contain_text("px at left")
+    assert page.eval_on_selector("#result", "img => img.complete && img.naturalWidth") == 512
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download").click()
+    download = download_info.value
+    assert download.suggested_filename == "astronaut-cutout.png"
+    assert_astronaut_cutout(open_image(Path(download.path()).read_bytes()))
+    shot = SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert open_image(shot.read_bytes()).width == 1000
+
+
+def test_options_go_to_the_api_and_its_errors_are_shown(page, tmp_path):
+    photo = tmp_path / "astronaut.jpg"
+    photo.write_bytes(jpeg_bytes())
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_bytes(b"this is text, not a picture")
+    expect = sync_api.expect
+
+    page.set_input_files("#file", str(photo))
+    expect(page.locator("#status")).to_have_text("Done.", timeout=60_000)
+    page.check("#crop")
+    page.select_option("#format", "webp")  # last: only the run with both options names a .webp
+    expect(page.locator("#download")).to_have_attribute("download", "astronaut-cutout.webp", timeout=60_000)
+    width, height = (int(n) for n in page.locator("#size").inner_text().split(" px")[0].split(" × "))
+    assert width <= 512 and height < 512, "cropped to the subject (the astronaut is clear of the top edge)"
+    expect(page.locator("#subject")).to_contain_text("at left 0, top 0")
+
+    page.set_input_files("#file", str(not_an_image))
+
+    status = page.locator("#status")
+    expect(status).to_have_class("error", timeout=30_000)
+    expect(status).to_contain_text("unsupported_media_type")
+    expect(status).to_contain_text("request ")
+
+
+def test_api_docs_render_offline(page, server):
+    page.get_by_role("link", name="API docs").click()
+
+    sync_api.expect(page.locator(".opblock-summary-path", has_text="/remove-bg")).to_be_visible(timeout=30_000)
+    assert page.url == f"{server}/docs"
