@@ -12,6 +12,7 @@ FROM public.ecr.aws/lambda/python:3.12
 #    before anything imports rembg.
 ENV NUMBA_CPU_NAME=generic \
     NUMBA_CACHE_DIR=/tmp/numba_cache \
+    NUMBA_BAKED_CACHE_DIR=${LAMBDA_TASK_ROOT}/numba_cache \
     U2NET_HOME=${LAMBDA_TASK_ROOT}/models \
     MODEL_NAME=u2net
 

@@ -6,7 +6,12 @@ at import, which Lambda runs during init.
 
 from __future__ import annotations
 
-import json
+# First, before anything can import numba: make its cache usable on a read-only filesystem.
+from .coldstart import prepare_runtime
+
+prepare_runtime()
+
+import json  # noqa: E402 (the imports below must come after prepare_runtime)
 import logging
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -15,7 +20,7 @@ from mangum import Mangum
 
 from .api import create_app
 from .model import BackgroundModel
-from .s3_events import S3Pipeline, objects_in_notification, summary  # noqa: F401 (objects_in_notification: tests)
+from .s3_events import S3Pipeline, objects_in_notification, summary
 from .settings import Settings
 from .storage import ObjectStore
 

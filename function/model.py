@@ -12,6 +12,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from .coldstart import load_session_factory
+
 # Lambda gives one vCPU per 1,769 MB of memory, up to 6; os.cpu_count() reports the host's.
 MB_PER_LAMBDA_VCPU = 1769
 MAX_LAMBDA_VCPUS = 6
@@ -36,21 +38,20 @@ class BackgroundModel:
     def __init__(self, name: str, home: Path):
         # rembg resolves model files through U2NET_HOME; point it at the baked folder.
         os.environ["U2NET_HOME"] = str(home)
-        import onnxruntime as ort
-        from rembg.sessions import sessions
-
-        session_class = sessions.get(name)
-        if session_class is None:
-            raise ModelNotAvailable(f"unknown model {name!r}")
-        if session_class.resolve_existing(f"{name}.onnx") is None:
+        # The two places rembg looks (its per-model folder, then the flat legacy layout).
+        candidates = (home / "models" / name / f"{name}.onnx", home / f"{name}.onnx")
+        if not any(path.exists() for path in candidates):
             raise ModelNotAvailable(
                 f"model {name!r} is not baked under {home}; run `python -m function.prepare {name}`"
             )
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
         options.intra_op_num_threads = usable_cpus()
         self.name = name
         self.threads = options.intra_op_num_threads
-        self.session = session_class(name, options, providers=["CPUExecutionProvider"])
+        new_session = load_session_factory()  # rembg's factory minus the pymatting import
+        self.session = new_session(name, sess_opts=options, providers=["CPUExecutionProvider"])
 
     def mask(self, image: Image.Image) -> Image.Image:
         (mask,) = self.session.predict(image)

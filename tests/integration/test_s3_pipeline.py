@@ -11,7 +11,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from function.keys import MAX_KEY_BYTES
-from function.s3_events import S3Pipeline, TransientFailure
+from function.s3_events import S3Pipeline, TransientFailure, objects_in_notification
 from function.storage import ObjectStore
 from tests.support import assert_astronaut_cutout, jpeg_bytes, open_image, s3_put_event, sqs_event
 
@@ -196,7 +196,7 @@ def test_a_transient_s3_error_raises_for_a_retry_after_the_other_records_are_don
     pipeline = faulty_pipeline(handlers, embedded_s3, flaky)
 
     with pytest.raises(TransientFailure) as raised:
-        pipeline.handle_all(handlers.objects_in_notification(s3_put_event(bucket, [flaky, fine])))
+        pipeline.handle_all(objects_in_notification(s3_put_event(bucket, [flaky, fine])))
 
     assert [o.status for o in raised.value.outcomes] == ["retry", "processed"]
     assert not output_versions(s3, bucket, flaky.replace("input/", "output/", 1).replace(".jpg", ".png"))
