@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Literal
 
@@ -19,13 +18,12 @@ from .errors import InvalidOption, ServiceError, error_body
 from .fetch import fetch_image
 from .images import DecodeLimits
 from .keys import input_key_for_request
+from .observability import logger, record_failure, record_image, subsegment, timed_stage
 from .pipeline import MaskModel, RemovalOptions, parse_bgcolor, remove_background
 from .request_body import uploaded_image
 from .settings import Settings
 from .storage import ObjectStore
 from .web import add_web_routes
-
-logger = logging.getLogger(__name__)
 
 IMAGE_BODY = {
     "requestBody": {
@@ -68,13 +66,15 @@ def create_app(settings: Settings, model: MaskModel, store: ObjectStore, model_n
     async def tag_request(request: Request, call_next):
         event = request.scope.get("aws.event") or {}
         request.state.request_id = (event.get("requestContext") or {}).get("requestId") or uuid.uuid4().hex
+        # On Lambda this is the invocation's id already; locally (uvicorn) it tags this request's logs.
+        logger.set_correlation_id(request.state.request_id)
         response = await call_next(request)
         response.headers["X-Request-Id"] = request.state.request_id
         return response
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError):
-        logger.info("refused %s: %s", exc.code, exc.message)
+        record_failure(exc.code, exc.status)
         return JSONResponse(error_body(exc.code, exc.message, request_id_of(request)), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
@@ -90,6 +90,7 @@ def create_app(settings: Settings, model: MaskModel, store: ObjectStore, model_n
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
         logger.exception("unexpected error")
+        record_failure("internal_error", 500)
         body = error_body("internal_error", "unexpected error; quote the request id", request_id_of(request))
         return JSONResponse(body, status_code=500, headers={"X-Request-Id": request_id_of(request)})
 
@@ -122,16 +123,22 @@ def create_app(settings: Settings, model: MaskModel, store: ObjectStore, model_n
                 f"send exactly one image: image_url, image_key or a request body (got {found})",
                 code="image_missing" if not sources else "image_ambiguous",
             )
-        if image_url:
-            data = await run_in_threadpool(fetch_image, image_url, settings)
-        elif image_key:
-            key = input_key_for_request(image_key, settings.input_prefix)
-            data = await run_in_threadpool(
-                store.get_bytes, delivery.bucket_or_refuse(), key, settings.max_input_bytes
-            )
-        else:
-            data = uploaded
-        cutout = await run_in_threadpool(remove_background, data, options, model, limits)
-        return await run_in_threadpool(delivery.respond, cutout, output_key, overwrite)
+        return await run_in_threadpool(process, image_url, image_key, uploaded, options, output_key, overwrite)
+
+    def process(image_url, image_key, uploaded, options, output_key, overwrite) -> Response:
+        """The blocking part of a request, in a worker thread: fetch, pipeline, deliver."""
+        stage_ms: dict[str, float] = {}
+        data = uploaded
+        if data is None:
+            with timed_stage("fetch", stage_ms):
+                if image_url:
+                    data = fetch_image(image_url, settings)
+                else:
+                    key = input_key_for_request(image_key, settings.input_prefix)
+                    data = store.get_bytes(delivery.bucket_or_refuse(), key, settings.max_input_bytes)
+        cutout = remove_background(data, options, model, limits, trace=subsegment)
+        response = delivery.respond(cutout, output_key, overwrite, stage_ms)
+        record_image({**stage_ms, **cutout.stage_ms}, cutout.source_megapixels, cutout.format)
+        return response
 
     return app

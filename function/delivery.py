@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from .errors import OutputExists, OutputTooLarge, StorageNotConfigured
 from .keys import generated_output_key, output_key_for_request
+from .observability import timed_stage
 from .pipeline import Cutout
 from .settings import Settings
 from .storage import AlreadyExists, ObjectStore
@@ -41,13 +42,14 @@ class Delivery:
             raise StorageNotConfigured("no bucket is configured (AWS_BUCKET_NAME)")
         return self.settings.results_bucket
 
-    def _store(self, cutout: Cutout, key: str, overwrite: bool) -> dict:
+    def _store(self, cutout: Cutout, key: str, overwrite: bool, stage_ms: dict[str, float]) -> dict:
         bucket = self.bucket_or_refuse()
-        try:
-            self.store.put(bucket, key, cutout.body, cutout.content_type, if_absent=not overwrite)
-        except AlreadyExists as exc:
-            raise OutputExists(f"{key} already exists; pass overwrite=true to replace it") from exc
-        url = self.store.presign_get(bucket, key, self.settings.presigned_url_ttl)
+        with timed_stage("store", stage_ms):
+            try:
+                self.store.put(bucket, key, cutout.body, cutout.content_type, if_absent=not overwrite)
+            except AlreadyExists as exc:
+                raise OutputExists(f"{key} already exists; pass overwrite=true to replace it") from exc
+            url = self.store.presign_get(bucket, key, self.settings.presigned_url_ttl)
         return {
             "bucket": bucket,
             "key": key,
@@ -57,11 +59,11 @@ class Delivery:
             "format": cutout.format,
         }
 
-    def respond(self, cutout: Cutout, output_key: str | None, overwrite: bool) -> Response:
+    def respond(self, cutout: Cutout, output_key: str | None, overwrite: bool, stage_ms: dict[str, float]) -> Response:
         headers = cutout_headers(cutout)
         if output_key is not None:
             key = output_key_for_request(output_key, self.settings.output_prefix, self.settings.input_prefix)
-            return JSONResponse(self._store(cutout, key, overwrite), status_code=201, headers=headers)
+            return JSONResponse(self._store(cutout, key, overwrite, stage_ms), status_code=201, headers=headers)
         if len(cutout.body) <= self.settings.max_response_bytes:
             return Response(cutout.body, media_type=cutout.content_type, headers=headers)
         if not self.settings.results_bucket:
@@ -70,5 +72,5 @@ class Delivery:
                 "response limit; ask for format=webp or crop=true, or configure AWS_BUCKET_NAME"
             )
         key = generated_output_key(self.settings.output_prefix, cutout.format)
-        stored = self._store(cutout, key, overwrite=False)
+        stored = self._store(cutout, key, overwrite=False, stage_ms=stage_ms)
         return JSONResponse(stored, status_code=303, headers={**headers, "Location": stored["url"]})

@@ -12,21 +12,22 @@ from .coldstart import prepare_runtime
 prepare_runtime()
 
 import json  # noqa: E402 (the imports below must come after prepare_runtime)
-import logging
 
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from mangum import Mangum
 
 from .api import create_app
 from .model import BackgroundModel
+from .observability import logger, metrics, tracer
 from .s3_events import S3Pipeline, objects_in_notification, summary
 from .settings import Settings
 from .storage import ObjectStore
 
-logger = logging.getLogger(__name__)
 settings = Settings()
 model = BackgroundModel(settings.model_name, settings.u2net_home)
+logger.append_keys(model=model.name)
 store = ObjectStore()
 app = create_app(settings, model, store, model_name=model.name)
 # lifespan="off": Mangum would otherwise run the app's startup/shutdown on every invocation.
@@ -35,6 +36,9 @@ s3_pipeline = S3Pipeline(settings, model, store, model_name=model.name)
 _sqs_batch = BatchProcessor(event_type=EventType.SQS)
 
 
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
 def http_handler(event: dict, context) -> dict:
     """API Gateway HTTP API (payload v2) and REST API (v1) events -> the FastAPI app."""
     return _asgi(event, context)
@@ -52,6 +56,9 @@ def _s3_notification_in_message(record: SQSRecord) -> None:
     s3_pipeline.handle_all(objects_in_notification(notification))
 
 
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
 def s3_handler(event: dict, context) -> dict:
     """S3 ObjectCreated notifications, direct (async invoke) or wrapped in SQS messages."""
     records = event.get("Records") or []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import sys
@@ -65,10 +66,13 @@ def main(argv: list[str] | None = None) -> int:
         from local.embedded_s3 import LOCAL_BUCKET, start_local_aws
 
         seed(start_local_aws().client(), LOCAL_BUCKET, args.entry_point, event)
-    from function import handlers
+    # As with `sam local invoke`: the function's logs and EMF metrics go to stderr, the result to stdout.
+    with contextlib.redirect_stdout(sys.stderr):
+        from function import handlers
+        from local.events import LocalLambdaContext as lambda_context
 
-    handler = handlers.http_handler if args.entry_point == "http" else handlers.s3_handler
-    response = handler(event, None)
+        handler = handlers.http_handler if args.entry_point == "http" else handlers.s3_handler
+        response = handler(event, lambda_context())
     json.dump(printable(response, args.save_body), sys.stdout, indent=2, ensure_ascii=False)
     print()
     return 0

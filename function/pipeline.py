@@ -9,8 +9,9 @@ from __future__ import annotations
 import io
 import re
 import time
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, ContextManager, Protocol
 
 from PIL import Image
 
@@ -65,6 +66,10 @@ class Cutout:
     def content_type(self) -> str:
         return CONTENT_TYPES[self.format]
 
+    @property
+    def source_megapixels(self) -> float:
+        return self.source_width * self.source_height / 1e6
+
 
 def parse_bgcolor(text: str) -> tuple[int, int, int, int]:
     """`RRGGBB` or `RRGGBBAA` (a leading # allowed) -> an RGBA tuple."""
@@ -114,26 +119,35 @@ def encode(image: Image.Image, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
+def _untraced(stage: str) -> ContextManager[None]:
+    return nullcontext()
+
+
 def remove_background(
-    data: bytes, options: RemovalOptions, model: MaskModel, limits: DecodeLimits
+    data: bytes,
+    options: RemovalOptions,
+    model: MaskModel,
+    limits: DecodeLimits,
+    trace: Callable[[str], ContextManager[None]] = _untraced,
 ) -> Cutout:
+    """The whole pipeline. `trace` wraps each stage (the entry points pass X-Ray subsegments)."""
     stage_ms: dict[str, float] = {}
-    started = time.perf_counter()
 
-    def lap(stage: str) -> None:
-        nonlocal started
-        now = time.perf_counter()
-        stage_ms[stage] = round((now - started) * 1000, 2)
-        started = now
+    @contextmanager
+    def stage(name: str):
+        started = time.perf_counter()
+        with trace(name):
+            yield
+        stage_ms[name] = round((time.perf_counter() - started) * 1000, 2)
 
-    image = decode_image(data, limits)
-    lap("decode")
-    mask = model.mask(image)
-    lap("infer")
-    result, box = compose(image, mask, options)
-    lap("compose")
-    body = encode(result, options.format)
-    lap("encode")
+    with stage("decode"):
+        image = decode_image(data, limits)
+    with stage("infer"):
+        mask = model.mask(image)
+    with stage("compose"):
+        result, box = compose(image, mask, options)
+    with stage("encode"):
+        body = encode(result, options.format)
     return Cutout(
         body=body,
         format=options.format,

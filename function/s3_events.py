@@ -13,7 +13,6 @@ raised; anything else (S3 5xx, throttling, timeouts) is raised so Lambda retries
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from urllib.parse import quote, unquote_plus
@@ -23,11 +22,10 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from .errors import InputTooLarge, ServiceError
 from .images import DecodeLimits
 from .keys import output_key_for_input, report_key_for_input
+from .observability import logger, record_failure, record_image, subsegment, timed_stage
 from .pipeline import MaskModel, RemovalOptions, remove_background
 from .settings import Settings
 from .storage import AlreadyExists, ObjectInfo, ObjectStore
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,11 +95,13 @@ class S3Pipeline:
         previous = self.store.head(out_bucket, out_key)
         if previous and previous.metadata.get("source-etag") == source.etag:
             return Outcome(obj.key, "duplicate", output_key=out_key)
+        stage_ms: dict[str, float] = {}
         try:
             if source.size > self.settings.max_input_bytes:
                 raise InputTooLarge(f"the object is {source.size} bytes; the limit is {self.settings.max_input_bytes}")
-            data = self.store.get_bytes(obj.bucket, obj.key, self.settings.max_input_bytes, source.version_id)
-            cutout = remove_background(data, self.options, self.model, self.limits)
+            with timed_stage("fetch", stage_ms):
+                data = self.store.get_bytes(obj.bucket, obj.key, self.settings.max_input_bytes, source.version_id)
+            cutout = remove_background(data, self.options, self.model, self.limits, trace=subsegment)
         except ServiceError as error:
             if error.status >= 500:
                 raise
@@ -116,12 +116,14 @@ class S3Pipeline:
             "height": str(cutout.height),
         }
         try:
-            self.store.put(
-                out_bucket, out_key, cutout.body, cutout.content_type, metadata,
-                if_absent=previous is None, if_match=previous.etag if previous else None,
-            )
+            with timed_stage("store", stage_ms):
+                self.store.put(
+                    out_bucket, out_key, cutout.body, cutout.content_type, metadata,
+                    if_absent=previous is None, if_match=previous.etag if previous else None,
+                )
         except AlreadyExists:
             return Outcome(obj.key, "duplicate", output_key=out_key)
+        record_image({**stage_ms, **cutout.stage_ms}, cutout.source_megapixels, cutout.format)
         return Outcome(obj.key, "processed", output_key=out_key)
 
     def _report_failure(self, obj: InputObject, source: ObjectInfo, error: ServiceError) -> Outcome:
@@ -134,17 +136,19 @@ class S3Pipeline:
         }
         body = json.dumps(report, indent=2).encode()
         self.store.put(self.settings.results_bucket or obj.bucket, report_key, body, "application/json")
-        logger.warning("input refused: %s %s", error.code, obj.key)
+        record_failure(error.code, error.status)
         return Outcome(obj.key, "failed", output_key=report_key, code=error.code, detail=error.message)
 
     def handle_all(self, objects: list[InputObject]) -> list[Outcome]:
         """Every record is attempted; transient failures are raised only after the rest are done."""
         outcomes = []
         for obj in objects:
+            logger.set_correlation_id(obj.key)
             try:
                 outcomes.append(self.handle(obj))
             except Exception as error:  # any non-permanent failure: let Lambda retry the event
-                logger.exception("transient failure on %s", obj.key)
+                logger.exception("transient failure")
+                record_failure("transient", 503)
                 outcomes.append(Outcome(obj.key, "retry", detail=f"{obj.key}: {type(error).__name__}"))
         if any(outcome.status == "retry" for outcome in outcomes):
             raise TransientFailure(outcomes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import quote_plus
 
@@ -28,3 +30,23 @@ def s3_object_created(bucket: str, key: str, etag: str = "", size: int = 0, regi
 
 def s3_notification(bucket: str, keys: list[str], etag: str = "", size: int = 0) -> dict:
     return {"Records": [s3_object_created(bucket, key, etag, size) for key in keys]}
+
+
+@dataclass
+class LocalLambdaContext:
+    """The context object Lambda passes a handler, as `sam local invoke` fills it in."""
+
+    function_name: str = "rembg-local"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 3008
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = "/aws/lambda/rembg-local"
+    log_stream_name: str = "local"
+    timeout_ms: int = 29_000
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.timeout_ms

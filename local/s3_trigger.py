@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from local.events import s3_notification
+from local.events import LocalLambdaContext as lambda_context, s3_notification
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class InputPrefixPoller(threading.Thread):
         for obj in self.new_objects():
             event = s3_notification(self.bucket, [obj["Key"]], etag=obj["ETag"].strip('"'), size=obj["Size"])
             try:
-                result = self.s3_handler(event, None)
+                result = self.s3_handler(event, lambda_context())
             except Exception:  # as on Lambda, a failed invocation does not stop the trigger
                 logger.exception("s3_handler failed for %s", obj["Key"])
                 self.seen.discard((obj["Key"], obj["ETag"]))  # retried on the next poll

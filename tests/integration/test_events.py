@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from function.invoke import seed
-from tests.support import assert_astronaut_cutout, header, open_image, response_body, response_json
+from tests.support import lambda_context, assert_astronaut_cutout, header, open_image, response_body, response_json
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -25,7 +25,7 @@ def test_http_image_events_return_a_cutout(handlers, s3, bucket, name):
     event = load(name)
     seed(s3, bucket, "http", event)
 
-    response = handlers.http_handler(event, None)
+    response = handlers.http_handler(event, lambda_context())
 
     assert response["statusCode"] == 200
     assert header(response, "content-type") == "image/png"
@@ -37,7 +37,7 @@ def test_http_output_key_event_stores_under_output(handlers, s3, bucket):
     seed(s3, bucket, "http", event)
     s3.delete_object(Bucket=bucket, Key="output/astronaut.png")  # a test re-run must not hit 409
 
-    response = handlers.http_handler(event, None)
+    response = handlers.http_handler(event, lambda_context())
 
     assert response["statusCode"] == 201
     assert response_json(response)["key"] == "output/astronaut.png"
@@ -45,7 +45,7 @@ def test_http_output_key_event_stores_under_output(handlers, s3, bucket):
 
 
 def test_health_event(handlers):
-    response = handlers.http_handler(load("http-health.json"), None)
+    response = handlers.http_handler(load("http-health.json"), lambda_context())
 
     assert response["statusCode"] == 200 and response_json(response)["model"] == "u2netp"
 
@@ -56,7 +56,7 @@ def test_s3_events_turn_the_url_encoded_key_into_an_output(handlers, s3, bucket,
     seed(s3, bucket, "s3", event)
     s3.delete_object(Bucket=bucket, Key="output/holiday photos/café 1.png")
 
-    result = handlers.s3_handler(event, None)
+    result = handlers.s3_handler(event, lambda_context())
 
     assert result.get("batchItemFailures", []) == []
     body = s3.get_object(Bucket=bucket, Key="output/holiday photos/café 1.png")["Body"].read()

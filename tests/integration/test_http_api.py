@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.support import (
+    lambda_context,
     assert_astronaut_cutout,
     header,
     http_api_event,
@@ -25,7 +26,7 @@ def near(pixel, expected, tolerance=4) -> bool:
 
 
 def invoke(handlers, **event_args) -> dict:
-    return handlers.http_handler(http_api_event(**event_args), None)
+    return handlers.http_handler(http_api_event(**event_args), lambda_context())
 
 
 def put_input(s3, bucket, photo, name=None) -> str:
@@ -174,7 +175,7 @@ def test_rest_api_v1_events_work_too(handlers, photo):
         "isBase64Encoded": True,
     }
 
-    response = handlers.http_handler(event, None)
+    response = handlers.http_handler(event, lambda_context())
 
     assert response["statusCode"] == 200
     assert open_image(response_body(response)).mode == "RGBA"

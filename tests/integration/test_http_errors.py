@@ -12,11 +12,11 @@ from PIL import Image
 from function.api import create_app
 from function.settings import Settings
 from function.storage import ObjectStore
-from tests.support import header, http_api_event, jpeg_bytes, multipart, open_image, png_bytes, response_body, response_json
+from tests.support import lambda_context, header, http_api_event, jpeg_bytes, multipart, open_image, png_bytes, response_body, response_json
 
 
 def invoke(handlers, **event_args) -> dict:
-    return handlers.http_handler(http_api_event(**event_args), None)
+    return handlers.http_handler(http_api_event(**event_args), lambda_context())
 
 
 def assert_error(response: dict, status: int, code: str) -> dict:

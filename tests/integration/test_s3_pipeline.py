@@ -13,7 +13,7 @@ from botocore.awsrequest import AWSResponse
 from function.keys import MAX_KEY_BYTES
 from function.s3_events import S3Pipeline, TransientFailure, objects_in_notification
 from function.storage import ObjectStore
-from tests.support import assert_astronaut_cutout, jpeg_bytes, open_image, s3_put_event, sqs_event
+from tests.support import lambda_context, assert_astronaut_cutout, jpeg_bytes, open_image, s3_put_event, sqs_event
 
 
 def unique(name: str) -> str:
@@ -50,7 +50,7 @@ def test_photos_with_awkward_keys_come_out_under_output(handlers, s3, bucket, ph
     for key in keys:
         drop(s3, bucket, key, photo)
 
-    result = handlers.s3_handler(s3_put_event(bucket, keys), None)
+    result = handlers.s3_handler(s3_put_event(bucket, keys), lambda_context())
 
     assert result["processed"] == len(keys) and result["failed"] == 0
     expected = [folder.replace("input/", "output/", 1) + out for out in AWKWARD_NAMES.values()]
@@ -68,7 +68,7 @@ def test_a_1024_byte_key_still_gets_a_valid_output_key(handlers, s3, bucket, pho
     assert len(key.encode()) == MAX_KEY_BYTES
     drop(s3, bucket, key, photo)
 
-    (record,) = handlers.s3_handler(s3_put_event(bucket, [key]), None)["records"]
+    (record,) = handlers.s3_handler(s3_put_event(bucket, [key]), lambda_context())["records"]
 
     assert record["status"] == "processed"
     assert record["output_key"].startswith("output/") and len(record["output_key"].encode()) <= MAX_KEY_BYTES
@@ -80,7 +80,7 @@ def test_the_same_event_three_times_leaves_one_output(handlers, s3, bucket, phot
     etag = drop(s3, bucket, key, photo)
     event = s3_put_event(bucket, [key])
 
-    statuses = [handlers.s3_handler(event, None)["records"][0]["status"] for _ in range(3)]
+    statuses = [handlers.s3_handler(event, lambda_context())["records"][0]["status"] for _ in range(3)]
 
     out_key = key.replace("input/", "output/", 1).replace(".jpg", ".png")
     assert statuses == ["processed", "duplicate", "duplicate"]
@@ -97,7 +97,7 @@ def test_the_same_event_delivered_concurrently_leaves_one_output(handlers, s3, b
 
     def deliver():
         barrier.wait()
-        statuses.append(handlers.s3_handler(event, None)["records"][0]["status"])
+        statuses.append(handlers.s3_handler(event, lambda_context())["records"][0]["status"])
 
     threads = [threading.Thread(target=deliver) for _ in range(3)]
     for thread in threads:
@@ -112,10 +112,10 @@ def test_the_same_event_delivered_concurrently_leaves_one_output(handlers, s3, b
 def test_a_newer_upload_of_the_same_key_replaces_the_output(handlers, s3, bucket, photo):
     key = unique("updated.jpg")
     drop(s3, bucket, key, photo)
-    handlers.s3_handler(s3_put_event(bucket, [key]), None)
+    handlers.s3_handler(s3_put_event(bucket, [key]), lambda_context())
     newer_etag = drop(s3, bucket, key, jpeg_bytes(quality=70))
 
-    (record,) = handlers.s3_handler(s3_put_event(bucket, [key]), None)["records"]
+    (record,) = handlers.s3_handler(s3_put_event(bucket, [key]), lambda_context())["records"]
 
     assert record["status"] == "processed"
     assert len(output_versions(s3, bucket, record["output_key"])) == 2
@@ -127,7 +127,7 @@ def test_events_outside_the_input_prefix_do_nothing(handlers, s3, bucket, key, p
     s3.put_object(Bucket=bucket, Key=key, Body=photo)
     before = s3.list_object_versions(Bucket=bucket).get("Versions", [])
 
-    (record,) = handlers.s3_handler(s3_put_event(bucket, [key]), None)["records"]
+    (record,) = handlers.s3_handler(s3_put_event(bucket, [key]), lambda_context())["records"]
 
     assert record["status"] == "ignored"
     assert s3.list_object_versions(Bucket=bucket).get("Versions", []) == before
@@ -145,7 +145,7 @@ def test_bad_files_leave_a_failure_report_and_the_input_untouched(handlers, s3, 
     key = unique(name)
     etag = drop(s3, bucket, key, body)
 
-    (record,) = handlers.s3_handler(s3_put_event(bucket, [key]), None)["records"]
+    (record,) = handlers.s3_handler(s3_put_event(bucket, [key]), lambda_context())["records"]
 
     assert record["status"] == "failed" and record["code"] == code
     report = json.loads(read(s3, bucket, record["output_key"]))
@@ -165,7 +165,7 @@ def test_five_records_two_bad_give_three_outputs_and_two_reports(handlers, s3, b
     for key in bad:
         drop(s3, bucket, key, b"GIF89a garbage")
 
-    result = handlers.s3_handler(s3_put_event(bucket, [good[0], bad[0], good[1], bad[1], good[2]]), None)
+    result = handlers.s3_handler(s3_put_event(bucket, [good[0], bad[0], good[1], bad[1], good[2]]), lambda_context())
 
     assert (result["processed"], result["failed"]) == (3, 2)
     assert [r["status"] for r in result["records"]] == ["processed", "failed", "processed", "failed", "processed"]
@@ -201,7 +201,7 @@ def test_a_transient_s3_error_raises_for_a_retry_after_the_other_records_are_don
     assert [o.status for o in raised.value.outcomes] == ["retry", "processed"]
     assert not output_versions(s3, bucket, flaky.replace("input/", "output/", 1).replace(".jpg", ".png"))
     # The retry Lambda makes once S3 recovers skips what is done and finishes the rest.
-    result = handlers.s3_handler(s3_put_event(bucket, [flaky, fine]), None)
+    result = handlers.s3_handler(s3_put_event(bucket, [flaky, fine]), lambda_context())
     assert [r["status"] for r in result["records"]] == ["processed", "duplicate"]
 
 
@@ -213,7 +213,7 @@ def test_sqs_batches_report_exactly_the_messages_to_retry(handlers, embedded_s3,
     monkeypatch.setattr(handlers, "s3_pipeline", faulty_pipeline(handlers, embedded_s3, flaky))
     bodies = [json.dumps(s3_put_event(bucket, [key])) for key in (good, bad, flaky)] + ["not json"]
 
-    response = handlers.s3_handler(sqs_event(bodies), None)
+    response = handlers.s3_handler(sqs_event(bodies), lambda_context())
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "message-2"}]}
     assert open_image(read(s3, bucket, good.replace("input/", "output/", 1).replace(".jpg", ".png"))).mode == "RGBA"

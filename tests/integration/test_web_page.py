@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from tests.support import header, http_api_event, response_body
+from tests.support import lambda_context, header, http_api_event, response_body
 
 
 def get(handlers, path: str) -> dict:
-    return handlers.http_handler(http_api_event(method="GET", path=path), None)
+    return handlers.http_handler(http_api_event(method="GET", path=path), lambda_context())
 
 
 def test_the_page_is_served_at_the_root(handlers):

@@ -1,0 +1,76 @@
+"""Powertools logger, metrics and tracer: created once, shared by both entry points.
+
+Names come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE (template.yaml sets
+them). Metrics are CloudWatch EMF documents printed to stdout and flushed by the handlers'
+`log_metrics` decorator on every invocation, errors included.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from contextlib import contextmanager
+from typing import Iterator
+
+from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "rembg")
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RemoveBg")
+
+# A request with nothing to count (GET /health) is normal here, not a mistake worth a warning.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+tracer = Tracer(service=SERVICE)
+
+# Stage name -> metric name; the stages an image goes through, in order.
+STAGE_METRICS = {
+    "fetch": "FetchMs",
+    "decode": "DecodeMs",
+    "infer": "InferMs",
+    "compose": "ComposeMs",
+    "encode": "EncodeMs",
+    "store": "StoreMs",
+}
+
+
+@contextmanager
+def subsegment(name: str) -> Iterator[None]:
+    """An X-Ray subsegment for one stage (a no-op where tracing is off: locally, in tests)."""
+    with tracer.provider.in_subsegment(f"## {name}"):
+        yield
+
+
+@contextmanager
+def timed_stage(name: str, stage_ms: dict[str, float]) -> Iterator[None]:
+    """Trace a stage and record its duration, for stages outside the pure pipeline (fetch, store)."""
+    started = time.perf_counter()
+    with subsegment(name):
+        yield
+    stage_ms[name] = round((time.perf_counter() - started) * 1000, 2)
+
+
+def record_image(stage_ms: dict[str, float], source_megapixels: float, output_format: str) -> None:
+    metrics.add_metric(name="ImagesProcessed", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="InputMegapixels", unit=MetricUnit.NoUnit, value=round(source_megapixels, 3))
+    metrics.add_metric(name="TotalMs", unit=MetricUnit.Milliseconds, value=round(sum(stage_ms.values()), 2))
+    for stage, value in stage_ms.items():
+        if stage in STAGE_METRICS:
+            metrics.add_metric(name=STAGE_METRICS[stage], unit=MetricUnit.Milliseconds, value=value)
+    logger.info(
+        "image processed",
+        extra={"stage_ms": stage_ms, "input_megapixels": round(source_megapixels, 3), "format": output_format},
+    )
+
+
+def record_failure(code: str, status: int) -> None:
+    """One failure, counted per error code (its own EMF document: one dimension set per code)."""
+    with single_metric(
+        name="Failures", unit=MetricUnit.Count, value=1, namespace=NAMESPACE, default_dimensions=metrics.default_dimensions
+    ) as metric:
+        metric.add_dimension(name="service", value=SERVICE)
+        metric.add_dimension(name="error_code", value=code)
+    logger.info("request refused" if status < 500 else "request failed", extra={"error_code": code, "status": status})

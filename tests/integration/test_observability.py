@@ -1,0 +1,97 @@
+"""An operator reads what the function emits: JSON logs with correlation ids, EMF metrics per stage."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+
+import pytest
+
+from function.observability import logger
+
+from tests.support import http_api_event, lambda_context, response_json, s3_put_event
+
+
+def emitted(capfd) -> list[dict]:
+    """Every JSON document the function printed (Powertools logs and EMF metrics)."""
+    documents = []
+    for line in capfd.readouterr().out.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                documents.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass
+    return documents
+
+
+def emf(documents: list[dict]) -> list[dict]:
+    return [d for d in documents if "_aws" in d]
+
+
+def metric_names(document: dict) -> set[str]:
+    return {m["Name"] for m in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+
+
+@pytest.fixture
+def capture(capfd, handlers, monkeypatch):
+    """Read what the handlers print. Call it in the test body: pytest swaps sys.stdout per phase."""
+
+    def start():
+        # The JSON log handler keeps the stdout it was created with (another test's); point it here.
+        monkeypatch.setattr(logger.registered_handler, "stream", sys.stdout)
+        capfd.readouterr()
+        return capfd
+
+    return start
+
+
+def test_a_request_emits_stage_metrics_and_a_correlated_log(handlers, capture, photo):
+    event = http_api_event(body=photo, headers={"content-type": "image/jpeg"})
+    request_id = event["requestContext"]["requestId"]
+
+    output = capture()
+    response = handlers.http_handler(event, lambda_context())
+
+    documents = emitted(output)
+    assert response["statusCode"] == 200
+    (metrics,) = [d for d in emf(documents) if "ImagesProcessed" in d]
+    assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "RemoveBg"
+    assert {"ImagesProcessed", "InputMegapixels", "DecodeMs", "InferMs", "ComposeMs", "EncodeMs"} <= metric_names(metrics)
+    assert metrics["ImagesProcessed"] == [1.0] and metrics["InputMegapixels"] == [pytest.approx(0.262, abs=0.001)]
+    assert metrics["InferMs"][0] > 0
+    (log,) = [d for d in documents if d.get("message") == "image processed"]
+    assert log["correlation_id"] == request_id
+    assert log["model"] == "u2netp" and log["service"] == "rembg" and "cold_start" in log
+    assert set(log["stage_ms"]) >= {"decode", "infer", "compose", "encode"}
+
+
+def test_a_refused_request_counts_a_failure_by_code_and_carries_the_request_id(handlers, capture):
+    event = http_api_event(body=b"plain text", headers={"content-type": "text/plain"})
+
+    output = capture()
+    response = handlers.http_handler(event, lambda_context())
+
+    documents = emitted(output)
+    assert response_json(response)["error"]["request_id"] == event["requestContext"]["requestId"]
+    (failure,) = [d for d in emf(documents) if "Failures" in d]
+    assert failure["error_code"] == "unsupported_media_type" and failure["Failures"] == [1.0]
+    assert ["service", "error_code"] in failure["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+    (log,) = [d for d in documents if d.get("message") == "request refused"]
+    assert log["correlation_id"] == event["requestContext"]["requestId"]
+    assert (log["error_code"], log["status"]) == ("unsupported_media_type", 415)
+
+
+def test_an_s3_record_is_logged_under_its_key_with_fetch_and_store_timings(handlers, capture, s3, bucket, photo):
+    key = f"input/observed-{uuid.uuid4().hex[:6]}.jpg"
+    s3.put_object(Bucket=bucket, Key=key, Body=photo)
+
+    output = capture()
+    handlers.s3_handler(s3_put_event(bucket, [key]), lambda_context())
+
+    documents = emitted(output)
+    (metrics,) = [d for d in emf(documents) if "ImagesProcessed" in d]
+    assert {"FetchMs", "StoreMs", "InferMs"} <= metric_names(metrics)
+    (log,) = [d for d in documents if d.get("message") == "image processed"]
+    assert log["correlation_id"] == key
