@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Literal, Protocol
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -47,7 +47,16 @@ def request_id_of(request: Request) -> str:
     return getattr(request.state, "request_id", None) or "-"
 
 
-def create_app(settings: Settings, model: MaskModel, store: ObjectStore, model_name: str) -> FastAPI:
+class Models(Protocol):
+    """What the API needs of the model registry (function.model.ModelRegistry)."""
+
+    available: tuple[str, ...]
+    default_name: str
+
+    def get(self, name: str | None = None) -> MaskModel: ...
+
+
+def create_app(settings: Settings, models: Models, store: ObjectStore) -> FastAPI:
     app = FastAPI(title="Background removal", version=__version__, docs_url=None, redoc_url=None)
     add_web_routes(app)  # the page at / and offline /docs
     limits = DecodeLimits(max_bytes=settings.max_input_bytes, max_pixels=settings.max_input_pixels)
@@ -96,7 +105,7 @@ def create_app(settings: Settings, model: MaskModel, store: ObjectStore, model_n
 
     @app.get("/health")
     def health() -> dict:
-        return {"status": "ok", "model": model_name, "version": __version__}
+        return {"status": "ok", "model": models.default_name, "models": list(models.available), "version": __version__}
 
     @app.post("/remove-bg", responses=IMAGE_RESPONSES, openapi_extra=IMAGE_BODY)
     async def remove_bg(
@@ -109,6 +118,7 @@ def create_app(settings: Settings, model: MaskModel, store: ObjectStore, model_n
         only_mask: bool = Query(False, description="Return the grey mask instead of the cutout"),
         bgcolor: str | None = Query(None, description="Flatten onto this colour: RRGGBB or RRGGBBAA"),
         crop: bool = Query(False, description="Trim the result to the subject's bounding box"),
+        model: str | None = Query(None, description="One of the models baked into the image (see /health)"),
     ) -> Response:
         options = RemovalOptions(
             format=format, only_mask=only_mask, crop=crop, bgcolor=parse_bgcolor(bgcolor) if bgcolor else None
@@ -123,9 +133,10 @@ def create_app(settings: Settings, model: MaskModel, store: ObjectStore, model_n
                 f"send exactly one image: image_url, image_key or a request body (got {found})",
                 code="image_missing" if not sources else "image_ambiguous",
             )
-        return await run_in_threadpool(process, image_url, image_key, uploaded, options, output_key, overwrite)
+        chosen = models.get(model)  # before fetching: an unknown model is refused without any I/O
+        return await run_in_threadpool(process, image_url, image_key, uploaded, chosen, options, output_key, overwrite)
 
-    def process(image_url, image_key, uploaded, options, output_key, overwrite) -> Response:
+    def process(image_url, image_key, uploaded, chosen, options, output_key, overwrite) -> Response:
         """The blocking part of a request, in a worker thread: fetch, pipeline, deliver."""
         stage_ms: dict[str, float] = {}
         data = uploaded
@@ -136,7 +147,7 @@ def create_app(settings: Settings, model: MaskModel, store: ObjectStore, model_n
                 else:
                     key = input_key_for_request(image_key, settings.input_prefix)
                     data = store.get_bytes(delivery.bucket_or_refuse(), key, settings.max_input_bytes)
-        cutout = remove_background(data, options, model, limits, trace=subsegment)
+        cutout = remove_background(data, options, chosen, limits, trace=subsegment)
         response = delivery.respond(cutout, output_key, overwrite, stage_ms)
         record_image({**stage_ms, **cutout.stage_ms}, cutout.source_megapixels, cutout.format)
         return response

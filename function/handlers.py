@@ -19,17 +19,18 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from mangum import Mangum
 
 from .api import create_app
-from .model import BackgroundModel
+from .model import ModelRegistry
 from .observability import logger, metrics, tracer
 from .s3_events import S3Pipeline, objects_in_notification, summary
 from .settings import Settings
 from .storage import ObjectStore
 
 settings = Settings()
-model = BackgroundModel(settings.model_name, settings.u2net_home)
+models = ModelRegistry(settings.u2net_home, settings.model_name)
+model = models.default
 logger.append_keys(model=model.name)
 store = ObjectStore()
-app = create_app(settings, model, store, model_name=model.name)
+app = create_app(settings, models, store)
 # lifespan="off": Mangum would otherwise run the app's startup/shutdown on every invocation.
 _asgi = Mangum(app, lifespan="off")
 s3_pipeline = S3Pipeline(settings, model, store, model_name=model.name)

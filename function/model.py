@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from pathlib import Path
 
 from PIL import Image
 
 from .coldstart import load_session_factory
+from .errors import InvalidOption
 
 # Lambda gives one vCPU per 1,769 MB of memory, up to 6; os.cpu_count() reports the host's.
 MB_PER_LAMBDA_VCPU = 1769
@@ -56,3 +58,44 @@ class BackgroundModel:
     def mask(self, image: Image.Image) -> Image.Image:
         (mask,) = self.session.predict(image)
         return mask
+
+
+def baked_models(home: Path) -> tuple[str, ...]:
+    """Model names with a file in either layout rembg reads (flat, or models/<name>/)."""
+    flat = {path.stem for path in home.glob("*.onnx")}
+    nested = {path.parent.name for path in home.glob("models/*/*.onnx") if path.stem == path.parent.name}
+    return tuple(sorted(flat | nested))
+
+
+class ModelRegistry:
+    """The models baked into the image, each session created at most once per process.
+
+    The default model is loaded at init (the cold start pays for it once); another baked model
+    is loaded on the first request that asks for it and kept.
+    """
+
+    def __init__(self, home: Path, default: str):
+        self.home = home
+        self.available = baked_models(home)
+        self._models: dict[str, BackgroundModel] = {}
+        self._lock = threading.Lock()
+        if default not in self.available:
+            raise ModelNotAvailable(
+                f"model {default!r} is not baked under {home}; run `python -m function.prepare {default}`"
+            )
+        self.default_name = default
+        self.default = BackgroundModel(default, home)
+        self._models[default] = self.default
+
+    def get(self, name: str | None = None) -> BackgroundModel:
+        if name is None:
+            return self.default
+        if name not in self.available:
+            raise InvalidOption(
+                f"model {name!r} is not available; choose one of: {', '.join(self.available)}",
+                code="model_not_available",
+            )
+        with self._lock:
+            if name not in self._models:
+                self._models[name] = BackgroundModel(name, self.home)
+            return self._models[name]

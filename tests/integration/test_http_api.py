@@ -156,7 +156,25 @@ def test_health_names_the_model(handlers):
     response = invoke(handlers, method="GET", path="/health")
 
     assert response["statusCode"] == 200
-    assert response_json(response) == {"status": "ok", "model": "u2netp", "version": handlers.app.version}
+    assert response_json(response) == {
+        "status": "ok", "model": "u2netp", "models": ["u2netp"], "version": handlers.app.version
+    }
+
+
+def test_choosing_a_baked_model_reuses_its_one_session(handlers, photo):
+    response = invoke(handlers, body=photo, headers={"content-type": "image/jpeg"}, query={"model": "u2netp"})
+
+    assert response["statusCode"] == 200
+    assert handlers.models.get("u2netp") is handlers.models.get("u2netp") is handlers.model
+
+
+@pytest.mark.parametrize("name", ["u2net", "birefnet-general", "../u2netp"])
+def test_a_model_not_in_the_image_is_refused_with_the_list_of_models(handlers, photo, name):
+    response = invoke(handlers, body=photo, headers={"content-type": "image/jpeg"}, query={"model": name})
+
+    assert response["statusCode"] == 422
+    error = response_json(response)["error"]
+    assert error["code"] == "model_not_available" and "u2netp" in error["message"]
 
 
 def test_rest_api_v1_events_work_too(handlers, photo):

@@ -29,10 +29,10 @@ def assert_error(response: dict, status: int, code: str) -> dict:
     return error
 
 
-def app_with(model, **overrides):
-    """The same app and model, under different settings (limits, no bucket)."""
+def app_with(handlers, **overrides):
+    """The same app and models, under different settings (limits, no bucket)."""
     settings = Settings(model_name="u2netp", **overrides)
-    return Mangum(create_app(settings, model, ObjectStore(), model_name="u2netp"), lifespan="off")
+    return Mangum(create_app(settings, handlers.models, ObjectStore()), lifespan="off")
 
 
 def giant_png(width: int, height: int) -> bytes:
@@ -81,16 +81,16 @@ def test_a_url_that_cannot_be_fetched_is_a_400(handlers, s3, bucket):
     assert_error(invoke(handlers, query={"image_url": url}), 400, "image_fetch_failed")
 
 
-def test_input_over_the_byte_limit_is_refused_before_decoding(model, photo):
-    handler = app_with(model, max_input_bytes=len(photo) - 1)
+def test_input_over_the_byte_limit_is_refused_before_decoding(handlers, photo):
+    handler = app_with(handlers, max_input_bytes=len(photo) - 1)
 
     response = handler(http_api_event(body=photo, headers={"content-type": "image/jpeg"}), None)
 
     assert_error(response, 413, "input_too_large")
 
 
-def test_a_result_too_large_for_lambda_is_parked_in_s3_with_a_303(model, lambda_env, photo):
-    handler = app_with(model, aws_bucket_name=lambda_env["AWS_BUCKET_NAME"], max_response_bytes=10_000)
+def test_a_result_too_large_for_lambda_is_parked_in_s3_with_a_303(handlers, lambda_env, photo):
+    handler = app_with(handlers, aws_bucket_name=lambda_env["AWS_BUCKET_NAME"], max_response_bytes=10_000)
 
     response = handler(http_api_event(body=photo, headers={"content-type": "image/jpeg"}), None)
 
@@ -102,8 +102,8 @@ def test_a_result_too_large_for_lambda_is_parked_in_s3_with_a_303(model, lambda_
         assert open_image(download.read()).size == (512, 512)
 
 
-def test_a_result_too_large_without_a_bucket_is_a_413_not_a_502(model, photo):
-    handler = app_with(model, aws_bucket_name=None, max_response_bytes=10_000)
+def test_a_result_too_large_without_a_bucket_is_a_413_not_a_502(handlers, photo):
+    handler = app_with(handlers, aws_bucket_name=None, max_response_bytes=10_000)
 
     response = handler(http_api_event(body=photo, headers={"content-type": "image/jpeg"}), None)
 
@@ -111,8 +111,8 @@ def test_a_result_too_large_without_a_bucket_is_a_413_not_a_502(model, photo):
     assert "format=webp" in error["message"]
 
 
-def test_output_key_without_a_bucket_is_refused(model, photo):
-    handler = app_with(model, aws_bucket_name=None)
+def test_output_key_without_a_bucket_is_refused(handlers, photo):
+    handler = app_with(handlers, aws_bucket_name=None)
 
     response = handler(http_api_event(body=photo, headers={"content-type": "image/jpeg"}, query={"output_key": "a.png"}), None)
 
@@ -136,7 +136,13 @@ def test_unexpected_failures_are_a_500_with_no_stack_trace(lambda_env, photo):
         def mask(self, image):
             raise RuntimeError("secret internal detail")
 
-    handler = Mangum(create_app(Settings(), BrokenModel(), ObjectStore(), model_name="broken"), lifespan="off")
+    class BrokenModels:
+        available, default_name = ("broken",), "broken"
+
+        def get(self, name=None):
+            return BrokenModel()
+
+    handler = Mangum(create_app(Settings(), BrokenModels(), ObjectStore()), lifespan="off")
 
     response = handler(http_api_event(body=photo, headers={"content-type": "image/jpeg"}), None)
 
