@@ -31,11 +31,41 @@ SANDBOX_HOME = "/home/sbx_user1051"  # Lambda's HOME: it does not exist and cann
 MARK_PREFIX = "@@mark "
 
 # Mounts, in order. /dev/shm is made read-only too: Lambda has no writable shared memory.
-_MOUNTS = (
+# Code that lives under /tmp itself (a checkout or venv there, as in a CI clone) would vanish
+# under the fresh tmpfs, so the old /tmp is parked on /mnt first and just those folders are
+# bound back read-only at their own paths (numba's cache keys include source paths).
+_ROOT_READ_ONLY = (
     "mount --rbind / / && mount -o remount,bind,ro / && "
     "(mount -o remount,bind,ro /dev/shm 2>/dev/null || true) && "
-    "mount -t tmpfs -o size=512m tmpfs /tmp && cd /tmp && exec env -i "
 )
+_FRESH_TMP = "mount -t tmpfs -o size=512m tmpfs /tmp && "
+_ENTER = "cd /tmp && exec env -i "
+
+
+def kept_under_tmp(*paths: str | Path) -> list[str]:
+    """The top-level /tmp folders holding any of `paths` (besides what the sandbox writes)."""
+    keep = set()
+    for path in (REPO, Path(sys.prefix), *paths):
+        parts = Path(path).resolve().parts
+        if len(parts) > 2 and parts[:2] == ("/", "tmp"):
+            keep.add(parts[2])
+    return sorted(keep)
+
+
+def _mount_script(keep: list[str]) -> str:
+    if not keep:
+        return _ROOT_READ_ONLY + _FRESH_TMP + _ENTER
+    park = "mount --bind /tmp /mnt && "
+    rebind = "".join(
+        f"mkdir -p /tmp/{name} && mount --bind /mnt/{name} /tmp/{name} && "
+        f"mount -o remount,bind,ro /tmp/{name} && "
+        for name in keep
+    )
+    return _ROOT_READ_ONLY + park + _FRESH_TMP + rebind + "umount -l /mnt && " + _ENTER
+
+
+_MOUNTS = _mount_script(kept_under_tmp())
+
 
 # Runs before the caller's code: stdlib only, so it does not distort the import timings.
 _PRELUDE = f"""\
