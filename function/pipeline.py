@@ -161,7 +161,8 @@ class _Upscaler:
         def fill(span: tuple[int, int]) -> None:
             pixels[span[0] : span[1]] = np.asarray(self.band(*span))
 
-        list(_pool.map(fill, png.band_spans(self.height, self.width, WORKERS)))
+        # The same bands as the RGBA cutout's (4 bytes a pixel), so both give identical rows.
+        list(_pool.map(fill, png.band_spans(self.height, self.width * 4, WORKERS)))
         return Image.fromarray(pixels)
 
 
