@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOOLS := .venv-tools/.installed
 
-.PHONY: setup browser run test lint clean
+.PHONY: setup browser run test lint clean bench
 
 setup: $(STAMP) models/u2netp.onnx
 
@@ -38,6 +38,10 @@ run: setup
 
 test: setup browser $(TOOLS)
 	$(PY) -m pytest
+
+# Our handlers against rembg side by side: cold start, warm latency, memory (benchmarks/README.md).
+bench: setup
+	$(PY) -m benchmarks.run
 
 lint: setup $(TOOLS)
 	$(VENV)/bin/cfn-lint template.yaml

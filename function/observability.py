@@ -31,8 +31,10 @@ STAGE_METRICS = {
     "fetch": "FetchMs",
     "decode": "DecodeMs",
     "infer": "InferMs",
+    "matte": "MattingMs",
     "compose": "ComposeMs",
     "encode": "EncodeMs",
+    "compose_encode": "ComposeEncodeMs",  # the default cutout fuses both, in parallel bands
     "store": "StoreMs",
 }
 

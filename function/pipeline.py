@@ -15,20 +15,42 @@ from typing import Callable, ContextManager, Protocol
 
 from PIL import Image
 
-from .errors import InvalidOption
+from . import banded
+from .errors import InputTooLarge, InvalidOption
 from .images import DecodeLimits, decode_image
 
 CONTENT_TYPES = {"png": "image/png", "webp": "image/webp"}
 # A pixel counts as subject (for `crop` and the X-Foreground-* box) above this alpha. The
 # model leaves faint noise (1-5) in backgrounds; 10 is rembg's own "background" threshold.
 FOREGROUND_ALPHA = 10
-PNG_COMPRESS_LEVEL = 3
 WEBP_QUALITY = 90
+_SUBJECT_LUT = [255 if value > FOREGROUND_ALPHA else 0 for value in range(256)]
 _HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+_MARGIN = re.compile(r"^(\d{1,4})(px|%)?$")
 
 
 class MaskModel(Protocol):
     def mask(self, image: Image.Image) -> Image.Image: ...
+
+
+@dataclass(frozen=True)
+class Margin:
+    """Space kept around the subject when cropping: pixels, or percent of the subject's size."""
+
+    value: int
+    percent: bool = False
+
+    def pixels(self, extent: int) -> int:
+        return extent * self.value // 100 if self.percent else self.value
+
+
+@dataclass(frozen=True)
+class Matting:
+    """rembg's alpha-matting knobs (its defaults): refine soft edges such as hair."""
+
+    foreground_threshold: int = 240
+    background_threshold: int = 10
+    erode_size: int = 10
 
 
 @dataclass(frozen=True)
@@ -37,6 +59,9 @@ class RemovalOptions:
     only_mask: bool = False
     bgcolor: tuple[int, int, int, int] | None = None
     crop: bool = False
+    crop_margin: Margin | None = None
+    scale: int | None = None  # the output's longest side at most this many pixels
+    matting: Matting | None = None
 
     def __post_init__(self):
         if self.format not in CONTENT_TYPES:
@@ -80,43 +105,76 @@ def parse_bgcolor(text: str) -> tuple[int, int, int, int]:
     return tuple(int(digits[i : i + 2], 16) for i in range(0, 8, 2))  # type: ignore[return-value]
 
 
-def subject_box(mask: Image.Image) -> Box | None:
-    bbox = mask.point(lambda value: 255 if value > FOREGROUND_ALPHA else 0).getbbox()
+def parse_margin(text: str) -> Margin:
+    """`30`, `30px` or `10%` (of the subject's width/height) -> a Margin."""
+    match = _MARGIN.match(text.strip())
+    if not match or (match.group(2) == "%" and int(match.group(1)) > 100):
+        raise InvalidOption("crop_margin must be pixels (30 or 30px) or a percentage up to 100%", code="invalid_crop_margin")
+    return Margin(int(match.group(1)), percent=match.group(2) == "%")
+
+
+def _box(bbox: tuple[int, int, int, int] | None) -> Box | None:
     if bbox is None:
         return None
     left, top, right, bottom = bbox
     return Box(left, top, right - left, bottom - top)
 
 
-def compose(image: Image.Image, mask: Image.Image, options: RemovalOptions) -> tuple[Image.Image, Box]:
-    """The output picture and the subject's box within it."""
+def subject_box(mask: Image.Image) -> Box | None:
+    return _box(mask.point(_SUBJECT_LUT).getbbox())
+
+
+def crop_to_subject(result: Image.Image, box: Box, margin: Margin | None) -> tuple[Image.Image, Box]:
+    """Trim to the subject plus margin; a margin past the photo's edge is transparent padding."""
+    dx = margin.pixels(box.width) if margin else 0
+    dy = margin.pixels(box.height) if margin else 0
+    area = (box.left - dx, box.top - dy, box.left + box.width + dx, box.top + box.height + dy)
+    return result.crop(area), Box(dx, dy, box.width, box.height)
+
+
+def compose(
+    image: Image.Image, mask: Image.Image, options: RemovalOptions, matte: Image.Image | None = None
+) -> tuple[Image.Image, Box]:
+    """The output picture and the subject's box within it. Crop before flattening onto bgcolor,
+    so a crop margin's padding takes the background colour too."""
     box = subject_box(mask)
     if options.only_mask:
         result = mask
+    elif matte is not None:
+        result = matte
     else:
         # Same compositing as rembg's default cutout, so results match rembg's pixel for pixel.
-        transparent = Image.new("RGBA", image.size, 0)
-        result = Image.composite(image.convert("RGBA"), transparent, mask)
-        if options.bgcolor is not None:
-            background = Image.new("RGBA", image.size, options.bgcolor)
-            result = Image.alpha_composite(background, result)
-            if options.bgcolor[3] == 255:
-                result = result.convert("RGB")
+        result = Image.composite(image.convert("RGBA"), Image.new("RGBA", image.size, 0), mask)
     if box is None:
-        return result, Box(0, 0, 0, 0)
-    if options.crop:
-        result = result.crop((box.left, box.top, box.left + box.width, box.top + box.height))
-        return result, Box(0, 0, box.width, box.height)
+        box = Box(0, 0, 0, 0)
+    elif options.crop or options.crop_margin:
+        result, box = crop_to_subject(result, box, options.crop_margin)
+    if options.bgcolor is not None and not options.only_mask:
+        background = Image.new("RGBA", result.size, options.bgcolor)
+        result = Image.alpha_composite(background, result)
+        if options.bgcolor[3] == 255:
+            result = result.convert("RGB")
     return result, box
 
 
 def encode(image: Image.Image, fmt: str) -> bytes:
-    buffer = io.BytesIO()
     if fmt == "png":
-        image.save(buffer, "PNG", compress_level=PNG_COMPRESS_LEVEL)
-    else:
-        image.save(buffer, "WEBP", quality=WEBP_QUALITY, method=4)
+        return banded.encode_png(image)
+    buffer = io.BytesIO()
+    image.save(buffer, "WEBP", quality=WEBP_QUALITY, method=4)
     return buffer.getvalue()
+
+
+def alpha_matte(image: Image.Image, mask: Image.Image, matting: Matting) -> Image.Image | None:
+    """rembg's alpha matting; None where it gives up (it raises ValueError on degenerate trimaps)."""
+    from .coldstart import load_matting  # pymatting is imported on the first request that needs it
+
+    try:
+        return load_matting()(
+            image, mask, matting.foreground_threshold, matting.background_threshold, matting.erode_size
+        )
+    except ValueError:
+        return None
 
 
 def _untraced(stage: str) -> ContextManager[None]:
@@ -129,6 +187,7 @@ def remove_background(
     model: MaskModel,
     limits: DecodeLimits,
     trace: Callable[[str], ContextManager[None]] = _untraced,
+    matting_max_pixels: int | None = None,
 ) -> Cutout:
     """The whole pipeline. `trace` wraps each stage (the entry points pass X-Ray subsegments)."""
     stage_ms: dict[str, float] = {}
@@ -138,23 +197,37 @@ def remove_background(
         started = time.perf_counter()
         with trace(name):
             yield
-        stage_ms[name] = round((time.perf_counter() - started) * 1000, 2)
+        elapsed = (time.perf_counter() - started) * 1000
+        stage_ms[name] = round(stage_ms.get(name, 0.0) + elapsed, 2)
 
     with stage("decode"):
         image = decode_image(data, limits)
+        source_width, source_height = image.size
+        if options.scale and max(image.size) > options.scale:
+            image.thumbnail((options.scale, options.scale), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if options.matting and matting_max_pixels and image.width * image.height > matting_max_pixels:
+        raise InputTooLarge(
+            f"alpha matting is limited to {matting_max_pixels / 1e6:g} MP; this image is "
+            f"{image.width * image.height / 1e6:.1f} MP (use scale= to shrink it first)",
+            code="alpha_matting_too_large",
+        )
     with stage("infer"):
-        mask = model.mask(image)
-    with stage("compose"):
-        result, box = compose(image, mask, options)
-    with stage("encode"):
-        body = encode(result, options.format)
-    return Cutout(
-        body=body,
-        format=options.format,
-        width=result.width,
-        height=result.height,
-        foreground=box,
-        source_width=image.width,
-        source_height=image.height,
-        stage_ms=stage_ms,
-    )
+        small = model.small_mask(image) if hasattr(model, "small_mask") else None
+    if small is not None and image.mode == "RGB" and options == RemovalOptions():
+        # The default request (and every S3 record): fused, parallel upscale + cutout + PNG.
+        with stage("compose_encode"):
+            body, bbox = banded.cutout_png(image, small, _SUBJECT_LUT)
+        box, size = _box(bbox) or Box(0, 0, 0, 0), image.size
+    else:
+        with stage("compose"):
+            mask = banded.Upscaler(small, image.size).full() if small is not None else model.mask(image)
+        matte = None
+        if options.matting and not options.only_mask:
+            with stage("matte"):
+                matte = alpha_matte(image, mask, options.matting)
+        with stage("compose"):
+            result, box = compose(image, mask, options, matte)
+        with stage("encode"):
+            body = encode(result, options.format)
+        size = result.size
+    return Cutout(body, options.format, size[0], size[1], box, source_width, source_height, stage_ms)

