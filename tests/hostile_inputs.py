@@ -20,7 +20,7 @@ import io
 from PIL import Image
 
 from tests.image_files import (
-    encoded, gif_declaring, jpeg_declaring, png_chunk, png_declaring, raw_png, tiff_declaring, webp_declaring,
+    encoded, gif_declaring, jpeg_declaring, png_chunk, png_declaring, raw_png, tiff_declaring, webp_animation_on_canvas, webp_declaring,
     bmp_declaring,
 )
 from tests.support import jpeg_bytes
@@ -79,6 +79,12 @@ def gif_bomb() -> Hostile:
 def webp_bomb() -> Hostile:
     # libwebp allocates the declared canvas on open: refused from the RIFF header, before Pillow.
     return "webp-50000x50000", webp_declaring(50_000, 50_000), "image_too_many_pixels"
+
+
+def webp_canvas_bomb() -> Hostile:
+    # 144 MP: under Pillow's own hard limit (179 MP), so only our pre-open header check stops
+    # libwebp from reserving 1.1 GB for a 92-byte file.
+    return "webp-anim-12000x12000", webp_animation_on_canvas(12_000, 12_000), "image_too_many_pixels"
 
 
 def jpeg_bomb() -> Hostile:
@@ -147,5 +153,5 @@ def oversized(max_bytes: int) -> Hostile:
 HOSTILE_INPUTS = [
     empty, text, svg, unaccepted_format, signature_only,
     truncated_png, truncated_jpeg, truncated_webp, truncated_gif, png_bad_crc, png_text_bomb,
-    png_bomb, gif_bomb, webp_bomb, jpeg_bomb, tiff_bomb, bmp_bomb, just_over_the_pixel_cap, one_pixel_wide_strip,
+    png_bomb, gif_bomb, webp_bomb, webp_canvas_bomb, jpeg_bomb, tiff_bomb, bmp_bomb, just_over_the_pixel_cap, one_pixel_wide_strip,
 ]

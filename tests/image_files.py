@@ -52,6 +52,24 @@ def webp_declaring(width: int, height: int) -> bytes:
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
+def _riff_chunk(tag: bytes, payload: bytes) -> bytes:
+    return tag + struct.pack("<I", len(payload)) + payload + (b"\0" if len(payload) % 2 else b"")
+
+
+def webp_animation_on_canvas(width: int, height: int) -> bytes:
+    """A valid animated WebP: one real 4x4 frame on a width x height canvas (~90 bytes).
+
+    libwebp's animation decoder allocates two canvases of width*height*4 bytes as soon as
+    Pillow opens it (12000x12000 reserves 1.1 GB), before any size check Pillow can make.
+    """
+    frame = encoded(Image.new("RGBA", (4, 4), (255, 0, 0, 255)), "WEBP", lossless=True)[12:]  # its VP8L chunk
+    vp8x = _riff_chunk(b"VP8X", bytes([0x12, 0, 0, 0]) + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little"))
+    anim = _riff_chunk(b"ANIM", b"\0" * 6)
+    anmf = _riff_chunk(b"ANMF", b"\0" * 6 + (3).to_bytes(3, "little") * 2 + (100).to_bytes(3, "little") + b"\0" + frame)
+    body = b"WEBP" + vp8x + anim + anmf
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
 def jpeg_declaring(width: int, height: int) -> bytes:
     """SOI + a baseline SOF0 for a greyscale width x height picture, then EOI and no data."""
     sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, height, width, 1) + b"\x01\x11\x00"
