@@ -64,4 +64,5 @@ IMAGE_RESPONSES = {
     503: _error("`storage_unavailable`: S3 throttled or down; retry"),
 }
 # Documented (not enforced by FastAPI) so a bad colour still gets our own `invalid_bgcolor`.
-BGCOLOR_PATTERN = {"pattern": "^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"}
+# Empty is allowed and means no colour, as the route treats it (HTML forms send empty fields).
+BGCOLOR_PATTERN = {"pattern": "^(#?([0-9a-fA-F]{6}|[0-9a-fA-F]{8}))?$"}
