@@ -19,29 +19,12 @@ from .fetch import fetch_image
 from .images import DecodeLimits
 from .keys import input_key_for_request
 from .observability import logger, record_failure, record_image, subsegment, timed_stage
+from .openapi_docs import BGCOLOR_PATTERN, IMAGE_BODY, IMAGE_RESPONSES
 from .pipeline import MaskModel, RemovalOptions, parse_bgcolor, remove_background
 from .request_body import uploaded_image
 from .settings import Settings
 from .storage import ObjectStore
 from .web import add_web_routes
-
-IMAGE_BODY = {
-    "requestBody": {
-        "required": False,
-        "content": {
-            "image/*": {"schema": {"type": "string", "format": "binary"}},
-            "multipart/form-data": {
-                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
-            },
-        },
-    }
-}
-IMAGE_RESPONSES = {
-    200: {"content": {"image/png": {}, "image/webp": {}}, "description": "The cutout"},
-    201: {"description": "Stored under output_key: {bucket, key, url, width, height, format}"},
-    303: {"description": "Too large for a Lambda response: stored, Location is a presigned URL"},
-}
-
 
 def request_id_of(request: Request) -> str:
     return getattr(request.state, "request_id", None) or "-"
@@ -107,7 +90,8 @@ def create_app(settings: Settings, models: Models, store: ObjectStore) -> FastAP
     def health() -> dict:
         return {"status": "ok", "model": models.default_name, "models": list(models.available), "version": __version__}
 
-    @app.post("/remove-bg", responses=IMAGE_RESPONSES, openapi_extra=IMAGE_BODY)
+    # response_class=Response: the 200 is an image, so FastAPI must not document a JSON 200.
+    @app.post("/remove-bg", responses=IMAGE_RESPONSES, openapi_extra=IMAGE_BODY, response_class=Response)
     async def remove_bg(
         request: Request,
         image_url: str | None = Query(None, description="URL of the image, e.g. a presigned S3 GET URL"),
@@ -116,7 +100,9 @@ def create_app(settings: Settings, models: Models, store: ObjectStore) -> FastAP
         overwrite: bool = Query(False, description="Allow output_key to replace an existing object"),
         format: Literal["png", "webp"] = Query("png"),
         only_mask: bool = Query(False, description="Return the grey mask instead of the cutout"),
-        bgcolor: str | None = Query(None, description="Flatten onto this colour: RRGGBB or RRGGBBAA"),
+        bgcolor: str | None = Query(
+            None, description="Flatten onto this colour: RRGGBB or RRGGBBAA", json_schema_extra=BGCOLOR_PATTERN
+        ),
         crop: bool = Query(False, description="Trim the result to the subject's bounding box"),
         model: str | None = Query(None, description="One of the models baked into the image (see /health)"),
     ) -> Response:

@@ -1,50 +1,70 @@
-"""Decoding rules for untrusted image bytes: which formats, how big, which modes. Pure.
+"""Decoding rules for untrusted image bytes: which formats, how big, which frame. Pure.
 
-`Image.open` is lazy: it reads only the header, so the pixel cap is enforced before a
-single pixel is decoded. Everything that comes out is upright (EXIF applied) and in RGB or
-RGBA, which is all the model and the compositor need to handle.
+Order matters, and every size check runs before a pixel is decoded:
+1. bytes cap, then (WebP only) the size declared in the RIFF header: libwebp allocates its
+   canvas when Pillow merely opens the file, so that check must run before `Image.open`;
+2. `Image.open` (lazy: header only), restricted to the accepted formats, judged by content;
+3. pixel cap and per-side cap on the declared size;
+4. decode frame 0 only, refusing truncated data; apply EXIF orientation;
+5. colour: everything comes out sRGB in RGB or RGBA (see colour.py).
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from .colour import to_rgb_or_rgba
 from .errors import ImageUndecodable, InputTooLarge, UnsupportedMediaType
 
-# Checked by content (Pillow's format sniffing), never by file name or Content-Type.
+logger = logging.getLogger(__name__)
+
+# Checked by content (Pillow's format sniffing), never by file name or Content-Type. Every
+# format is attack surface (each is a C decoder), so this list is kept to what people upload.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP")
+SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*", b"BM")
+# Pillow's JPEG plugin answers "MPO" for camera JPEGs carrying extra frames (depth maps,
+# stereo pairs); frame 0 of an MPO is the ordinary JPEG picture.
+OPENED_AS = frozenset(ACCEPTED_FORMATS) | {"MPO"}
+# Longest accepted side. WebP cannot hold more than 16383 px per side, so any accepted input
+# can still be answered as WebP; it also stops 1 x 50,000,000 strips that pass the pixel cap
+# but make a meaningless 320x320 model input and a pathological output.
+MAX_SIDE = 16383
+# What Pillow raises on bad data while opening/decoding (EOFError: WebP frame decode). Only
+# Pillow code runs under these handlers; anything else would be our bug and stays a 500.
+DECODE_ERRORS = (OSError, EOFError, SyntaxError, ValueError)
+
+# Half-decoded pictures (grey below the cut) must never pass as success. This is a process-wide
+# Pillow switch; nothing in this service turns it on, and decode_image forces it off again.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
 @dataclass(frozen=True)
 class DecodeLimits:
+    """Limits for one decode. `max_bytes`/`max_pixels` come from MAX_INPUT_BYTES and
+    MAX_INPUT_MEGAPIXELS. Inputs are accepted up to and including each limit.
+
+    Pillow's own bomb guard warns above ~89.5 MP and that warning is an error here, so a
+    MAX_INPUT_MEGAPIXELS above 89 is effectively 89.
+    """
+
     max_bytes: int
     max_pixels: int
+    max_side: int = MAX_SIDE
 
 
-def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
-    if not data:
-        raise ImageUndecodable("the image is empty (0 bytes)", code="image_empty")
-    if len(data) > limits.max_bytes:
-        raise InputTooLarge(f"the image is {len(data)} bytes; the limit is {limits.max_bytes}")
-    with warnings.catch_warnings():
-        # Pillow only warns between its own cap and twice it; our cap below is the real one,
-        # so a warning here must not slip through as a silent success.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
-        except UnidentifiedImageError as exc:
-            raise UnsupportedMediaType(
-                f"not an image in an accepted format ({', '.join(ACCEPTED_FORMATS)})"
-            ) from exc
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise InputTooLarge("the image has too many pixels", code="image_too_many_pixels") from exc
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageUndecodable("the image header is corrupt") from exc
-    width, height = image.size
+def _too_many_pixels(limits: DecodeLimits) -> InputTooLarge:
+    # Pillow's own bomb guard fired first (far past our cap); its message quotes its limit.
+    return InputTooLarge(
+        f"the image has too many pixels; the limit is {limits.max_pixels / 1e6:g} MP", code="image_too_many_pixels"
+    )
+
+
+def check_size(width: int, height: int, limits: DecodeLimits) -> None:
     if width < 1 or height < 1:
         raise ImageUndecodable("the image has no pixels")
     if width * height > limits.max_pixels:
@@ -53,31 +73,81 @@ def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
             f"the limit is {limits.max_pixels / 1e6:g} MP",
             code="image_too_many_pixels",
         )
+    if max(width, height) > limits.max_side:
+        raise InputTooLarge(
+            f"the image is {width}x{height}; each side must be at most {limits.max_side} px",
+            code="image_too_many_pixels",
+        )
+
+
+def webp_declared_size(data: bytes) -> tuple[int, int] | None:
+    """The canvas size a WebP declares in its first chunk (the field libwebp allocates by)."""
+    if len(data) < 30 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return None
+    chunk = data[12:16]
+    if chunk == b"VP8X":  # extended: 24-bit (size - 1) fields
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":  # lossy key frame
+        return int.from_bytes(data[26:28], "little") & 0x3FFF, int.from_bytes(data[28:30], "little") & 0x3FFF
+    if chunk == b"VP8L" and data[20] == 0x2F:  # lossless: 14-bit (size - 1) fields
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    return None
+
+
+def _looks_accepted(data: bytes) -> bool:
+    """Starts like one of the accepted formats (so a failure to open it is corruption)."""
+    return data.startswith(SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
+def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
+    if not data:
+        raise ImageUndecodable("the image is empty (0 bytes)", code="image_empty")
+    if len(data) > limits.max_bytes:
+        raise InputTooLarge(f"the image is {len(data)} bytes; the limit is {limits.max_bytes}")
+    declared = webp_declared_size(data)
+    if declared is not None:
+        check_size(*declared, limits)
+    try:
+        image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+    except UnidentifiedImageError as exc:
+        if _looks_accepted(data):  # Pillow hides a corrupt header behind "unidentified"
+            raise ImageUndecodable("the image header is corrupt") from exc
+        raise UnsupportedMediaType(
+            f"not an image in an accepted format ({', '.join(ACCEPTED_FORMATS)})"
+        ) from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_many_pixels(limits) from exc
+    except DECODE_ERRORS as exc:
+        raise ImageUndecodable("the image header is corrupt") from exc
+    if image.format not in OPENED_AS:  # belt and braces: `formats=` above already restricts
+        raise UnsupportedMediaType(f"{image.format} images are not accepted")
+    check_size(*image.size, limits)
     return image
 
 
-def _to_rgb_or_rgba(image: Image.Image) -> Image.Image:
-    if image.mode in ("RGB", "RGBA"):
-        return image
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        # 16/32-bit greyscale: scale to 8 bits rather than clip (convert("L") would clip
-        # everything above 255 to white).
-        peak = 65535 if image.mode.startswith("I;16") else max(image.getextrema()[1], 1)
-        image = image.point(lambda value: value * (255 / peak)).convert("L")
-    has_alpha = image.mode in ("LA", "PA", "La", "RGBa") or "transparency" in image.info
-    return image.convert("RGBA" if has_alpha else "RGB")
+def _load_first_frame(image: Image.Image) -> Image.Image:
+    # Image.open leaves animated GIF/WebP/APNG (and MPO/multi-page TIFF) on frame 0; load()
+    # decodes only that frame. exif_transpose must see the file's own EXIF (for TIFF the
+    # orientation is a tag of the file), so it runs before any mode conversion.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    image.load()
+    return ImageOps.exif_transpose(image)
 
 
 def decode_image(data: bytes, limits: DecodeLimits) -> Image.Image:
-    """Bytes -> an upright RGB/RGBA image, or a ServiceError saying why not."""
-    image = _open(data, limits)
-    try:
-        # Animated GIF/WebP/PNG: the first frame only (image.seek(0) is where Image.open left it).
-        image.load()
-        image = ImageOps.exif_transpose(image)
-        return _to_rgb_or_rgba(image)
-    except OSError as exc:
-        # Truncated files raise here; refusing beats returning a half-grey picture.
-        raise ImageUndecodable(f"the image data is corrupt or truncated ({exc})") from exc
-    except (ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ImageUndecodable("the image data is corrupt") from exc
+    """Bytes -> an upright sRGB RGB/RGBA image, or a ServiceError saying why not."""
+    with warnings.catch_warnings():
+        # Pillow only warns between its own cap and twice it; a warning must not slip through
+        # as a silent success (our cap in check_size is the real one).
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        image = _open(data, limits)
+        try:
+            image = _load_first_frame(image)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise _too_many_pixels(limits) from exc
+        except DECODE_ERRORS as exc:
+            # Truncated files land here: refusing beats returning a half-grey picture.
+            logger.info("undecodable %s: %s: %s", image.format, type(exc).__name__, exc)
+            raise ImageUndecodable("the image data is corrupt or truncated") from exc
+    return to_rgb_or_rgba(image)

@@ -1,0 +1,157 @@
+"""Hostile image payloads and the error code each must end in, for every entry point.
+
+Each generator returns `(name, payload, expected_error_code)`. The HTTP tests, the decoding
+tests and the S3 handler's tests (failure reports) all run the same list:
+
+    from tests.hostile_inputs import HOSTILE_INPUTS
+    for make in HOSTILE_INPUTS:
+        name, payload, code = make()
+
+Codes assume the default limits (50 MP, 20 MB); `oversized(max_bytes)` builds the byte-cap
+case for whatever limit a test configures. `seed_images()` gives small valid images in every
+accepted format, the starting points the fuzz tests mutate.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+
+from PIL import Image
+
+from tests.image_files import (
+    encoded, gif_declaring, jpeg_declaring, png_chunk, png_declaring, raw_png, tiff_declaring, webp_animation_on_canvas, webp_declaring,
+    bmp_declaring,
+)
+from tests.support import jpeg_bytes
+
+Hostile = tuple[str, bytes, str]
+
+
+@functools.lru_cache(maxsize=4)
+def _seed_picture(size: int) -> Image.Image:
+    return Image.open(io.BytesIO(jpeg_bytes())).convert("RGB").resize((size, size))
+
+
+def seed_images(size: int = 64) -> dict[str, bytes]:
+    """The astronaut at `size` px as JPEG, PNG, WebP (lossy and lossless), GIF, BMP and TIFF."""
+    picture = _seed_picture(size)
+    return {
+        "jpeg": encoded(picture, "JPEG", quality=85),
+        "png": encoded(picture, "PNG"),
+        "webp": encoded(picture, "WEBP", quality=80),
+        "webp-lossless": encoded(picture, "WEBP", lossless=True),
+        "gif": encoded(picture, "GIF"),
+        "bmp": encoded(picture, "BMP"),
+        "tiff": encoded(picture, "TIFF"),
+    }
+
+
+def _truncated(fmt: str) -> Hostile:
+    data = seed_images()[fmt]
+    return f"truncated-{fmt}", data[: len(data) // 2], "image_undecodable"
+
+
+def truncated_png() -> Hostile:
+    return _truncated("png")
+
+
+def truncated_jpeg() -> Hostile:
+    return _truncated("jpeg")
+
+
+def truncated_webp() -> Hostile:
+    return _truncated("webp")
+
+
+def truncated_gif() -> Hostile:
+    return _truncated("gif")
+
+
+def png_bomb() -> Hostile:
+    return "png-50000x50000", png_declaring(50_000, 50_000), "image_too_many_pixels"
+
+
+def gif_bomb() -> Hostile:
+    return "gif-50000x50000", gif_declaring(50_000, 50_000), "image_too_many_pixels"
+
+
+def webp_bomb() -> Hostile:
+    # libwebp allocates the declared canvas on open: refused from the RIFF header, before Pillow.
+    return "webp-50000x50000", webp_declaring(50_000, 50_000), "image_too_many_pixels"
+
+
+def webp_canvas_bomb() -> Hostile:
+    # 144 MP: under Pillow's own hard limit (179 MP), so only our pre-open header check stops
+    # libwebp from reserving 1.1 GB for a 92-byte file.
+    return "webp-anim-12000x12000", webp_animation_on_canvas(12_000, 12_000), "image_too_many_pixels"
+
+
+def jpeg_bomb() -> Hostile:
+    return "jpeg-50000x50000", jpeg_declaring(50_000, 50_000), "image_too_many_pixels"
+
+
+def tiff_bomb() -> Hostile:
+    return "tiff-50000x50000", tiff_declaring(50_000, 50_000), "image_too_many_pixels"
+
+
+def bmp_bomb() -> Hostile:
+    return "bmp-50000x50000", bmp_declaring(50_000, 50_000), "image_too_many_pixels"
+
+
+def just_over_the_pixel_cap() -> Hostile:
+    # 7072 x 7071 = 50,006,112 px: over 50 MP by a little, well under Pillow's own 89 MP warning.
+    return "png-7072x7071", png_declaring(7072, 7071), "image_too_many_pixels"
+
+
+def one_pixel_wide_strip() -> Hostile:
+    # Exactly 50 MP, so only the per-side cap stops it.
+    return "png-1x50000000", png_declaring(1, 50_000_000), "image_too_many_pixels"
+
+
+def png_bad_crc() -> Hostile:
+    data = bytearray(seed_images()["png"])
+    data[29] ^= 0xFF  # inside the IHDR CRC
+    return "png-bad-crc", bytes(data), "image_undecodable"
+
+
+def png_text_bomb() -> Hostile:
+    # A zTXt chunk that inflates to 64 MB from ~64 KB: Pillow caps text chunks at 1 MB.
+    import zlib
+
+    text = png_chunk(b"zTXt", b"bomb\0\0" + zlib.compress(b"\0" * (64 * 2**20), 9))
+    return "png-ztxt-bomb", raw_png(1, 1, 8, 0, b"\0\0", extra=text), "image_undecodable"
+
+
+def empty() -> Hostile:
+    return "empty", b"", "image_empty"
+
+
+def text() -> Hostile:
+    return "text", b"hello, this is not an image\n" * 10, "unsupported_media_type"
+
+
+def svg() -> Hostile:
+    return "svg", b"<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>", "unsupported_media_type"
+
+
+def unaccepted_format() -> Hostile:
+    # A valid image in a format Pillow reads but this service does not accept (PPM).
+    return "ppm", encoded(Image.new("RGB", (4, 4)), "PPM"), "unsupported_media_type"
+
+
+def signature_only() -> Hostile:
+    return "png-signature-only", b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "image_undecodable"
+
+
+def oversized(max_bytes: int) -> Hostile:
+    """A valid JPEG padded (after its end marker) to max_bytes + 1."""
+    data = seed_images()["jpeg"]
+    return "over-the-byte-cap", data + b"\0" * (max_bytes + 1 - len(data)), "input_too_large"
+
+
+HOSTILE_INPUTS = [
+    empty, text, svg, unaccepted_format, signature_only,
+    truncated_png, truncated_jpeg, truncated_webp, truncated_gif, png_bad_crc, png_text_bomb,
+    png_bomb, gif_bomb, webp_bomb, webp_canvas_bomb, jpeg_bomb, tiff_bomb, bmp_bomb, just_over_the_pixel_cap, one_pixel_wide_strip,
+]
