@@ -14,6 +14,7 @@ ENV NUMBA_CPU_NAME=generic \
     NUMBA_CACHE_DIR=/tmp/numba_cache \
     NUMBA_BAKED_CACHE_DIR=${LAMBDA_TASK_ROOT}/numba_cache \
     U2NET_HOME=${LAMBDA_TASK_ROOT}/models \
+    POWERTOOLS_TRACE_DISABLED=true \
     MODEL_NAME=u2net
 
 # Dependencies first: this layer is reused until requirements.txt changes.

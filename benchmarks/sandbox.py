@@ -122,6 +122,7 @@ def lambda_env(*, baked_cache: str | Path | None = None, model_home: str | Path 
         "PYTHONPATH": str(REPO),
         "NUMBA_CPU_NAME": "generic",
         "NUMBA_CACHE_DIR": "/tmp/numba_cache",
+        "POWERTOOLS_TRACE_DISABLED": "true",
     }
     if baked_cache is not None:
         env["NUMBA_BAKED_CACHE_DIR"] = str(baked_cache)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal, Protocol
+from typing import Protocol
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
@@ -19,8 +19,9 @@ from .fetch import fetch_image
 from .images import DecodeLimits
 from .keys import input_key_for_request
 from .observability import logger, record_failure, record_image, subsegment, timed_stage
-from .openapi_docs import BGCOLOR_PATTERN, IMAGE_BODY, IMAGE_RESPONSES
-from .pipeline import MaskModel, RemovalOptions, parse_bgcolor, remove_background
+from .openapi_docs import IMAGE_BODY, IMAGE_RESPONSES
+from .pipeline import MaskModel, RemovalOptions, remove_background
+from .query_options import removal_options
 from .request_body import uploaded_image
 from .settings import Settings
 from .storage import ObjectStore
@@ -98,17 +99,9 @@ def create_app(settings: Settings, models: Models, store: ObjectStore) -> FastAP
         image_key: str | None = Query(None, description="Key of an object under the input prefix"),
         output_key: str | None = Query(None, description="Store the result at this key under the output prefix"),
         overwrite: bool = Query(False, description="Allow output_key to replace an existing object"),
-        format: Literal["png", "webp"] = Query("png"),
-        only_mask: bool = Query(False, description="Return the grey mask instead of the cutout"),
-        bgcolor: str | None = Query(
-            None, description="Flatten onto this colour: RRGGBB or RRGGBBAA", json_schema_extra=BGCOLOR_PATTERN
-        ),
-        crop: bool = Query(False, description="Trim the result to the subject's bounding box"),
         model: str | None = Query(None, description="One of the models baked into the image (see /health)"),
+        options: RemovalOptions = Depends(removal_options),
     ) -> Response:
-        options = RemovalOptions(
-            format=format, only_mask=only_mask, crop=crop, bgcolor=parse_bgcolor(bgcolor) if bgcolor else None
-        )
         uploaded = await uploaded_image(request, settings.max_input_bytes)
         sources = [name for name, value in (("image_url", image_url), ("image_key", image_key)) if value]
         if uploaded is not None:
@@ -133,7 +126,9 @@ def create_app(settings: Settings, models: Models, store: ObjectStore) -> FastAP
                 else:
                     key = input_key_for_request(image_key, settings.input_prefix)
                     data = store.get_bytes(delivery.bucket_or_refuse(), key, settings.max_input_bytes)
-        cutout = remove_background(data, options, chosen, limits, trace=subsegment)
+        cutout = remove_background(
+            data, options, chosen, limits, trace=subsegment, matting_max_pixels=settings.alpha_matting_max_pixels
+        )
         response = delivery.respond(cutout, output_key, overwrite, stage_ms)
         record_image({**stage_ms, **cutout.stage_ms}, cutout.source_megapixels, cutout.format)
         return response

@@ -20,7 +20,7 @@ from mangum import Mangum
 
 from .api import create_app
 from .model import ModelRegistry
-from .observability import logger, metrics, tracer
+from .observability import logger, metrics, traced
 from .s3_events import S3Pipeline, objects_in_notification, summary
 from .settings import Settings
 from .storage import ObjectStore
@@ -38,7 +38,7 @@ _sqs_batch = BatchProcessor(event_type=EventType.SQS)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics(capture_cold_start_metric=True)
 def http_handler(event: dict, context) -> dict:
     """API Gateway HTTP API (payload v2) and REST API (v1) events -> the FastAPI app."""
@@ -58,7 +58,7 @@ def _s3_notification_in_message(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics(capture_cold_start_metric=True)
 def s3_handler(event: dict, context) -> dict:
     """S3 ObjectCreated notifications, direct (async invoke) or wrapped in SQS messages."""

@@ -10,15 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import ImageNotFound, InputTooLarge, ServiceError
 
 _MISSING = {"NoSuchKey", "404", "NotFound", "NoSuchBucket", "AccessDenied", "403"}
 _TRANSIENT = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError", "ServiceUnavailable"}
-_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
 
 
 class StorageUnavailable(ServiceError):
@@ -51,8 +48,14 @@ class ObjectStore:
 
     @cached_property
     def client(self):
-        # Created on first use so a process that never touches S3 does not pay for it.
-        return self._client or boto3.client("s3", config=_CLIENT_CONFIG)
+        # Imported and created on first use: an upload-only HTTP cold start never pays for boto3.
+        if self._client is not None:
+            return self._client
+        import boto3
+        from botocore.config import Config
+
+        config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
+        return boto3.client("s3", config=config)
 
     @staticmethod
     def _translate(error: Exception, bucket: str, key: str, reading: bool = True) -> Exception:

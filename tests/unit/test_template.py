@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
 from function.settings import Settings  # noqa: E402
 
 # Variables the template may pass besides Settings' own fields.
-EXTRA_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
+EXTRA_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_TRACE_DISABLED", "LOG_LEVEL"}
 # Settings reads these, but the template must never set them: Lambda sets AWS_REGION
 # itself (reserved), and an S3 endpoint override only exists for local runs.
 NEVER_IN_TEMPLATE = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL_S3"}
