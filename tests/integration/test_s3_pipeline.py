@@ -218,3 +218,22 @@ def test_sqs_batches_report_exactly_the_messages_to_retry(handlers, embedded_s3,
     assert response == {"batchItemFailures": [{"itemIdentifier": "message-2"}]}
     assert open_image(read(s3, bucket, good.replace("input/", "output/", 1).replace(".jpg", ".png"))).mode == "RGBA"
     assert json.loads(read(s3, bucket, bad.replace("input/", "failed/", 1) + ".json"))["error"]["code"]
+
+
+def test_hostile_files_all_end_as_failure_reports_never_as_retries(handlers, s3, bucket):
+    from tests.hostile_inputs import HOSTILE_INPUTS
+
+    folder = unique("hostile/")
+    cases = {folder + name: (payload, code) for name, payload, code in (make() for make in HOSTILE_INPUTS)}
+    for key, (payload, _) in cases.items():
+        drop(s3, bucket, key, payload)
+
+    result = handlers.s3_handler(s3_put_event(bucket, list(cases)), lambda_context())
+
+    assert result["failed"] == len(cases) and result["processed"] == 0
+    for record in result["records"]:
+        expected_code = cases[record["key"]][1]
+        assert (record["status"], record["code"]) == ("failed", expected_code), record["key"]
+        report = json.loads(read(s3, bucket, record["output_key"]))
+        assert report["error"]["code"] == expected_code
+    assert not s3.list_objects_v2(Bucket=bucket, Prefix=folder.replace("input/", "output/", 1)).get("Contents")
