@@ -94,28 +94,24 @@ def ensure_image_dir(baked: Path | None) -> tuple[Path, Path]:
 
 # ---------------------------------------------------------------- cold start
 
-_OURS_HTTP = """
+# Both entry points start the same way: load the event, import the handlers (init), and mark
+# the first inference. The Lambda context class stands in for the runtime's own object.
+_OURS_START = """
 import base64, json
+from local.events import LocalLambdaContext
 event = json.load(open({event!r}))
 import function.handlers as handlers; mark("init")
 _small_mask = handlers.model.small_mask
 def _marked(image):
     result = _small_mask(image); mark("first_inference"); return result
 handlers.model.small_mask = _marked
-from local.events import LocalLambdaContext
+"""
+_OURS_HTTP = _OURS_START + """
 response = handlers.http_handler(event, LocalLambdaContext()); mark("first_answer")
 body = base64.b64decode(response["body"])
 print(json.dumps({{"status": response["statusCode"], "png": body[:8] == b"\\x89PNG\\r\\n\\x1a\\n"}}))
 """
-_OURS_S3 = """
-import json
-event = json.load(open({event!r}))
-import function.handlers as handlers; mark("init")
-_small_mask = handlers.model.small_mask
-def _marked(image):
-    result = _small_mask(image); mark("first_inference"); return result
-handlers.model.small_mask = _marked
-from local.events import LocalLambdaContext
+_OURS_S3 = _OURS_START + """
 result = handlers.s3_handler(event, LocalLambdaContext()); mark("first_answer")
 print(json.dumps({{"processed": result["processed"]}}))
 """

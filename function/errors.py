@@ -71,10 +71,9 @@ class StorageNotConfigured(ServiceError):
     status, code = 400, "storage_not_configured"
 
 
-def error_body(code: str, message: str, request_id: str | None = None, **extra: Any) -> dict:
-    """The single error envelope: `{"error": {"code", "message", "request_id"?, ...}}`."""
+def error_body(code: str, message: str, request_id: str | None = None) -> dict:
+    """The single error envelope: `{"error": {"code", "message", "request_id"?}}`."""
     error: dict[str, Any] = {"code": code, "message": message}
     if request_id:
         error["request_id"] = request_id
-    error.update(extra)
     return {"error": error}

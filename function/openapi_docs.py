@@ -6,12 +6,10 @@ every real response (status, content type, JSON body) matches what is written he
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 
 class ErrorDetail(BaseModel):
-    model_config = ConfigDict(extra="allow")  # some errors add fields (e.g. the rule a URL broke)
-
     code: str
     message: str
     request_id: str | None = None
@@ -57,9 +55,12 @@ IMAGE_RESPONSES = {
     303: {"model": StoredResult, "description": "Too large for a Lambda response: stored, Location is a presigned URL"},
     400: _error("No, several or an unusable image source; corrupt image; key not allowed; malformed multipart"),
     409: _error("`output_exists`: output_key exists and overwrite is false"),
-    413: _error("`input_too_large`, `image_too_many_pixels` or `output_too_large`"),
+    413: _error("`input_too_large`, `image_too_many_pixels`, `output_too_large` or `alpha_matting_too_large`"),
     415: _error("`unsupported_media_type`: not JPEG, PNG, WebP, GIF, TIFF or BMP (judged by content)"),
-    422: _error("`invalid_option`, `invalid_format` or `invalid_bgcolor`"),
+    422: _error(
+        "`invalid_option`, `invalid_format`, `invalid_bgcolor`, `invalid_crop_margin`, `crop_margin_too_large` "
+        "or `model_not_available`"
+    ),
     500: _error("`internal_error`: unexpected; quote the request id"),
     503: _error("`storage_unavailable`: S3 throttled or down; retry"),
 }

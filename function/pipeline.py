@@ -124,16 +124,29 @@ def subject_box(mask: Image.Image) -> Box | None:
     return _box(mask.point(_SUBJECT_LUT).getbbox())
 
 
-def crop_to_subject(result: Image.Image, box: Box, margin: Margin | None) -> tuple[Image.Image, Box]:
-    """Trim to the subject plus margin; a margin past the photo's edge is transparent padding."""
+def crop_to_subject(
+    result: Image.Image, box: Box, margin: Margin | None, limits: DecodeLimits
+) -> tuple[Image.Image, Box]:
+    """Trim to the subject plus margin; a margin past the photo's edge is transparent padding.
+
+    The padding is the one way a result can outgrow its input, so it gets the input's limits."""
     dx = margin.pixels(box.width) if margin else 0
     dy = margin.pixels(box.height) if margin else 0
-    area = (box.left - dx, box.top - dy, box.left + box.width + dx, box.top + box.height + dy)
+    width, height = box.width + 2 * dx, box.height + 2 * dy
+    if width * height > limits.max_pixels or max(width, height) > limits.max_side:
+        raise InvalidOption(
+            f"crop_margin would make a {width}x{height} result, over the size limits", code="crop_margin_too_large"
+        )
+    area = (box.left - dx, box.top - dy, box.left + width - dx, box.top + height - dy)
     return result.crop(area), Box(dx, dy, box.width, box.height)
 
 
 def compose(
-    image: Image.Image, mask: Image.Image, options: RemovalOptions, matte: Image.Image | None = None
+    image: Image.Image,
+    mask: Image.Image,
+    options: RemovalOptions,
+    limits: DecodeLimits,
+    matte: Image.Image | None = None,
 ) -> tuple[Image.Image, Box]:
     """The output picture and the subject's box within it. Crop before flattening onto bgcolor,
     so a crop margin's padding takes the background colour too."""
@@ -148,7 +161,7 @@ def compose(
     if box is None:
         box = Box(0, 0, 0, 0)
     elif options.crop or options.crop_margin:
-        result, box = crop_to_subject(result, box, options.crop_margin)
+        result, box = crop_to_subject(result, box, options.crop_margin, limits)
     if options.bgcolor is not None and not options.only_mask:
         background = Image.new("RGBA", result.size, options.bgcolor)
         result = Image.alpha_composite(background, result)
@@ -226,7 +239,7 @@ def remove_background(
             with stage("matte"):
                 matte = alpha_matte(image, mask, options.matting)
         with stage("compose"):
-            result, box = compose(image, mask, options, matte)
+            result, box = compose(image, mask, options, limits, matte)
         with stage("encode"):
             body = encode(result, options.format)
         size = result.size

@@ -61,13 +61,14 @@ def test_crop_margin_padding_takes_the_background_colour(handlers, photo):
 
 
 @pytest.mark.parametrize("query", [{"crop_margin": "lots"}, {"crop_margin": "150%"}, {"crop_margin": "-5px"},
+                                   {"crop_margin": "9999px"}, {"crop_margin": "9000px", "format": "webp"},
                                    {"scale": "0"}, {"scale": "99999"}, {"alpha_matting": "yes please"},
                                    {"alpha_matting": "true", "alpha_matting_erode_size": "400"}])
 def test_bad_control_values_are_a_422(handlers, photo, query):
     response = invoke(handlers, query, photo)
 
     assert response["statusCode"] == 422
-    assert response_json(response)["error"]["code"] in ("invalid_option", "invalid_crop_margin")
+    assert response_json(response)["error"]["code"] in ("invalid_option", "invalid_crop_margin", "crop_margin_too_large")
 
 
 def test_alpha_matting_refines_the_edges(handlers, photo):

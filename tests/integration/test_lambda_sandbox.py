@@ -14,13 +14,13 @@ import pytest
 from PIL import Image
 
 from benchmarks.sandbox import kept_under_tmp, lambda_env, run_in_sandbox, sandbox_available
-from local.embedded_s3 import EmbeddedS3
+from local.embedded_s3 import LOCAL_BUCKET
 from local.events import s3_notification
 from tests.support import assert_astronaut_cutout, http_api_event, jpeg_bytes
 
 pytestmark = pytest.mark.skipif(sandbox_available() is not None,
                                 reason=f"no Lambda-like sandbox here: {sandbox_available()}")
-BUCKET = "sandbox-bucket"
+BUCKET = LOCAL_BUCKET
 
 HANDLER = """
 import base64, json, os
@@ -33,13 +33,9 @@ print(json.dumps({"response": response, "tmp": tmp}))
 """
 
 
-@pytest.fixture(scope="module")
-def s3_server():
-    server = EmbeddedS3()
-    server.start()
-    server.create_bucket(BUCKET, versioned=True)
-    yield server
-    server.stop()
+@pytest.fixture
+def s3_server(embedded_s3):
+    return embedded_s3  # the session's moto server: the sandbox shares the host's loopback
 
 
 def run_handler(image_dir, s3_server, handler: str, event: dict) -> dict:
@@ -71,6 +67,7 @@ def test_http_handler_answers_an_upload_with_a_png_cutout(lambda_image_dir, s3_s
 
 def test_s3_handler_processes_a_put_event(lambda_image_dir, s3_server):
     client = s3_server.client()
+    client.delete_object(Bucket=BUCKET, Key="output/sandbox/astronaut.png")  # a rerun starts clean
     client.put_object(Bucket=BUCKET, Key="input/sandbox/astronaut.jpg", Body=jpeg_bytes())
 
     result = run_handler(lambda_image_dir, s3_server, "s3_handler",

@@ -6,8 +6,11 @@ from PIL import Image
 
 from function.errors import InvalidOption
 from function.images import DecodeLimits
-from function.pipeline import Box, RemovalOptions, compose, parse_bgcolor, remove_background, subject_box
+from function.pipeline import Box, Margin, RemovalOptions, compose, parse_bgcolor, remove_background, subject_box
 from tests.support import open_image, png_bytes
+
+
+LIMITS = DecodeLimits(max_bytes=10**6, max_pixels=10**6)
 
 
 def square_mask(size=(100, 80), box=(20, 10, 60, 50)) -> Image.Image:
@@ -35,7 +38,7 @@ def test_subject_box_ignores_faint_noise():
 def test_cutout_keeps_the_subject_and_clears_the_rest():
     image = Image.new("RGB", (100, 80), (10, 200, 30))
 
-    result, box = compose(image, square_mask(), RemovalOptions())
+    result, box = compose(image, square_mask(), RemovalOptions(), LIMITS)
 
     pixels = np.asarray(result)
     assert result.mode == "RGBA" and tuple(pixels[30, 40]) == (10, 200, 30, 255)
@@ -44,13 +47,20 @@ def test_cutout_keeps_the_subject_and_clears_the_rest():
 
 
 def test_crop_returns_just_the_subject():
-    result, box = compose(Image.new("RGB", (100, 80)), square_mask(), RemovalOptions(crop=True))
+    result, box = compose(Image.new("RGB", (100, 80)), square_mask(), RemovalOptions(crop=True), LIMITS)
 
     assert result.size == (40, 40) and (box.left, box.top) == (0, 0)
 
 
+def test_a_crop_margin_cannot_blow_a_small_image_past_the_size_limits():
+    with pytest.raises(InvalidOption) as refused:
+        compose(Image.new("RGB", (100, 80)), square_mask(), RemovalOptions(crop_margin=Margin(6000)), LIMITS)
+
+    assert refused.value.code == "crop_margin_too_large"
+
+
 def test_nothing_found_keeps_the_full_frame_and_an_empty_box():
-    result, box = compose(Image.new("RGB", (100, 80)), Image.new("L", (100, 80)), RemovalOptions(crop=True))
+    result, box = compose(Image.new("RGB", (100, 80)), Image.new("L", (100, 80)), RemovalOptions(crop=True), LIMITS)
 
     assert result.size == (100, 80) and box.width == 0
 
