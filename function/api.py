@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .delivery import FOREGROUND_HEADERS, Delivery
-from .errors import InvalidOption, ServiceError, error_body
+from .errors import InvalidOption, ServiceError, StorageNotConfigured, error_body
 from .fetch import fetch_image
 from .images import DecodeLimits
 from .keys import input_key_for_request
@@ -124,8 +124,10 @@ def create_app(settings: Settings, models: Models, store: ObjectStore) -> FastAP
                 if image_url:
                     data = fetch_image(image_url, settings)
                 else:
+                    if not settings.aws_bucket_name:
+                        raise StorageNotConfigured("image_key needs a bucket (AWS_BUCKET_NAME)")
                     key = input_key_for_request(image_key, settings.input_prefix)
-                    data = store.get_bytes(delivery.bucket_or_refuse(), key, settings.max_input_bytes)
+                    data = store.get_bytes(settings.aws_bucket_name, key, settings.max_input_bytes)
         cutout = remove_background(
             data, options, chosen, limits, trace=subsegment, matting_max_pixels=settings.alpha_matting_max_pixels
         )

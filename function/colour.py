@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -37,6 +38,7 @@ PROFILE_MODES = {"RGB ": "RGB", "CMYK": "CMYK", "GRAY": "L"}
 _SRGB = ImageCms.createProfile("sRGB")
 _TRANSFORMS: OrderedDict[tuple[bytes, str], ImageCms.ImageCmsTransform | None] = OrderedDict()
 _TRANSFORM_CACHE_SIZE = 16
+_TRANSFORMS_LOCK = threading.Lock()
 
 
 def _eight_bit(image: Image.Image) -> Image.Image:
@@ -54,9 +56,10 @@ def _eight_bit(image: Image.Image) -> Image.Image:
 def _transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
     """A cached transform from `icc` to sRGB for `mode` images; None when nothing to do."""
     key = (hashlib.sha256(icc).digest(), mode)
-    if key in _TRANSFORMS:
-        _TRANSFORMS.move_to_end(key)
-        return _TRANSFORMS[key]
+    with _TRANSFORMS_LOCK:  # the local server decodes in threads; an eviction mid-lookup would KeyError
+        if key in _TRANSFORMS:
+            _TRANSFORMS.move_to_end(key)
+            return _TRANSFORMS[key]
     profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
     transform = None
     if PROFILE_MODES.get(profile.profile.xcolor_space) != mode:
@@ -64,9 +67,10 @@ def _transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
     elif not (profile.profile.profile_description or "").strip().lower().startswith("srgb"):
         # NOCACHE: lcms' one-pixel cache is shared state, and the local server decodes in threads.
         transform = ImageCms.buildTransform(profile, _SRGB, mode, "RGB", flags=ImageCms.Flags.NOCACHE)
-    _TRANSFORMS[key] = transform
-    if len(_TRANSFORMS) > _TRANSFORM_CACHE_SIZE:
-        _TRANSFORMS.popitem(last=False)
+    with _TRANSFORMS_LOCK:
+        _TRANSFORMS[key] = transform
+        if len(_TRANSFORMS) > _TRANSFORM_CACHE_SIZE:
+            _TRANSFORMS.popitem(last=False)
     return transform
 
 

@@ -51,7 +51,7 @@ def _s3_notification_in_message(record: SQSRecord) -> None:
         notification = json.loads(record.body)
     except json.JSONDecodeError:
         notification = None
-    if not isinstance(notification, dict):
+    if not isinstance(notification, dict) or "Records" not in notification:
         logger.warning("SQS message %s is not an S3 notification; dropped", record.message_id)
         return
     s3_pipeline.handle_all(objects_in_notification(notification))

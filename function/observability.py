@@ -44,7 +44,8 @@ STAGE_METRICS = {
 
 def traced(handler):
     """The handler under Powertools' `capture_lambda_handler`, or as it is when tracing is off."""
-    return tracer.capture_lambda_handler(handler) if tracer else handler
+    # capture_response=False: a response is a whole base64 image, far over X-Ray's document size.
+    return tracer.capture_lambda_handler(handler, capture_response=False) if tracer else handler
 
 
 @contextmanager

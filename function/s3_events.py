@@ -12,6 +12,7 @@ raised; anything else (S3 5xx, throttling, timeouts) is raised so Lambda retries
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -19,7 +20,7 @@ from urllib.parse import quote, unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
-from .errors import InputTooLarge, ServiceError
+from .errors import InputTooLarge, OutputExists, ServiceError
 from .images import DecodeLimits
 from .keys import output_key_for_input, report_key_for_input
 from .observability import logger, record_failure, record_image, subsegment, timed_stage
@@ -50,6 +51,13 @@ class TransientFailure(Exception):
         self.outcomes = outcomes
         failed = [o for o in outcomes if o.status == "retry"]
         super().__init__(f"{len(failed)} record(s) failed transiently: " + "; ".join(o.detail or "" for o in failed))
+
+
+def source_tag(key: str) -> str:
+    """The input key as output metadata: URL-quoted (metadata is ASCII), hashed if long (it is
+    capped at 2 KB in all, and quoting can triple a 1,024-byte key)."""
+    quoted = quote(key)
+    return quoted if len(quoted) <= 512 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def objects_in_notification(event: dict) -> list[InputObject]:
@@ -93,10 +101,15 @@ class S3Pipeline:
         out_bucket = self.settings.results_bucket or obj.bucket
         out_key = output_key_for_input(obj.key, self.settings.input_prefix, self.settings.output_prefix, "png")
         previous = self.store.head(out_bucket, out_key)
-        if previous and previous.metadata.get("source-etag") == source.etag:
+        tag = source_tag(obj.key)
+        made_from = (previous.metadata.get("source-key"), previous.metadata.get("source-etag")) if previous else None
+        if made_from == (tag, source.etag):
             return Outcome(obj.key, "duplicate", output_key=out_key)
         stage_ms: dict[str, float] = {}
         try:
+            if made_from and made_from[0] != tag:
+                # e.g. input/a.jpg after input/a.png, or an API caller's output_key: never overwrite it.
+                raise OutputExists(f"{out_key} already holds another object's result; rename this input")
             if source.size > self.settings.max_input_bytes:
                 raise InputTooLarge(f"the object is {source.size} bytes; the limit is {self.settings.max_input_bytes}")
             with timed_stage("fetch", stage_ms):
@@ -107,8 +120,7 @@ class S3Pipeline:
                 raise
             return self._report_failure(obj, source, error)
         metadata = {
-            # S3 metadata must be ASCII; keys may be any UTF-8.
-            "source-key": quote(obj.key),
+            "source-key": tag,
             "source-etag": source.etag,
             "source-version": source.version_id or "",
             "model": self.model_name,

@@ -149,3 +149,13 @@ def test_unexpected_failures_are_a_500_with_no_stack_trace(lambda_env, photo):
     error = assert_error(response, 500, "internal_error")
     assert "secret" not in response_body(response).decode()
     assert error["request_id"]
+
+
+def test_image_key_reads_the_input_bucket_even_when_outputs_go_elsewhere(handlers, s3, bucket, photo):
+    s3.put_object(Bucket=bucket, Key="input/two-buckets.jpg", Body=photo)
+    handler = app_with(handlers, aws_bucket_name=bucket, output_bucket="some-other-bucket")
+
+    response = handler(http_api_event(query={"image_key": "two-buckets.jpg"}), None)
+
+    assert response["statusCode"] == 200
+    assert open_image(response_body(response)).mode == "RGBA"

@@ -237,3 +237,31 @@ def test_hostile_files_all_end_as_failure_reports_never_as_retries(handlers, s3,
         report = json.loads(read(s3, bucket, record["output_key"]))
         assert report["error"]["code"] == expected_code
     assert not s3.list_objects_v2(Bucket=bucket, Prefix=folder.replace("input/", "output/", 1)).get("Contents")
+
+
+def test_two_inputs_that_map_to_one_output_never_overwrite_each_other(handlers, s3, bucket, photo):
+    folder = unique("")
+    drop(s3, bucket, folder + "same.png", photo)
+    drop(s3, bucket, folder + "same.jpg", jpeg_bytes(quality=60))
+
+    first = handlers.s3_handler(s3_put_event(bucket, [folder + "same.png"]), lambda_context())["records"][0]
+    second = handlers.s3_handler(s3_put_event(bucket, [folder + "same.jpg"]), lambda_context())["records"][0]
+
+    assert first["status"] == "processed"
+    assert (second["status"], second["code"]) == ("failed", "output_exists")
+    out_key = first["output_key"]
+    assert len(output_versions(s3, bucket, out_key)) == 1
+    assert s3.head_object(Bucket=bucket, Key=out_key)["Metadata"]["source-key"].endswith("same.png")
+
+
+def test_a_long_non_ascii_key_keeps_its_metadata_under_s3s_2_kb(handlers, s3, bucket, photo):
+    folder = unique("")
+    key = folder + "фото " * ((1000 - len(folder)) // 10) + ".jpg"
+    drop(s3, bucket, key, photo)
+
+    (record,) = handlers.s3_handler(s3_put_event(bucket, [key]), lambda_context())["records"]
+
+    metadata = s3.head_object(Bucket=bucket, Key=record["output_key"])["Metadata"]
+    assert record["status"] == "processed"
+    assert sum(len(k) + len(v) for k, v in metadata.items()) < 2048
+    assert metadata["source-key"].startswith("sha256:")

@@ -46,6 +46,7 @@ HTTP_ROUTES = {
     ("GET", "/docs"),
     ("GET", "/openapi.json"),
     ("GET", "/"),
+    ("ANY", "/{proxy+}"),  # the /docs assets, and the app's own 404/405 envelope for anything else
 }
 
 # A stack context to resolve intrinsics with. The stack name has capitals on purpose:
@@ -163,6 +164,7 @@ HTTP_GRANTS = [
 ]
 S3_GRANTS = [
     ("s3:GetObject", "InputPrefix"),
+    ("s3:GetObjectVersion", "InputPrefix"),  # a versioned bucket's inputs are read at their version
     ("s3:GetObject", "OutputPrefix"),  # also authorises HeadObject: "is the cutout already there?"
     ("s3:PutObject", "OutputPrefix"),
     ("s3:PutObject", "FailedPrefix"),
