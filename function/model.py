@@ -50,9 +50,7 @@ class BackgroundModel:
     def __init__(self, name: str, home: Path):
         # rembg resolves model files through U2NET_HOME; point it at the baked folder.
         os.environ["U2NET_HOME"] = str(home)
-        # The two places rembg looks (its per-model folder, then the flat legacy layout).
-        candidates = (home / "models" / name / f"{name}.onnx", home / f"{name}.onnx")
-        if not any(path.exists() for path in candidates):
+        if name not in baked_models(home):
             raise ModelNotAvailable(
                 f"model {name!r} is not baked under {home}; run `python -m function.prepare {name}`"
             )
@@ -88,10 +86,6 @@ class BackgroundModel:
         prediction = (prediction - low) / ((high - low) or 1.0)
         return Image.fromarray((prediction * 255).astype(np.uint8))
 
-    def mask(self, image: Image.Image) -> Image.Image:
-        """The mask at the photo's size: the small mask upscaled with LANCZOS, like rembg."""
-        return self.small_mask(image).resize(image.size, Image.Resampling.LANCZOS)
-
 
 def baked_models(home: Path) -> tuple[str, ...]:
     """Model names with a file in either layout rembg reads (flat, or models/<name>/)."""
@@ -112,10 +106,6 @@ class ModelRegistry:
         self.available = baked_models(home)
         self._models: dict[str, BackgroundModel] = {}
         self._lock = threading.Lock()
-        if default not in self.available:
-            raise ModelNotAvailable(
-                f"model {default!r} is not baked under {home}; run `python -m function.prepare {default}`"
-            )
         self.default_name = default
         self.default = BackgroundModel(default, home)
         self._models[default] = self.default

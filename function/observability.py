@@ -8,13 +8,14 @@ them). Metrics are CloudWatch EMF documents printed to stdout and flushed by the
 from __future__ import annotations
 
 import os
-import time
 import warnings
 from contextlib import contextmanager
 from typing import Iterator
 
 from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
+
+from .stages import timed
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "rembg")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RemoveBg")
@@ -58,13 +59,9 @@ def subsegment(name: str) -> Iterator[None]:
         yield
 
 
-@contextmanager
-def timed_stage(name: str, stage_ms: dict[str, float]) -> Iterator[None]:
+def timed_stage(name: str, stage_ms: dict[str, float]):
     """Trace a stage and record its duration, for stages outside the pure pipeline (fetch, store)."""
-    started = time.perf_counter()
-    with subsegment(name):
-        yield
-    stage_ms[name] = round((time.perf_counter() - started) * 1000, 2)
+    return timed(name, stage_ms, subsegment)
 
 
 def record_image(stage_ms: dict[str, float], source_megapixels: float, output_format: str) -> None:

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import io
 import re
-import time
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Callable, ContextManager, Protocol
+from typing import Protocol
 
 from PIL import Image
 
 from . import banded
 from .errors import InputTooLarge, InvalidOption
 from .images import DecodeLimits, decode_image
+from .stages import Trace, timed, untraced
 
 CONTENT_TYPES = {"png": "image/png", "webp": "image/webp"}
 # A pixel counts as subject (for `crop` and the X-Foreground-* box) above this alpha. The
@@ -30,7 +29,8 @@ _MARGIN = re.compile(r"^(\d{1,4})(px|%)?$")
 
 
 class MaskModel(Protocol):
-    def mask(self, image: Image.Image) -> Image.Image: ...
+    def small_mask(self, image: Image.Image) -> Image.Image:
+        """The mask at the model's resolution (e.g. 320x320, mode L); the pipeline upscales it."""
 
 
 @dataclass(frozen=True)
@@ -190,28 +190,19 @@ def alpha_matte(image: Image.Image, mask: Image.Image, matting: Matting) -> Imag
         return None
 
 
-def _untraced(stage: str) -> ContextManager[None]:
-    return nullcontext()
-
-
 def remove_background(
     data: bytes,
     options: RemovalOptions,
     model: MaskModel,
     limits: DecodeLimits,
-    trace: Callable[[str], ContextManager[None]] = _untraced,
+    trace: Trace = untraced,
     matting_max_pixels: int | None = None,
 ) -> Cutout:
     """The whole pipeline. `trace` wraps each stage (the entry points pass X-Ray subsegments)."""
     stage_ms: dict[str, float] = {}
 
-    @contextmanager
     def stage(name: str):
-        started = time.perf_counter()
-        with trace(name):
-            yield
-        elapsed = (time.perf_counter() - started) * 1000
-        stage_ms[name] = round(stage_ms.get(name, 0.0) + elapsed, 2)
+        return timed(name, stage_ms, trace)
 
     with stage("decode"):
         image = decode_image(data, limits)
@@ -225,15 +216,15 @@ def remove_background(
             code="alpha_matting_too_large",
         )
     with stage("infer"):
-        small = model.small_mask(image) if hasattr(model, "small_mask") else None
-    if small is not None and image.mode == "RGB" and options == RemovalOptions():
+        small = model.small_mask(image)
+    if image.mode == "RGB" and options == RemovalOptions():
         # The default request (and every S3 record): fused, parallel upscale + cutout + PNG.
         with stage("compose_encode"):
             body, bbox = banded.cutout_png(image, small, _SUBJECT_LUT)
         box, size = _box(bbox) or Box(0, 0, 0, 0), image.size
     else:
         with stage("compose"):
-            mask = banded.Upscaler(small, image.size).full() if small is not None else model.mask(image)
+            mask = banded.Upscaler(small, image.size).full()
         matte = None
         if options.matting and not options.only_mask:
             with stage("matte"):

@@ -133,7 +133,7 @@ def test_garbage_with_image_signatures_never_causes_a_500(handlers, payload):
 
 def test_unexpected_failures_are_a_500_with_no_stack_trace(lambda_env, photo):
     class BrokenModel:
-        def mask(self, image):
+        def small_mask(self, image):
             raise RuntimeError("secret internal detail")
 
     class BrokenModels:

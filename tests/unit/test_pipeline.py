@@ -66,8 +66,8 @@ def test_nothing_found_keeps_the_full_frame_and_an_empty_box():
 
 
 class FixedMask:
-    def mask(self, image):
-        return square_mask(image.size, (10, 10, 30, 30))
+    def small_mask(self, image):
+        return square_mask((320, 320), (40, 40, 160, 160))
 
 
 def test_pipeline_reports_sizes_and_stage_timings():
