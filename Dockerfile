@@ -4,7 +4,8 @@
 FROM public.ecr.aws/lambda/python:3.12
 
 # What the function reads at run time (names match function/settings.py) and what the
-# numba cold-start fix needs (see /work/shared/design/facts.md, "The numba cold-start trap"):
+# numba cold-start fix needs (rembg imports pymatting, which compiles ~30 numba kernels at
+# import: ~35 s with no usable cache, and numba only uses a cache directory it can write to):
 #  - NUMBA_CPU_NAME=generic: compile for a generic CPU, so a cache built on the build machine
 #    stays valid on whatever CPU Lambda runs us on.
 #  - NUMBA_CACHE_DIR: numba only uses a cache it can write to, and on Lambda only /tmp is
@@ -25,7 +26,9 @@ COPY requirements.txt ${LAMBDA_TASK_ROOT}/
 RUN pip install --no-cache-dir -r ${LAMBDA_TASK_ROOT}/requirements.txt --target ${LAMBDA_TASK_ROOT} \
  && find ${LAMBDA_TASK_ROOT} \( -type d ! -perm -a+rx -o -type f ! -perm -a+r \) -exec chmod a+rX {} +
 
-COPY function/ ${LAMBDA_TASK_ROOT}/function/
+# Only what the build step runs is copied first, so a code change elsewhere in function/ does
+# not re-run it (and re-download 176 MB of model).
+COPY function/__init__.py function/prepare.py function/settings.py ${LAMBDA_TASK_ROOT}/function/
 
 # Build step: models and caches, baked into the image (nothing is downloaded at run time).
 # `python -m function.prepare` is the same code the local set-up and the tests run:
@@ -36,13 +39,14 @@ COPY function/ ${LAMBDA_TASK_ROOT}/function/
 #    NUMBA_CPU_NAME=generic and writes the compiled pymatting kernels into a directory
 #    inside the image, which the function copies to $NUMBA_CACHE_DIR (/tmp) at init.
 #    Without it every cold start recompiles for ~35 s.
-# Then precompile our own .pyc files (the task root is read-only on Lambda) and make
-# everything this step wrote world-readable.
-# Note: a change under function/ re-runs this step (and re-downloads the model).
 ARG MODELS="u2net"
 RUN python -m function.prepare ${MODELS} \
- && python -m compileall -q ${LAMBDA_TASK_ROOT}/function \
  && find ${LAMBDA_TASK_ROOT} \( -type d ! -perm -a+rx -o -type f ! -perm -a+r \) -exec chmod a+rX {} +
+
+# The rest of the code; its .pyc files are compiled now because the task root is read-only on Lambda.
+COPY function/ ${LAMBDA_TASK_ROOT}/function/
+RUN python -m compileall -q ${LAMBDA_TASK_ROOT}/function \
+ && find ${LAMBDA_TASK_ROOT}/function \( -type d ! -perm -a+rx -o -type f ! -perm -a+r \) -exec chmod a+rX {} +
 
 # Default handler (the HTTP function); the S3 function overrides it in template.yaml.
 CMD ["function.handlers.http_handler"]

@@ -1,7 +1,7 @@
 """Run Python code on a Lambda-like filesystem: everything read-only except a fresh, empty /tmp.
 
 Used by the integration tests and by the cold-start benchmark, so both measure the same thing.
-The recipe is the one in /work/shared/design/facts.md ("A Lambda-like filesystem, here"):
+The recipe (a private mount namespace, as root):
 
     unshare -m --propagation private  ->  rbind / onto itself, remount it read-only
     -> a new tmpfs on /tmp  ->  `env -i` with only the variables the image would set.

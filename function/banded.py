@@ -3,7 +3,7 @@
 rembg upscales the 320x320 mask to full size on one core, composites on one core and
 deflates on one core; at 12 MP that is most of its time. Here the mask upscale, the cutout
 and the PNG deflate are fused per band of rows and the bands run on a thread pool sized to
-the CPUs Lambda gives (Pillow, numpy and ISA-L release the GIL). Bytes match rembg's.
+the CPUs Lambda gives (Pillow, numpy and ISA-L release the GIL). Pixels match rembg's.
 """
 
 from __future__ import annotations

@@ -27,17 +27,16 @@ LONG_BODY = 2000  # characters; longer response bodies are summarised on stdout
 
 def seed(client, bucket: str, kind: str, event: dict) -> None:
     """Put what the event refers to into a local S3: the sample photo at every key it names."""
-    from local.embedded_s3 import sample_photo
+    from local.embedded_s3 import put_sample, sample_photo
 
-    photo = sample_photo()
     if kind == "s3":
+        photo = sample_photo()
         bodies = [json.loads(r["body"]) for r in event.get("Records", []) if r.get("eventSource") == "aws:sqs"]
         for record in [r for b in bodies for r in b.get("Records", [])] + event.get("Records", []):
             if "s3" in record:
                 client.put_object(Bucket=bucket, Key=unquote_plus(record["s3"]["object"]["key"]), Body=photo)
         return
-    client.put_object(Bucket=bucket, Key=SAMPLE_KEY, Body=photo)
-    url = client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": SAMPLE_KEY})
+    url = put_sample(client, bucket, SAMPLE_KEY)
     event["rawQueryString"] = event.get("rawQueryString", "").replace(quote(URL_PLACEHOLDER, safe=""), quote(url, safe=""))
     for name, value in (event.get("queryStringParameters") or {}).items():
         if value == URL_PLACEHOLDER:

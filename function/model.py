@@ -45,7 +45,7 @@ def usable_cpus() -> int:
 
 
 class BackgroundModel:
-    """Predicts a foreground mask (mode "L", same size as the input) with a rembg session."""
+    """A rembg session that predicts the foreground mask at the model's resolution (320x320)."""
 
     def __init__(self, name: str, home: Path):
         # rembg resolves model files through U2NET_HOME; point it at the baked folder.

@@ -73,6 +73,12 @@ def sample_photo() -> bytes:
     return buffer.getvalue()
 
 
+def put_sample(client, bucket: str, key: str, expires_in: int = 3600) -> str:
+    """Put the sample photo at `key` and return a presigned GET URL of it."""
+    client.put_object(Bucket=bucket, Key=key, Body=sample_photo(), ContentType="image/jpeg")
+    return client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in)
+
+
 def start_local_aws(port: int = 0) -> EmbeddedS3:
     """Start the embedded S3 with its bucket and point this process's function settings at it."""
     s3 = EmbeddedS3(port=port)

@@ -12,7 +12,7 @@ import os
 import shlex
 from urllib.parse import quote
 
-from local.embedded_s3 import LOCAL_BUCKET, EmbeddedS3, sample_photo, start_local_aws
+from local.embedded_s3 import LOCAL_BUCKET, EmbeddedS3, put_sample, start_local_aws
 from local.s3_trigger import InputPrefixPoller
 
 SAMPLE_KEY = "input/sample.jpg"
@@ -21,10 +21,7 @@ PRESIGN_SECONDS = 7 * 24 * 3600
 
 def print_examples(s3: EmbeddedS3, api: str) -> None:
     client = s3.client()
-    client.put_object(Bucket=LOCAL_BUCKET, Key=SAMPLE_KEY, Body=sample_photo(), ContentType="image/jpeg")
-    url = client.generate_presigned_url(
-        "get_object", Params={"Bucket": LOCAL_BUCKET, "Key": SAMPLE_KEY}, ExpiresIn=PRESIGN_SECONDS
-    )
+    url = put_sample(client, LOCAL_BUCKET, SAMPLE_KEY, PRESIGN_SECONDS)
     presigned_call = f"{api}/remove-bg?image_url=" + quote(url, safe="")
     s3_cli = f"aws --endpoint-url {s3.endpoint} s3"
     print(
@@ -39,7 +36,7 @@ Try it:
   curl -sS -X POST {shlex.quote(presigned_call)} -o sample-cutout.png
   # read the object under input/ directly and store the result under output/
   curl -sS -X POST '{api}/remove-bg?image_key=sample.jpg&output_key=my-cutout.png'
-  # the S3 pipeline: drop a file under input/, its cutout appears under output/ (polled every second)
+  # the S3 pipeline (needs the AWS CLI): drop a file under input/, its cutout appears under output/
   AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local {s3_cli} cp photo.jpg s3://{LOCAL_BUCKET}/input/photo.jpg
   AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local {s3_cli} ls --recursive s3://{LOCAL_BUCKET}/output/
 """,

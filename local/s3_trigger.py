@@ -2,7 +2,7 @@
 
 On AWS, S3 invokes the S3 function for each ObjectCreated under the input prefix. moto
 has no Lambda to notify, so this thread lists the prefix every second and hands each new
-object version to the same `s3_handler`, in the same event shape S3 would send.
+object (new key or new ETag) to the same `s3_handler`, in the same event shape S3 would send.
 """
 
 from __future__ import annotations

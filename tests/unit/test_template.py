@@ -517,11 +517,13 @@ def test_dockerfile_bakes_models_and_numba_cache_with_prepare():
     # Installs pinned requirements into the task root and makes it world-readable.
     assert any("pip install" in r and "-r" in r and "requirements.txt" in r for r in runs)
     assert any("chmod" in r and "a+r" in r for r in runs)
-    # The prepare step must run after the code it executes has been copied in.
+    # The prepare step runs after the code it executes (prepare.py and what it imports) is copied in.
     order = [kw + " " + rest for kw, rest in instructions]
-    copy_function = next(i for i, line in enumerate(order) if line.startswith("COPY function/"))
     prepare = next(i for i, line in enumerate(order) if "function.prepare" in line)
-    assert copy_function < prepare
+    copied_before = " ".join(line for line in order[:prepare] if line.startswith("COPY"))
+    for needed in ("function/__init__.py", "function/prepare.py", "function/settings.py"):
+        assert needed in copied_before
+    assert "from ." not in (ROOT / "function" / "prepare.py").read_text().replace("from .settings", "")
 
 
 def test_dockerignore_keeps_the_context_to_code_and_requirements():
