@@ -132,7 +132,7 @@ def create_app(settings: Settings, models: Models, store: ObjectStore) -> FastAP
             data, options, chosen, limits, trace=subsegment, matting_max_pixels=settings.alpha_matting_max_pixels
         )
         response = delivery.respond(cutout, output_key, overwrite, stage_ms)
-        record_image({**stage_ms, **cutout.stage_ms}, cutout.source_megapixels, cutout.format)
+        record_image(cutout, stage_ms, chosen.name)
         return response
 
     return app

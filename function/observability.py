@@ -64,16 +64,23 @@ def timed_stage(name: str, stage_ms: dict[str, float]):
     return timed(name, stage_ms, subsegment)
 
 
-def record_image(stage_ms: dict[str, float], source_megapixels: float, output_format: str) -> None:
+def record_image(cutout, io_stage_ms: dict[str, float], model: str) -> None:
+    """Metrics and a log line for one delivered cutout (a pipeline.Cutout) and its I/O stages."""
+    stage_ms = {**io_stage_ms, **cutout.stage_ms}
     metrics.add_metric(name="ImagesProcessed", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="InputMegapixels", unit=MetricUnit.NoUnit, value=round(source_megapixels, 3))
+    metrics.add_metric(name="InputMegapixels", unit=MetricUnit.NoUnit, value=round(cutout.source_megapixels, 3))
     metrics.add_metric(name="TotalMs", unit=MetricUnit.Milliseconds, value=round(sum(stage_ms.values()), 2))
     for stage, value in stage_ms.items():
         if stage in STAGE_METRICS:
             metrics.add_metric(name=STAGE_METRICS[stage], unit=MetricUnit.Milliseconds, value=value)
     logger.info(
         "image processed",
-        extra={"stage_ms": stage_ms, "input_megapixels": round(source_megapixels, 3), "format": output_format},
+        extra={
+            "stage_ms": stage_ms,
+            "input_megapixels": round(cutout.source_megapixels, 3),
+            "format": cutout.format,
+            "model": model,  # the one this request chose, which may not be the default
+        },
     )
 
 

@@ -29,6 +29,8 @@ _MARGIN = re.compile(r"^(\d{1,4})(px|%)?$")
 
 
 class MaskModel(Protocol):
+    name: str
+
     def small_mask(self, image: Image.Image) -> Image.Image:
         """The mask at the model's resolution (e.g. 320x320, mode L); the pipeline upscales it."""
 

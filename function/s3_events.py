@@ -135,7 +135,7 @@ class S3Pipeline:
                 )
         except AlreadyExists:
             return Outcome(obj.key, "duplicate", output_key=out_key)
-        record_image({**stage_ms, **cutout.stage_ms}, cutout.source_megapixels, cutout.format)
+        record_image(cutout, stage_ms, self.model_name)
         return Outcome(obj.key, "processed", output_key=out_key)
 
     def _report_failure(self, obj: InputObject, source: ObjectInfo, error: ServiceError) -> Outcome:
