@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
-from .delivery import FOREGROUND_HEADERS, Delivery
+from .delivery import FOREGROUND_HEADERS, Delivery, Destination
 from .errors import InvalidOption, ServiceError, StorageNotConfigured, error_body
 from .fetch import fetch_image
 from .images import DecodeLimits
@@ -99,6 +99,7 @@ def create_app(settings: Settings, models: Models, store: ObjectStore) -> FastAP
         image_key: str | None = Query(None, description="Key of an object under the input prefix"),
         output_key: str | None = Query(None, description="Store the result at this key under the output prefix"),
         overwrite: bool = Query(False, description="Allow output_key to replace an existing object"),
+        redirect: bool = Query(True, description="Too large for a Lambda response: 303 (true) or 201 JSON (false)"),
         model: str | None = Query(None, description="One of the models baked into the image (see /health)"),
         options: RemovalOptions = Depends(removal_options),
     ) -> Response:
@@ -113,9 +114,10 @@ def create_app(settings: Settings, models: Models, store: ObjectStore) -> FastAP
                 code="image_missing" if not sources else "image_ambiguous",
             )
         chosen = models.get(model)  # before fetching: an unknown model is refused without any I/O
-        return await run_in_threadpool(process, image_url, image_key, uploaded, chosen, options, output_key, overwrite)
+        destination = Destination(output_key, overwrite, redirect)
+        return await run_in_threadpool(process, image_url, image_key, uploaded, chosen, options, destination)
 
-    def process(image_url, image_key, uploaded, chosen, options, output_key, overwrite) -> Response:
+    def process(image_url, image_key, uploaded, chosen, options, destination) -> Response:
         """The blocking part of a request, in a worker thread: fetch, pipeline, deliver."""
         stage_ms: dict[str, float] = {}
         data = uploaded
@@ -131,7 +133,7 @@ def create_app(settings: Settings, models: Models, store: ObjectStore) -> FastAP
         cutout = remove_background(
             data, options, chosen, limits, trace=subsegment, matting_max_pixels=settings.alpha_matting_max_pixels
         )
-        response = delivery.respond(cutout, output_key, overwrite, stage_ms)
+        response = delivery.respond(cutout, destination, stage_ms)
         record_image(cutout, stage_ms, chosen.name)
         return response
 

@@ -7,6 +7,8 @@ bucket) before that can happen.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fastapi.responses import JSONResponse, Response
 
 from .errors import OutputExists, OutputTooLarge, StorageNotConfigured
@@ -30,6 +32,16 @@ def cutout_headers(cutout: Cutout) -> dict[str, str]:
     box = cutout.foreground
     values = (cutout.width, cutout.height, box.top, box.left, box.width, box.height)
     return {name: str(value) for name, value in zip(FOREGROUND_HEADERS, values)}
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where the caller wants the result: `output_key` to store it, else inline (or parked in S3
+    when too large, answered with 303 unless `redirect` is false)."""
+
+    output_key: str | None = None
+    overwrite: bool = False
+    redirect: bool = True
 
 
 class Delivery:
@@ -59,11 +71,12 @@ class Delivery:
             "format": cutout.format,
         }
 
-    def respond(self, cutout: Cutout, output_key: str | None, overwrite: bool, stage_ms: dict[str, float]) -> Response:
+    def respond(self, cutout: Cutout, destination: Destination, stage_ms: dict[str, float]) -> Response:
         headers = cutout_headers(cutout)
-        if output_key is not None:
-            key = output_key_for_request(output_key, self.settings.output_prefix, self.settings.input_prefix)
-            return JSONResponse(self._store(cutout, key, overwrite, stage_ms), status_code=201, headers=headers)
+        if destination.output_key is not None:
+            key = output_key_for_request(destination.output_key, self.settings.output_prefix, self.settings.input_prefix)
+            stored = self._store(cutout, key, destination.overwrite, stage_ms)
+            return JSONResponse(stored, status_code=201, headers=headers)
         if len(cutout.body) <= self.settings.max_response_bytes:
             return Response(cutout.body, media_type=cutout.content_type, headers=headers)
         if not self.settings.results_bucket:
@@ -73,4 +86,7 @@ class Delivery:
             )
         key = generated_output_key(self.settings.output_prefix, cutout.format)
         stored = self._store(cutout, key, overwrite=False, stage_ms=stage_ms)
-        return JSONResponse(stored, status_code=303, headers={**headers, "Location": stored["url"]})
+        # A browser's fetch follows a 303 to the bucket, where a page's CSP and CORS stop it;
+        # such callers ask for redirect=false and get the same JSON as a plain 201.
+        status = 303 if destination.redirect else 201
+        return JSONResponse(stored, status_code=status, headers={**headers, "Location": stored["url"]})

@@ -24,7 +24,7 @@ ASSETS = {  # route under /docs/ -> (file in the fastapi-offline wheel, content 
 # The page is one file with inline CSS/JS; it may talk to this API and show blob: images, nothing else.
 PAGE_CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-    "img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'"
+    "img-src 'self' blob: data: https: http:; connect-src 'self'; base-uri 'none'; form-action 'none'"
 )
 CACHE = {"Cache-Control": "public, max-age=86400"}
 

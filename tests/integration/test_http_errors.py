@@ -102,6 +102,19 @@ def test_a_result_too_large_for_lambda_is_parked_in_s3_with_a_303(handlers, lamb
         assert open_image(download.read()).size == (512, 512)
 
 
+def test_a_browser_page_can_ask_for_json_instead_of_the_303(handlers, lambda_env, photo):
+    handler = app_with(handlers, aws_bucket_name=lambda_env["AWS_BUCKET_NAME"], max_response_bytes=10_000)
+    event = http_api_event(body=photo, headers={"content-type": "image/jpeg"}, query={"redirect": "false"})
+
+    response = handler(event, None)
+
+    assert response["statusCode"] == 201
+    stored = response_json(response)
+    assert stored["key"].startswith("output/results/") and header(response, "location") == stored["url"]
+    with urllib.request.urlopen(stored["url"]) as download:
+        assert open_image(download.read()).size == (512, 512)
+
+
 def test_a_result_too_large_without_a_bucket_is_a_413_not_a_502(handlers, photo):
     handler = app_with(handlers, aws_bucket_name=None, max_response_bytes=10_000)
 
