@@ -61,7 +61,15 @@ def create_app(settings: Settings, models: Models, store: ObjectStore) -> FastAP
         request.state.request_id = (event.get("requestContext") or {}).get("requestId") or uuid.uuid4().hex
         # On Lambda this is the invocation's id already; locally (uvicorn) it tags this request's logs.
         logger.set_correlation_id(request.state.request_id)
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception:
+            # Answered here rather than by an Exception handler, which Starlette re-raises after
+            # responding (Mangum would then log the same failure a second time).
+            logger.exception("unexpected error")
+            record_failure("internal_error", 500)
+            body = error_body("internal_error", "unexpected error; quote the request id", request.state.request_id)
+            response = JSONResponse(body, status_code=500)
         response.headers["X-Request-Id"] = request.state.request_id
         return response
 
@@ -79,13 +87,6 @@ def create_app(settings: Settings, models: Models, store: ObjectStore) -> FastAP
     async def http_error(request: Request, exc: StarletteHTTPException):
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return await service_error(request, ServiceError(str(exc.detail), code=code, status=exc.status_code))
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception):
-        logger.exception("unexpected error")
-        record_failure("internal_error", 500)
-        body = error_body("internal_error", "unexpected error; quote the request id", request_id_of(request))
-        return JSONResponse(body, status_code=500, headers={"X-Request-Id": request_id_of(request)})
 
     @app.get("/health")
     def health() -> dict:
