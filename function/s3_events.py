@@ -73,11 +73,10 @@ def objects_in_notification(event: dict) -> list[InputObject]:
 
 
 class S3Pipeline:
-    def __init__(self, settings: Settings, model: MaskModel, store: ObjectStore, model_name: str):
+    def __init__(self, settings: Settings, model: MaskModel, store: ObjectStore):
         self.settings = settings
         self.model = model
         self.store = store
-        self.model_name = model_name
         self.options = RemovalOptions(format="png")
         self.limits = DecodeLimits(max_bytes=settings.max_input_bytes, max_pixels=settings.max_input_pixels)
 
@@ -123,7 +122,7 @@ class S3Pipeline:
             "source-key": tag,
             "source-etag": source.etag,
             "source-version": source.version_id or "",
-            "model": self.model_name,
+            "model": self.model.name,
             "width": str(cutout.width),
             "height": str(cutout.height),
         }
@@ -135,7 +134,7 @@ class S3Pipeline:
                 )
         except AlreadyExists:
             return Outcome(obj.key, "duplicate", output_key=out_key)
-        record_image(cutout, stage_ms, self.model_name)
+        record_image(cutout, stage_ms, self.model.name)
         return Outcome(obj.key, "processed", output_key=out_key)
 
     def _report_failure(self, obj: InputObject, source: ObjectInfo, error: ServiceError) -> Outcome:
@@ -143,7 +142,7 @@ class S3Pipeline:
         report = {
             "source": {"bucket": obj.bucket, "key": obj.key, "etag": source.etag, "version": source.version_id},
             "error": {"code": error.code, "message": error.message},
-            "model": self.model_name,
+            "model": self.model.name,
             "at": datetime.now(timezone.utc).isoformat(),
         }
         body = json.dumps(report, indent=2).encode()

@@ -186,7 +186,7 @@ def faulty_pipeline(handlers, embedded_s3, failing_key: str) -> S3Pipeline:
         return None
 
     client.meta.events.register("before-call.s3.GetObject", slow_down)
-    return S3Pipeline(handlers.settings, handlers.model, ObjectStore(client), model_name="u2netp")
+    return S3Pipeline(handlers.settings, handlers.model, ObjectStore(client))
 
 
 def test_a_transient_s3_error_raises_for_a_retry_after_the_other_records_are_done(handlers, embedded_s3, s3, bucket, photo):
