@@ -28,10 +28,11 @@ RUN pip install --no-cache-dir -r ${LAMBDA_TASK_ROOT}/requirements.txt --target 
 
 # Only what the build step runs is copied first, so a code change elsewhere in function/ does
 # not re-run it (and re-download 176 MB of model).
-COPY function/__init__.py function/prepare.py function/settings.py ${LAMBDA_TASK_ROOT}/function/
+COPY function/__init__.py function/settings.py ${LAMBDA_TASK_ROOT}/function/
+COPY function/imaging/__init__.py function/imaging/prepare.py ${LAMBDA_TASK_ROOT}/function/imaging/
 
 # Build step: models and caches, baked into the image (nothing is downloaded at run time).
-# `python -m function.prepare` is the same code the local set-up and the tests run:
+# `python -m function.imaging.prepare` is the same code the local set-up and the tests run:
 #  - the model(s): u2net through rembg's own md5-checked downloader (needs the internet,
 #    which the Docker build has); MODELS="u2net u2netp" also bakes the small model
 #    (template.yaml passes that through DockerBuildArgs so ModelName can be either);
@@ -40,7 +41,7 @@ COPY function/__init__.py function/prepare.py function/settings.py ${LAMBDA_TASK
 #    inside the image, which the function copies to $NUMBA_CACHE_DIR (/tmp) at init.
 #    Without it every cold start recompiles for ~35 s.
 ARG MODELS="u2net"
-RUN python -m function.prepare ${MODELS} \
+RUN python -m function.imaging.prepare ${MODELS} \
  && find ${LAMBDA_TASK_ROOT} \( -type d ! -perm -a+rx -o -type f ! -perm -a+r \) -exec chmod a+rX {} +
 
 # The rest of the code; its .pyc files are compiled now because the task root is read-only on Lambda.

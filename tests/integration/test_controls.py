@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from mangum import Mangum
 
-from function.api import create_app
+from function.http.app import create_app
 from function.settings import Settings
-from function.storage import ObjectStore
+from function.s3.storage import ObjectStore
 from tests.support import (
     assert_astronaut_cutout,
     header,

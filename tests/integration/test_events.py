@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from function.invoke import seed
+from local.invoke import seed
 from tests.support import lambda_context, assert_astronaut_cutout, header, open_image, response_body, response_json
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -68,7 +68,7 @@ def test_offline_invoke_command_runs_an_event_on_a_fresh_embedded_s3(model_home,
     env.update({"MODEL_NAME": "u2netp", "U2NET_HOME": str(model_home)})
 
     completed = subprocess.run(
-        [sys.executable, "-m", "function.invoke", "s3", str(EVENTS / "s3-put.json")],
+        [sys.executable, "-m", "local.invoke", "s3", str(EVENTS / "s3-put.json")],
         capture_output=True, text=True, env=env, timeout=180, cwd=EVENTS.parent,
     )
 

@@ -22,7 +22,7 @@ import time
 import pytest
 
 from function.errors import ImageFetchFailed, InputTooLarge, UrlNotAllowed
-from function.fetch import fetch_image
+from function.fetch.fetcher import fetch_image
 from function.settings import Settings
 
 BUCKET = "my-bucket"
@@ -258,7 +258,7 @@ def _self_signed(tmp_path, name: str):
 def test_https_is_verified_against_the_host_name_not_the_vetted_ip(tmp_path, monkeypatch, cert_name, ok):
     import ssl
 
-    import function.fetch as fetch
+    import function.fetch.fetcher as fetch
 
     cert_file, key_file = _self_signed(tmp_path, cert_name)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

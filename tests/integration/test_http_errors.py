@@ -9,9 +9,9 @@ import pytest
 from mangum import Mangum
 from PIL import Image
 
-from function.api import create_app
+from function.http.app import create_app
 from function.settings import Settings
-from function.storage import ObjectStore
+from function.s3.storage import ObjectStore
 from tests.support import lambda_context, header, http_api_event, jpeg_bytes, multipart, open_image, png_bytes, response_body, response_json
 
 

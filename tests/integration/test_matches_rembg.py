@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from skimage.data import astronaut
 
-from function.images import DecodeLimits, decode_image
-from function.banded import Upscaler
-from function.pipeline import RemovalOptions, remove_background
+from function.imaging.decode import DecodeLimits, decode_image
+from function.imaging.banded import Upscaler
+from function.imaging.pipeline import RemovalOptions, remove_background
 from tests.support import jpeg_bytes
 
 # A peer's reference cutout made by rembg with u2netp; used when present, never committed.

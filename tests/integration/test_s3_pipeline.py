@@ -10,9 +10,9 @@ from urllib.parse import unquote
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from function.keys import MAX_KEY_BYTES
-from function.s3_events import S3Pipeline, TransientFailure, objects_in_notification
-from function.storage import ObjectStore
+from function.s3.keys import MAX_KEY_BYTES
+from function.s3.processor import S3Pipeline, TransientFailure, objects_in_notification
+from function.s3.storage import ObjectStore
 from tests.support import lambda_context, assert_astronaut_cutout, jpeg_bytes, open_image, s3_put_event, sqs_event
 
 

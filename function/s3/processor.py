@@ -20,13 +20,13 @@ from urllib.parse import quote, unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
-from .errors import InputTooLarge, OutputExists, ServiceError
-from .images import DecodeLimits
-from .keys import output_key_for_input, report_key_for_input
-from .observability import logger, record_failure, record_image, subsegment, timed_stage
-from .pipeline import MaskModel, RemovalOptions, remove_background
-from .settings import Settings
-from .storage import AlreadyExists, ObjectInfo, ObjectStore
+from function.errors import InputTooLarge, OutputExists, ServiceError
+from function.imaging.decode import DecodeLimits
+from function.s3.keys import output_key_for_input, report_key_for_input
+from function.observability import logger, record_failure, record_image, subsegment, timed_stage
+from function.imaging.pipeline import MaskModel, RemovalOptions, remove_background
+from function.settings import Settings
+from function.s3.storage import AlreadyExists, ObjectInfo, ObjectStore
 
 
 @dataclass(frozen=True)

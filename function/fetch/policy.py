@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
-from .errors import UrlNotAllowed
-from .settings import Settings
+from function.errors import UrlNotAllowed
+from function.settings import Settings
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_URL_LENGTH = 8192

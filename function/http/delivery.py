@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 from fastapi.responses import JSONResponse, Response
 
-from .errors import OutputExists, OutputTooLarge, StorageNotConfigured
-from .keys import generated_output_key, output_key_for_request
-from .observability import timed_stage
-from .pipeline import Cutout
-from .settings import Settings
-from .storage import AlreadyExists, ObjectStore
+from function.errors import OutputExists, OutputTooLarge, StorageNotConfigured
+from function.s3.keys import generated_output_key, output_key_for_request
+from function.observability import timed_stage
+from function.imaging.pipeline import Cutout
+from function.settings import Settings
+from function.s3.storage import AlreadyExists, ObjectStore
 
 FOREGROUND_HEADERS = (
     "X-Width",

@@ -25,9 +25,9 @@ import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError
 
-from .errors import ImageFetchFailed, InputTooLarge, UrlNotAllowed
-from .settings import Settings
-from .url_policy import Target, check_address, check_url
+from function.errors import ImageFetchFailed, InputTooLarge, UrlNotAllowed
+from function.settings import Settings
+from function.fetch.policy import Target, check_address, check_url
 
 log = logging.getLogger(__name__)
 

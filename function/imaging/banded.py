@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from PIL import Image
 
-from . import png
-from .model import usable_cpus
+from function.imaging import png
+from function.imaging.model import usable_cpus
 
 WORKERS = usable_cpus()
 # Created once per process; threads start on first use and idle between requests.

@@ -2,7 +2,7 @@
 
 import pytest
 
-from function import model
+from function.imaging import model
 
 
 @pytest.mark.parametrize("memory_mb,host,expected", [
@@ -28,7 +28,7 @@ def test_a_bad_memory_value_is_ignored(monkeypatch):
 
 
 def test_the_session_and_the_band_pool_use_usable_cpus(model):
-    from function import banded
+    from function.imaging import banded
 
     assert model.threads == banded.WORKERS == _usable_now()
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .coldstart import load_session_factory
-from .errors import InvalidOption
+from function.imaging.coldstart import load_session_factory
+from function.errors import InvalidOption
 
 # u2net and u2netp share rembg's input contract: 320x320, ImageNet mean/std, scaled by the max pixel.
 MODEL_SIZE = (320, 320)
@@ -52,7 +52,7 @@ class BackgroundModel:
         os.environ["U2NET_HOME"] = str(home)
         if name not in baked_models(home):
             raise ModelNotAvailable(
-                f"model {name!r} is not baked under {home}; run `python -m function.prepare {name}`"
+                f"model {name!r} is not baked under {home}; run `python -m function.imaging.prepare {name}`"
             )
         import onnxruntime as ort
 

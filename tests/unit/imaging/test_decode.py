@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageFile
 
 from function.errors import ServiceError
-from function.images import DecodeLimits, decode_image
+from function.imaging.decode import DecodeLimits, decode_image
 from tests.hostile_inputs import HOSTILE_INPUTS, oversized, seed_images
 from tests.image_files import SRGB_BLUE, SRGB_GREEN, SRGB_RED, encoded, png_declaring, png_rgb16, rgb_icc_profile
 

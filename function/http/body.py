@@ -10,7 +10,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
-from .errors import InputTooLarge, ServiceError, UnsupportedMediaType
+from function.errors import InputTooLarge, ServiceError, UnsupportedMediaType
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file itself
 

@@ -12,27 +12,27 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import __version__
-from .delivery import FOREGROUND_HEADERS, Delivery, Destination
-from .errors import InvalidOption, ServiceError, StorageNotConfigured, error_body
-from .fetch import fetch_image
-from .images import DecodeLimits
-from .keys import input_key_for_request
-from .observability import logger, record_failure, record_image, subsegment, timed_stage
-from .openapi_docs import IMAGE_BODY, IMAGE_RESPONSES
-from .pipeline import MaskModel, RemovalOptions, remove_background
-from .query_options import removal_options
-from .request_body import uploaded_image
-from .settings import Settings
-from .storage import ObjectStore
-from .web import add_web_routes
+from function import __version__
+from function.http.delivery import FOREGROUND_HEADERS, Delivery, Destination
+from function.errors import InvalidOption, ServiceError, StorageNotConfigured, error_body
+from function.fetch.fetcher import fetch_image
+from function.imaging.decode import DecodeLimits
+from function.s3.keys import input_key_for_request
+from function.observability import logger, record_failure, record_image, subsegment, timed_stage
+from function.http.docs import IMAGE_BODY, IMAGE_RESPONSES
+from function.imaging.pipeline import MaskModel, RemovalOptions, remove_background
+from function.http.options import removal_options
+from function.http.body import uploaded_image
+from function.settings import Settings
+from function.s3.storage import ObjectStore
+from function.http.web import add_web_routes
 
 def request_id_of(request: Request) -> str:
     return getattr(request.state, "request_id", None) or "-"
 
 
 class Models(Protocol):
-    """What the API needs of the model registry (function.model.ModelRegistry)."""
+    """What the API needs of the model registry (function.imaging.model.ModelRegistry)."""
 
     available: tuple[str, ...]
     default_name: str

@@ -5,7 +5,7 @@ compiles ~30 numba kernels at import: ~35 s with no usable cache. On Lambda only
 writable and numba only uses a cache dir it can write to, so a cache baked into the image is
 ignored where it lies. Two measures, both here (numbers: benchmarks/coldstart.py, README):
 
-  1. The image bakes a numba cache (python -m function.prepare ... --numba-cache DIR, with
+  1. The image bakes a numba cache (python -m function.imaging.prepare ... --numba-cache DIR, with
      NUMBA_CPU_NAME=generic) and sets NUMBA_BAKED_CACHE_DIR=DIR; prepare_runtime() copies it
      into NUMBA_CACHE_DIR (under /tmp) once per process, so pymatting loads in ~1 s, not 35 s.
   2. The cold start does not import pymatting at all: the u2netp pipeline needs only the
@@ -113,8 +113,8 @@ def _check_numba_not_configured_yet(cache_dir: str) -> None:
     # our setting is ignored and every cold start would recompile: fail loudly instead.
     numba_config = sys.modules.get("numba.core.config")
     if numba_config is not None and getattr(numba_config, "CACHE_DIR", None) != cache_dir:
-        raise RuntimeError("numba was imported before function.coldstart.prepare_runtime(); "
-                           "import function.coldstart first in every entry point")
+        raise RuntimeError("numba was imported before function.imaging.coldstart.prepare_runtime(); "
+                           "import function.imaging.coldstart first in every entry point")
 
 
 def _install_lazy_rembg() -> None:

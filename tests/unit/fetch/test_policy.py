@@ -10,7 +10,7 @@ import pytest
 
 from function.errors import UrlNotAllowed
 from function.settings import Settings
-from function.url_policy import check_address, check_url
+from function.fetch.policy import check_address, check_url
 
 BUCKET = "my-bucket"
 

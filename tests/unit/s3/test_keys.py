@@ -3,7 +3,7 @@
 import pytest
 
 from function.errors import KeyNotAllowed
-from function.keys import input_key_for_request, output_key_for_input, output_key_for_request
+from function.s3.keys import input_key_for_request, output_key_for_input, output_key_for_request
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from function import png
+from function.imaging import png
 
 POOL = ThreadPoolExecutor(3)
 

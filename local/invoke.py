@@ -1,7 +1,7 @@
 """`sam local invoke` without Docker: run an entry point in-process on an event file.
 
-    python -m function.invoke s3 events/s3-put.json
-    python -m function.invoke http events/http-remove-bg-url.json --save-body cutout.png
+    python -m local.invoke s3 events/s3-put.json
+    python -m local.invoke http events/http-remove-bg-url.json --save-body cutout.png
 
 Without AWS_ENDPOINT_URL_S3 set (and without --aws) it starts the embedded S3 and seeds it
 the way the events expect: a sample photo at every key an S3 event names, and a presigned

@@ -19,14 +19,14 @@ from tests.hostile_inputs import (
     bmp_bomb, gif_bomb, jpeg_bomb, just_over_the_pixel_cap, png_bomb, tiff_bomb, webp_bomb, webp_canvas_bomb,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BOMBS = [png_bomb, gif_bomb, webp_bomb, webp_canvas_bomb, jpeg_bomb, tiff_bomb, bmp_bomb, just_over_the_pixel_cap]
 RUNS = 20
 
 MEASURE = """
 import json, sys, time
 from function.errors import ServiceError
-from function.images import DecodeLimits, decode_image
+from function.imaging.decode import DecodeLimits, decode_image
 from tests import hostile_inputs
 
 def rss_kb(field):

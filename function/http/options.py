@@ -10,8 +10,8 @@ from typing import Literal
 
 from fastapi import Query
 
-from .openapi_docs import BGCOLOR_PATTERN
-from .pipeline import Matting, RemovalOptions, parse_bgcolor, parse_margin
+from function.http.docs import BGCOLOR_PATTERN
+from function.imaging.pipeline import Matting, RemovalOptions, parse_bgcolor, parse_margin
 
 
 def removal_options(

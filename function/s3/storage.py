@@ -12,7 +12,7 @@ from functools import cached_property
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .errors import ImageNotFound, InputTooLarge, ServiceError
+from function.errors import ImageNotFound, InputTooLarge, ServiceError
 
 _MISSING = {"NoSuchKey", "404", "NotFound", "NoSuchBucket", "AccessDenied", "403"}
 _TRANSIENT = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError", "ServiceUnavailable"}

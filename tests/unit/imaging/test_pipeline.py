@@ -5,8 +5,8 @@ import pytest
 from PIL import Image
 
 from function.errors import InvalidOption
-from function.images import DecodeLimits
-from function.pipeline import Box, Margin, RemovalOptions, compose, parse_bgcolor, remove_background, subject_box
+from function.imaging.decode import DecodeLimits
+from function.imaging.pipeline import Box, Margin, RemovalOptions, compose, parse_bgcolor, remove_background, subject_box
 from tests.support import open_image, png_bytes
 
 

@@ -10,7 +10,7 @@ import hashlib
 import posixpath
 import uuid
 
-from .errors import KeyNotAllowed
+from function.errors import KeyNotAllowed
 
 MAX_KEY_BYTES = 1024  # S3's own limit
 

@@ -13,10 +13,10 @@ from typing import Protocol
 
 from PIL import Image
 
-from . import banded
-from .errors import InputTooLarge, InvalidOption
-from .images import DecodeLimits, decode_image
-from .stages import Trace, timed, untraced
+from function.imaging import banded
+from function.errors import InputTooLarge, InvalidOption
+from function.imaging.decode import DecodeLimits, decode_image
+from function.imaging.stages import Trace, timed, untraced
 
 CONTENT_TYPES = {"png": "image/png", "webp": "image/webp"}
 # A pixel counts as subject (for `crop` and the X-Foreground-* box) above this alpha. The
@@ -182,7 +182,7 @@ def encode(image: Image.Image, fmt: str) -> bytes:
 
 def alpha_matte(image: Image.Image, mask: Image.Image, matting: Matting) -> Image.Image | None:
     """rembg's alpha matting; None where it gives up (it raises ValueError on degenerate trimaps)."""
-    from .coldstart import load_matting  # pymatting is imported on the first request that needs it
+    from function.imaging.coldstart import load_matting  # pymatting is imported on the first request that needs it
 
     try:
         return load_matting()(

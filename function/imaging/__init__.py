@@ -1,0 +1,1 @@
+"""Pure image work: decode, model, compose, encode. No AWS, no HTTP."""

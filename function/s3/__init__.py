@@ -1,0 +1,1 @@
+"""The S3 side: notification records -> work items -> stored outputs; keys; the S3 adapter."""
