@@ -1,79 +1,181 @@
-"""The service's error codes and the one JSON envelope every error response uses.
+"""The one catalogue of errors: every code the service answers with, its HTTP status and meaning.
 
-Each expected failure is a `ServiceError` subclass carrying its HTTP status and a stable
-machine-readable code. The HTTP path maps them to responses; the S3 path treats them as
-permanent (not worth a retry) because the same bytes would fail the same way again.
+Everything else refers to `ErrorCode` members; the README's error table and the OpenAPI
+responses are generated from it (`python -m local.docs` rewrites the README's table, and a test
+fails when either drifts). The HTTP path maps a `ServiceError` to its status; the S3 path treats
+any status below 500 as permanent, because the same bytes would fail the same way again.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 
+class ErrorCode(StrEnum):
+    """A stable machine-readable code (the value), its HTTP status and a one-line meaning."""
+
+    def __new__(cls, value: str, status: int, meaning: str):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.status = status
+        member.meaning = meaning
+        return member
+
+    # Where the image comes from
+    IMAGE_MISSING = "image_missing", 400, "no image: send image_url, image_key or a body (multipart field `file`)"
+    IMAGE_AMBIGUOUS = "image_ambiguous", 400, "more than one of image_url, image_key and a body"
+    IMAGE_FETCH_FAILED = "image_fetch_failed", 400, "image_url could not be fetched (DNS, connect, HTTP status, timeout)"
+    IMAGE_NOT_FOUND = "image_not_found", 400, "image_key names no readable object"
+    INVALID_MULTIPART = "invalid_multipart", 400, "the multipart body is malformed"
+    URL_MALFORMED = "url_malformed", 400, "image_url cannot be parsed, or its host is not a plain DNS name"
+    URL_SCHEME_NOT_ALLOWED = "url_scheme_not_allowed", 400, "image_url is not https"
+    URL_USERINFO_NOT_ALLOWED = "url_userinfo_not_allowed", 400, "image_url carries user:password@"
+    URL_HOST_NOT_ALLOWED = "url_host_not_allowed", 400, "image_url's host is not the bucket or an allowed host"
+    URL_PORT_NOT_ALLOWED = "url_port_not_allowed", 400, "image_url's port is not 443"
+    URL_ADDRESS_NOT_ALLOWED = "url_address_not_allowed", 400, "image_url is an IP or resolves to a non-public address"
+    URL_PATH_NOT_ALLOWED = "url_path_not_allowed", 400, "image_url's path has dot segments or names another bucket"
+    URL_REDIRECT_NOT_ALLOWED = "url_redirect_not_allowed", 400, "image_url answered with a redirect"
+    # What the image is
+    IMAGE_EMPTY = "image_empty", 400, "the image is 0 bytes"
+    IMAGE_UNDECODABLE = "image_undecodable", 400, "the image is corrupt or truncated"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415, "not JPEG, PNG, WebP, GIF, TIFF or BMP (judged by content)"
+    INPUT_TOO_LARGE = "input_too_large", 413, "the image is over MAX_INPUT_BYTES"
+    IMAGE_TOO_MANY_PIXELS = "image_too_many_pixels", 413, "over MAX_INPUT_MEGAPIXELS, or a side over 16,383 px"
+    # What was asked of it
+    INVALID_OPTION = "invalid_option", 422, "a query option is out of range or of the wrong type"
+    INVALID_FORMAT = "invalid_format", 422, "format is not png or webp"
+    INVALID_BGCOLOR = "invalid_bgcolor", 422, "bgcolor is not RRGGBB or RRGGBBAA"
+    INVALID_CROP_MARGIN = "invalid_crop_margin", 422, "crop_margin is not pixels or a percentage up to 100%"
+    CROP_MARGIN_TOO_LARGE = "crop_margin_too_large", 422, "crop_margin would make a result over the input limits"
+    MODEL_NOT_AVAILABLE = "model_not_available", 422, "model is not one of the models baked into the image"
+    ALPHA_MATTING_TOO_LARGE = "alpha_matting_too_large", 413, "alpha matting over ALPHA_MATTING_MAX_MEGAPIXELS"
+    # Where the result goes
+    KEY_NOT_ALLOWED = "key_not_allowed", 400, "image_key or output_key escapes its prefix or is not a valid key"
+    OUTPUT_EXISTS = "output_exists", 409, "the output key exists and overwrite was not asked for"
+    OUTPUT_TOO_LARGE = "output_too_large", 413, "the result is over the response limit and no bucket is configured"
+    STORAGE_NOT_CONFIGURED = "storage_not_configured", 400, "the request needs a bucket and none is configured"
+    # The HTTP layer
+    BAD_REQUEST = "bad_request", 400, "the request is not one this API understands"
+    NOT_FOUND = "not_found", 404, "no such route"
+    METHOD_NOT_ALLOWED = "method_not_allowed", 405, "the route exists, with another method"
+    # Not the caller's fault
+    INTERNAL_ERROR = "internal_error", 500, "unexpected; quote the request id"
+    STORAGE_UNAVAILABLE = "storage_unavailable", 503, "S3 throttled or down; retry"
+    TRANSIENT = "transient", 503, "S3 path only: a record failed in a way worth retrying; Lambda retries the event"
+
+    status: int
+    meaning: str
+
+
 class ServiceError(Exception):
-    """An expected, client-caused failure with a stable code."""
+    """An expected failure with a stable code; its HTTP status is the code's."""
 
-    status: int = 400
-    code: str = "bad_request"
+    code: ErrorCode = ErrorCode.BAD_REQUEST
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+    def __init__(self, message: str, *, code: ErrorCode | None = None):
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
-        if status is not None:
-            self.status = status
+
+    @property
+    def status(self) -> int:
+        return self.code.status
 
 
+# One class per kind of failure that code catches by type; `code=` narrows it where needed.
 class ImageFetchFailed(ServiceError):
-    status, code = 400, "image_fetch_failed"
+    code = ErrorCode.IMAGE_FETCH_FAILED
 
 
 class UrlNotAllowed(ServiceError):
     """The URL was refused before (or while) connecting; `code` names the rule."""
 
-    status, code = 400, "url_not_allowed"
+    code = ErrorCode.URL_MALFORMED
 
 
 class ImageNotFound(ServiceError):
-    status, code = 400, "image_not_found"
+    code = ErrorCode.IMAGE_NOT_FOUND
 
 
 class ImageUndecodable(ServiceError):
-    status, code = 400, "image_undecodable"
+    code = ErrorCode.IMAGE_UNDECODABLE
 
 
 class UnsupportedMediaType(ServiceError):
-    status, code = 415, "unsupported_media_type"
+    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
 
 
 class InputTooLarge(ServiceError):
-    status, code = 413, "input_too_large"
+    code = ErrorCode.INPUT_TOO_LARGE
 
 
 class OutputTooLarge(ServiceError):
-    status, code = 413, "output_too_large"
+    code = ErrorCode.OUTPUT_TOO_LARGE
 
 
 class InvalidOption(ServiceError):
-    status, code = 422, "invalid_option"
+    code = ErrorCode.INVALID_OPTION
 
 
 class KeyNotAllowed(ServiceError):
-    status, code = 400, "key_not_allowed"
+    code = ErrorCode.KEY_NOT_ALLOWED
 
 
 class OutputExists(ServiceError):
-    status, code = 409, "output_exists"
+    code = ErrorCode.OUTPUT_EXISTS
 
 
 class StorageNotConfigured(ServiceError):
-    status, code = 400, "storage_not_configured"
+    code = ErrorCode.STORAGE_NOT_CONFIGURED
 
 
-def error_body(code: str, message: str, request_id: str | None = None) -> dict:
+class StorageUnavailable(ServiceError):
+    """S3 throttled, 5xx or unreachable: the HTTP path answers 503, the S3 path retries."""
+
+    code = ErrorCode.STORAGE_UNAVAILABLE
+
+
+# Signals between our own modules, never shown to a caller as such.
+class AlreadyExists(Exception):
+    """A conditional S3 write found an object at the key (HTTP 412)."""
+
+
+class TransientFailure(Exception):
+    """Some S3 records hit a failure worth retrying; the others were handled and are idempotent."""
+
+    def __init__(self, outcomes: list):
+        self.outcomes = outcomes
+        failed = [o for o in outcomes if o.status == "retry"]
+        super().__init__(f"{len(failed)} record(s) failed transiently: " + "; ".join(o.detail or "" for o in failed))
+
+
+# Configuration errors: they stop a build or a cold start, never a single request.
+class ModelNotAvailable(RuntimeError):
+    """The configured model is not baked into the image."""
+
+
+class PrepareError(RuntimeError):
+    """A build-time preparation step (model, numba cache) failed its check."""
+
+
+def error_body(code: ErrorCode, message: str, request_id: str | None = None) -> dict:
     """The single error envelope: `{"error": {"code", "message", "request_id"?}}`."""
-    error: dict[str, Any] = {"code": code, "message": message}
+    error: dict[str, Any] = {"code": str(code), "message": message}
     if request_id:
         error["request_id"] = request_id
     return {"error": error}
+
+
+def http_codes() -> list[ErrorCode]:
+    """The codes an HTTP caller can receive (TRANSIENT is the S3 path's own)."""
+    return [code for code in ErrorCode if code is not ErrorCode.TRANSIENT]
+
+
+def markdown_table() -> str:
+    """The README's error table, one row per code."""
+    rows = ["| status | code | meaning |", "|---|---|---|"]
+    for code in sorted(ErrorCode, key=lambda code: code.status):
+        rows.append(f"| {code.status} | `{code.value}` | {code.meaning} |")
+    return "\n".join(rows)

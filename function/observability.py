@@ -15,6 +15,7 @@ from typing import Iterator
 from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
+from function.errors import ErrorCode
 from function.imaging.stages import timed
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "rembg")
@@ -84,11 +85,11 @@ def record_image(cutout, io_stage_ms: dict[str, float], model: str) -> None:
     )
 
 
-def record_failure(code: str, status: int) -> None:
+def record_failure(code: ErrorCode) -> None:
     """One failure, counted per error code (its own EMF document: one dimension set per code)."""
     with single_metric(
         name="Failures", unit=MetricUnit.Count, value=1, namespace=NAMESPACE, default_dimensions=metrics.default_dimensions
     ) as metric:
         metric.add_dimension(name="service", value=SERVICE)
-        metric.add_dimension(name="error_code", value=code)
-    logger.info("request refused" if status < 500 else "request failed", extra={"error_code": code, "status": status})
+        metric.add_dimension(name="error_code", value=str(code))
+    logger.info("request refused" if code.status < 500 else "request failed", extra={"error_code": str(code), "status": code.status})

@@ -25,7 +25,7 @@ import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError
 
-from function.errors import ImageFetchFailed, InputTooLarge, UrlNotAllowed
+from function.errors import ErrorCode, ImageFetchFailed, InputTooLarge, UrlNotAllowed
 from function.settings import Settings
 from function.fetch.policy import Target, check_address, check_url
 
@@ -136,7 +136,7 @@ def _download(conn: HTTPConnection, target: Target, settings: Settings, deadline
     if 300 <= response.status < 400:
         raise UrlNotAllowed(
             f"the image URL redirected (HTTP {response.status}); redirects are not followed",
-            code="url_redirect_not_allowed",
+            code=ErrorCode.URL_REDIRECT_NOT_ALLOWED,
         )
     if not 200 <= response.status < 300:
         raise ImageFetchFailed(f"fetching the image from {target.host} failed: HTTP {response.status}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
-from function.errors import UrlNotAllowed
+from function.errors import ErrorCode, UrlNotAllowed
 from function.settings import Settings
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -57,7 +57,7 @@ class Target:
         return f"{self.scheme}://{self.host}:{self.port}{path[:200]}"
 
 
-def refuse(code: str, message: str) -> UrlNotAllowed:
+def refuse(code: ErrorCode, message: str) -> UrlNotAllowed:
     return UrlNotAllowed(message, code=code)
 
 
@@ -88,31 +88,31 @@ def _endpoint(url: str | None) -> tuple[str, str, int] | None:
 def check_url(url: str, settings: Settings) -> Target:
     """Parse `url` and apply the allow-list; raise `UrlNotAllowed` naming the rule that refused."""
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
-        raise refuse("url_malformed", "image_url must be a URL of at most 8192 characters")
+        raise refuse(ErrorCode.URL_MALFORMED, "image_url must be a URL of at most 8192 characters")
     # Control characters could split the request line; a backslash is a slash to browsers
     # and WHATWG parsers but not to urlsplit; non-ASCII has several encodings.
     if not url.isascii() or any(ch <= " " or ch in "\\\x7f" for ch in url):
-        raise refuse("url_malformed", "image_url contains whitespace, control, backslash or non-ASCII characters")
+        raise refuse(ErrorCode.URL_MALFORMED, "image_url contains whitespace, control, backslash or non-ASCII characters")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise refuse("url_malformed", "image_url could not be parsed (bad port or brackets)") from None
+        raise refuse(ErrorCode.URL_MALFORMED, "image_url could not be parsed (bad port or brackets)") from None
     scheme = parts.scheme.lower()
     host = parts.hostname or ""
     if scheme not in DEFAULT_PORTS and scheme != "":
-        raise refuse("url_scheme_not_allowed", f"image_url scheme {scheme!r} is not allowed; use https")
+        raise refuse(ErrorCode.URL_SCHEME_NOT_ALLOWED, f"image_url scheme {scheme!r} is not allowed; use https")
     if "@" in parts.netloc:
-        raise refuse("url_userinfo_not_allowed", "image_url must not contain user:password@")
+        raise refuse(ErrorCode.URL_USERINFO_NOT_ALLOWED, "image_url must not contain user:password@")
     if not scheme or not host:
-        raise refuse("url_malformed", "image_url must be an absolute https URL with a host")
+        raise refuse(ErrorCode.URL_MALFORMED, "image_url must be an absolute https URL with a host")
     port = DEFAULT_PORTS[scheme] if port is None else port
 
     endpoint = _endpoint(settings.aws_endpoint_url_s3)
     is_endpoint = endpoint is not None and (scheme, host, port) == endpoint
     if not is_endpoint:
         if scheme != "https":
-            raise refuse("url_scheme_not_allowed", "image_url must use https")
+            raise refuse(ErrorCode.URL_SCHEME_NOT_ALLOWED, "image_url must use https")
         _check_host_shape(host)
     _check_path(parts.path)
 
@@ -126,9 +126,9 @@ def check_url(url: str, settings: Settings) -> Target:
         if host in path_style:
             _require_bucket_segment(parts.path, bucket)
         elif host not in virtual and host not in settings.extra_image_hosts:
-            raise refuse("url_host_not_allowed", f"image_url host {host!r} is not an allowed image host")
+            raise refuse(ErrorCode.URL_HOST_NOT_ALLOWED, f"image_url host {host!r} is not an allowed image host")
         if port != 443:
-            raise refuse("url_port_not_allowed", f"image_url port {port} is not allowed; only 443")
+            raise refuse(ErrorCode.URL_PORT_NOT_ALLOWED, f"image_url port {port} is not allowed; only 443")
 
     target = parts.path or "/"
     if parts.query:
@@ -142,25 +142,25 @@ def _check_host_shape(host: str) -> None:
     except ValueError:
         pass
     else:
-        raise refuse("url_address_not_allowed", "image_url must name a host, not an IP address")
+        raise refuse(ErrorCode.URL_ADDRESS_NOT_ALLOWED, "image_url must name a host, not an IP address")
     labels = host.split(".")
     if _NUMERIC_LABEL.fullmatch(labels[-1]):
-        raise refuse("url_malformed", "image_url host is an IP address in a non-standard notation")
+        raise refuse(ErrorCode.URL_MALFORMED, "image_url host is an IP address in a non-standard notation")
     if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
-        raise refuse("url_malformed", "image_url host is not a valid DNS name")
+        raise refuse(ErrorCode.URL_MALFORMED, "image_url host is not a valid DNS name")
 
 
 def _check_path(path: str) -> None:
     # S3 keys may legally contain "..", but a proxy or CDN in between may resolve it and
     # step out of the bucket segment checked below.
     if any(unquote(segment) in (".", "..") for segment in path.split("/")):
-        raise refuse("url_path_not_allowed", "image_url path must not contain '.' or '..' segments")
+        raise refuse(ErrorCode.URL_PATH_NOT_ALLOWED, "image_url path must not contain '.' or '..' segments")
 
 
 def _require_bucket_segment(path: str, bucket: str) -> None:
     segments = path.split("/")
     if len(segments) < 3 or segments[0] != "" or segments[1] != bucket or not segments[2]:
-        raise refuse("url_path_not_allowed", "a path-style S3 URL must be /<configured bucket>/<key>")
+        raise refuse(ErrorCode.URL_PATH_NOT_ALLOWED, "a path-style S3 URL must be /<configured bucket>/<key>")
 
 
 def check_address(address: str) -> None:
@@ -176,4 +176,4 @@ def check_address(address: str) -> None:
         or ip.is_unspecified
         or any(ip.version == net.version and ip in net for net in _DENIED_NETWORKS)
     ):
-        raise refuse("url_address_not_allowed", f"image_url resolves to a non-public address ({ip})")
+        raise refuse(ErrorCode.URL_ADDRESS_NOT_ALLOWED, f"image_url resolves to a non-public address ({ip})")

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from function import __version__
 from function.http.delivery import FOREGROUND_HEADERS, Delivery, Destination
-from function.errors import InvalidOption, ServiceError, StorageNotConfigured, error_body
+from function.errors import ErrorCode, InvalidOption, ServiceError, StorageNotConfigured, error_body
 from function.fetch.fetcher import fetch_image
 from function.imaging.decode import DecodeLimits
 from function.s3.keys import input_key_for_request
@@ -67,15 +67,15 @@ def create_app(settings: Settings, models: Models, store: ObjectStore) -> FastAP
             # Answered here rather than by an Exception handler, which Starlette re-raises after
             # responding (Mangum would then log the same failure a second time).
             logger.exception("unexpected error")
-            record_failure("internal_error", 500)
-            body = error_body("internal_error", "unexpected error; quote the request id", request.state.request_id)
+            record_failure(ErrorCode.INTERNAL_ERROR)
+            body = error_body(ErrorCode.INTERNAL_ERROR, "unexpected error; quote the request id", request.state.request_id)
             response = JSONResponse(body, status_code=500)
         response.headers["X-Request-Id"] = request.state.request_id
         return response
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError):
-        record_failure(exc.code, exc.status)
+        record_failure(exc.code)
         return JSONResponse(error_body(exc.code, exc.message, request_id_of(request)), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
@@ -85,8 +85,8 @@ def create_app(settings: Settings, models: Models, store: ObjectStore) -> FastAP
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return await service_error(request, ServiceError(str(exc.detail), code=code, status=exc.status_code))
+        code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(exc.status_code, ErrorCode.BAD_REQUEST)
+        return await service_error(request, ServiceError(str(exc.detail), code=code))
 
     @app.get("/health")
     def health() -> dict:
@@ -112,7 +112,7 @@ def create_app(settings: Settings, models: Models, store: ObjectStore) -> FastAP
             found = ", ".join(sources) or "none"
             raise ServiceError(
                 f"send exactly one image: image_url, image_key or a request body (got {found})",
-                code="image_missing" if not sources else "image_ambiguous",
+                code=ErrorCode.IMAGE_AMBIGUOUS if sources else ErrorCode.IMAGE_MISSING,
             )
         chosen = models.get(model)  # before fetching: an unknown model is refused without any I/O
         destination = Destination(output_key, overwrite, redirect)

@@ -10,7 +10,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
-from function.errors import InputTooLarge, ServiceError, UnsupportedMediaType
+from function.errors import ErrorCode, InputTooLarge, ServiceError, UnsupportedMediaType
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file itself
 
@@ -41,10 +41,10 @@ async def uploaded_image(request: Request, max_bytes: int) -> bytes | None:
         try:
             form = await parser.parse()
         except MultiPartException as exc:
-            raise ServiceError(f"the multipart body is malformed: {exc.message}", code="invalid_multipart") from exc
+            raise ServiceError(f"the multipart body is malformed: {exc.message}", code=ErrorCode.INVALID_MULTIPART) from exc
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise ServiceError("a multipart upload must carry the image in a field named 'file'", code="image_missing")
+            raise ServiceError("a multipart upload must carry the image in a field named 'file'", code=ErrorCode.IMAGE_MISSING)
         data = await upload.read()
         if len(data) > max_bytes:
             raise InputTooLarge(f"the uploaded file is over the {max_bytes}-byte limit")

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 from fastapi.responses import JSONResponse, Response
 
-from function.errors import OutputExists, OutputTooLarge, StorageNotConfigured
+from function.errors import AlreadyExists, OutputExists, OutputTooLarge, StorageNotConfigured
 from function.s3.keys import generated_output_key, output_key_for_request
 from function.observability import timed_stage
 from function.imaging.pipeline import Cutout
 from function.settings import Settings
-from function.s3.storage import AlreadyExists, ObjectStore
+from function.s3.storage import ObjectStore
 
 FOREGROUND_HEADERS = (
     "X-Width",

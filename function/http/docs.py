@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from function.errors import ErrorCode, http_codes
+
 
 class ErrorDetail(BaseModel):
     code: str
@@ -30,8 +32,19 @@ class StoredResult(BaseModel):
     format: str
 
 
-def _error(description: str) -> dict:
-    return {"model": ErrorEnvelope, "description": description, "content": {"application/json": {}}}
+def error_responses() -> dict[int, dict]:
+    """One documented response per error status, listing its codes from the catalogue."""
+    by_status: dict[int, list[ErrorCode]] = {}
+    for code in http_codes():
+        by_status.setdefault(code.status, []).append(code)
+    return {
+        status: {
+            "model": ErrorEnvelope,
+            "description": "; ".join(f"`{code}`: {code.meaning}" for code in codes),
+            "content": {"application/json": {}},
+        }
+        for status, codes in sorted(by_status.items())
+    }
 
 
 IMAGE_BODY = {
@@ -53,16 +66,7 @@ IMAGE_RESPONSES = {
     },
     201: {"model": StoredResult, "description": "Stored under output_key (`url` is presigned)"},
     303: {"model": StoredResult, "description": "Too large for a Lambda response: stored, Location is a presigned URL"},
-    400: _error("No, several or an unusable image source; corrupt image; key not allowed; malformed multipart"),
-    409: _error("`output_exists`: output_key exists and overwrite is false"),
-    413: _error("`input_too_large`, `image_too_many_pixels`, `output_too_large` or `alpha_matting_too_large`"),
-    415: _error("`unsupported_media_type`: not JPEG, PNG, WebP, GIF, TIFF or BMP (judged by content)"),
-    422: _error(
-        "`invalid_option`, `invalid_format`, `invalid_bgcolor`, `invalid_crop_margin`, `crop_margin_too_large` "
-        "or `model_not_available`"
-    ),
-    500: _error("`internal_error`: unexpected; quote the request id"),
-    503: _error("`storage_unavailable`: S3 throttled or down; retry"),
+    **error_responses(),
 }
 # Documented (not enforced by FastAPI) so a bad colour still gets our own `invalid_bgcolor`.
 # Empty is allowed and means no colour, as the route treats it (HTML forms send empty fields).

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from function.imaging.colour import to_rgb_or_rgba
-from function.errors import ImageUndecodable, InputTooLarge, UnsupportedMediaType
+from function.errors import ErrorCode, ImageUndecodable, InputTooLarge, UnsupportedMediaType
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class DecodeLimits:
 def _too_many_pixels(limits: DecodeLimits) -> InputTooLarge:
     # Pillow's own bomb guard fired first (far past our cap); its message quotes its limit.
     return InputTooLarge(
-        f"the image has too many pixels; the limit is {limits.max_pixels / 1e6:g} MP", code="image_too_many_pixels"
+        f"the image has too many pixels; the limit is {limits.max_pixels / 1e6:g} MP", code=ErrorCode.IMAGE_TOO_MANY_PIXELS
     )
 
 
@@ -71,12 +71,12 @@ def check_size(width: int, height: int, limits: DecodeLimits) -> None:
         raise InputTooLarge(
             f"the image is {width}x{height} ({width * height / 1e6:.1f} MP); "
             f"the limit is {limits.max_pixels / 1e6:g} MP",
-            code="image_too_many_pixels",
+            code=ErrorCode.IMAGE_TOO_MANY_PIXELS,
         )
     if max(width, height) > limits.max_side:
         raise InputTooLarge(
             f"the image is {width}x{height}; each side must be at most {limits.max_side} px",
-            code="image_too_many_pixels",
+            code=ErrorCode.IMAGE_TOO_MANY_PIXELS,
         )
 
 
@@ -102,7 +102,7 @@ def _looks_accepted(data: bytes) -> bool:
 
 def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
     if not data:
-        raise ImageUndecodable("the image is empty (0 bytes)", code="image_empty")
+        raise ImageUndecodable("the image is empty (0 bytes)", code=ErrorCode.IMAGE_EMPTY)
     if len(data) > limits.max_bytes:
         raise InputTooLarge(f"the image is {len(data)} bytes; the limit is {limits.max_bytes}")
     declared = webp_declared_size(data)

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from function.imaging.coldstart import load_session_factory
-from function.errors import InvalidOption
+from function.errors import ErrorCode, InvalidOption, ModelNotAvailable
 
 # u2net and u2netp share rembg's input contract: 320x320, ImageNet mean/std, scaled by the max pixel.
 MODEL_SIZE = (320, 320)
@@ -29,10 +29,6 @@ REDUCING_GAP = 3.0
 # Lambda gives one vCPU per 1,769 MB of memory, up to 6; os.cpu_count() reports the host's.
 MB_PER_LAMBDA_VCPU = 1769
 MAX_LAMBDA_VCPUS = 6
-
-
-class ModelNotAvailable(RuntimeError):
-    pass
 
 
 def usable_cpus() -> int:
@@ -116,7 +112,7 @@ class ModelRegistry:
         if name not in self.available:
             raise InvalidOption(
                 f"model {name!r} is not available; choose one of: {', '.join(self.available)}",
-                code="model_not_available",
+                code=ErrorCode.MODEL_NOT_AVAILABLE,
             )
         with self._lock:
             if name not in self._models:

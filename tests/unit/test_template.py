@@ -521,10 +521,10 @@ def test_dockerfile_bakes_models_and_numba_cache_with_prepare():
     order = [kw + " " + rest for kw, rest in instructions]
     prepare = next(i for i, line in enumerate(order) if "function.imaging.prepare" in line)
     copied_before = " ".join(line for line in order[:prepare] if line.startswith("COPY"))
-    for needed in ("function/__init__.py", "function/imaging/prepare.py", "function/settings.py"):
+    for needed in ("function/__init__.py", "function/imaging/prepare.py", "function/settings.py", "function/errors.py"):
         assert needed in copied_before
     prepare_imports = re.findall(r"^\s*from (function[.\w]*) import", (ROOT / "function/imaging/prepare.py").read_text(), re.M)
-    assert set(prepare_imports) <= {"function.settings"}
+    assert set(prepare_imports) <= {"function.settings", "function.errors"}
 
 
 def test_dockerignore_keeps_the_context_to_code_and_requirements():
