@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> None:
     prepare_runtime()
     from function.imaging.decode import DecodeLimits
     from function.imaging.model import BackgroundModel
-    from function.imaging.pipeline import RemovalOptions, remove_background
+    from function.imaging.options import RemovalOptions
+    from function.imaging.pipeline import remove_background
 
     model = BackgroundModel(args.model, Path(os.environ["U2NET_HOME"]))
     cutout = remove_background(args.photo.read_bytes(), RemovalOptions(), model, DecodeLimits(1 << 30, 10**8))

@@ -32,7 +32,8 @@ def main(side: str, photo: Path) -> None:
         prepare_runtime()
         from function.imaging.decode import DecodeLimits
         from function.imaging.model import BackgroundModel
-        from function.imaging.pipeline import RemovalOptions, remove_background
+        from function.imaging.options import RemovalOptions
+        from function.imaging.pipeline import remove_background
         from function.settings import Settings
 
         settings = Settings()

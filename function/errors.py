@@ -110,6 +110,12 @@ class UnsupportedMediaType(ServiceError):
 class InputTooLarge(ServiceError):
     code = ErrorCode.INPUT_TOO_LARGE
 
+    @classmethod
+    def over(cls, limit: int, what: str = "the image", size: int | None = None) -> InputTooLarge:
+        """The one message for any input over MAX_INPUT_BYTES (size None: known only to be over)."""
+        found = f"{size} bytes" if size is not None else "over the limit"
+        return cls(f"{what} is {found}; the limit is {limit} bytes (MAX_INPUT_BYTES)")
+
 
 class OutputTooLarge(ServiceError):
     code = ErrorCode.OUTPUT_TOO_LARGE

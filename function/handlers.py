@@ -11,8 +11,7 @@ from function.imaging.coldstart import prepare_runtime
 
 prepare_runtime()
 
-import json  # noqa: E402 (the imports below must come after prepare_runtime)
-
+# The imports below must come after prepare_runtime() (pyproject.toml allows E402 in this file).
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -21,9 +20,10 @@ from mangum import Mangum
 from function.http.app import create_app
 from function.imaging.model import ModelRegistry
 from function.observability import logger, metrics, traced
-from function.s3.processor import S3Pipeline, objects_in_notification, summary
-from function.settings import Settings
+from function.s3.processor import S3Pipeline, summary
+from function.s3.records import NotAnS3Notification, is_sqs_event, objects_in_message, objects_in_notification
 from function.s3.storage import ObjectStore
+from function.settings import Settings
 
 settings = Settings()
 models = ModelRegistry(settings.u2net_home, settings.model_name)
@@ -45,26 +45,39 @@ def http_handler(event: dict, context) -> dict:
     return _asgi(event, context)
 
 
-def _s3_notification_in_message(record: SQSRecord) -> None:
-    # A message that is not an S3 notification can never succeed: log it rather than retry it.
-    try:
-        notification = json.loads(record.body)
-    except json.JSONDecodeError:
-        notification = None
-    if not isinstance(notification, dict) or "Records" not in notification:
-        logger.warning("SQS message %s is not an S3 notification; dropped", record.message_id)
-        return
-    s3_pipeline.handle_all(objects_in_notification(notification))
+@logger.inject_lambda_context
+@traced
+@metrics.log_metrics(capture_cold_start_metric=True)
+def s3_handler(event: dict, context) -> dict:
+    """S3 ObjectCreated notifications, invoked directly by S3.
+
+    Deprecated: SQS-wrapped notifications are still accepted here for one release; point SQS
+    event sources at `sqs_handler` instead.
+    """
+    if is_sqs_event(event):
+        logger.warning("s3_handler received an SQS event; configure the queue to invoke sqs_handler instead")
+        return _process_queue(event, context)
+    # A TransientFailure propagates: Lambda retries the event (then its on-failure destination),
+    # and the records that did succeed are skipped as duplicates on the retry.
+    return summary(s3_pipeline.handle_all(objects_in_notification(event)))
 
 
 @logger.inject_lambda_context
 @traced
 @metrics.log_metrics(capture_cold_start_metric=True)
-def s3_handler(event: dict, context) -> dict:
-    """S3 ObjectCreated notifications, direct (async invoke) or wrapped in SQS messages."""
-    records = event.get("Records") or []
-    if records and records[0].get("eventSource") == "aws:sqs":
-        return process_partial_response(event, _s3_notification_in_message, _sqs_batch, context)
-    # A TransientFailure propagates: Lambda retries the event (then its on-failure destination),
-    # and the records that did succeed are skipped as duplicates on the retry.
-    return summary(s3_pipeline.handle_all(objects_in_notification(event)))
+def sqs_handler(event: dict, context) -> dict:
+    """SQS messages carrying S3 notifications -> a partial batch response (only failed messages retry)."""
+    return _process_queue(event, context)
+
+
+def _process_message(record: SQSRecord) -> None:
+    try:
+        objects = objects_in_message(record)
+    except NotAnS3Notification as error:  # retrying cannot fix it: drop it, loudly
+        logger.warning("%s; dropped", error)
+        return
+    s3_pipeline.handle_all(objects)
+
+
+def _process_queue(event: dict, context) -> dict:
+    return process_partial_response(event, _process_message, _sqs_batch, context)

@@ -98,6 +98,14 @@ class Settings(BaseSettings):
     def max_input_pixels(self) -> int:
         return int(self.max_input_megapixels * 1_000_000)
 
+    @cached_property
+    def decode_limits(self):
+        """The DecodeLimits every decode uses, HTTP and S3 alike."""
+        # Imported here: the image build runs prepare (which imports this module) before imaging/ is copied in.
+        from function.imaging.decode import DecodeLimits
+
+        return DecodeLimits(max_bytes=self.max_input_bytes, max_pixels=self.max_input_pixels)
+
     @property
     def alpha_matting_max_pixels(self) -> int:
         return int(self.alpha_matting_max_megapixels * 1_000_000)

@@ -22,6 +22,7 @@ from urllib.parse import quote, unquote_plus
 
 URL_PLACEHOLDER = "https://example.com/astronaut.jpg"
 SAMPLE_KEY = "input/invoke-sample.jpg"
+ENTRY_POINTS = {"http": "http_handler", "s3": "s3_handler", "sqs": "sqs_handler"}
 LONG_BODY = 2000  # characters; longer response bodies are summarised on stdout
 
 
@@ -29,7 +30,7 @@ def seed(client, bucket: str, kind: str, event: dict) -> None:
     """Put what the event refers to into a local S3: the sample photo at every key it names."""
     from local.embedded_s3 import put_sample, sample_photo
 
-    if kind == "s3":
+    if kind in ("s3", "sqs"):
         photo = sample_photo()
         bodies = [json.loads(r["body"]) for r in event.get("Records", []) if r.get("eventSource") == "aws:sqs"]
         for record in [r for b in bodies for r in b.get("Records", [])] + event.get("Records", []):
@@ -54,7 +55,7 @@ def printable(response: dict, save_body: Path | None) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("entry_point", choices=["http", "s3"])
+    parser.add_argument("entry_point", choices=list(ENTRY_POINTS))
     parser.add_argument("event", type=Path)
     parser.add_argument("--aws", action="store_true", help="use the configured S3, do not start the embedded one")
     parser.add_argument("--save-body", type=Path, help="write the decoded HTTP response body here")
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         from function import handlers
         from local.events import LocalLambdaContext as lambda_context
 
-        handler = handlers.http_handler if args.entry_point == "http" else handlers.s3_handler
+        handler = getattr(handlers, ENTRY_POINTS[args.entry_point])
         response = handler(event, lambda_context())
     json.dump(printable(response, args.save_body), sys.stdout, indent=2, ensure_ascii=False)
     print()

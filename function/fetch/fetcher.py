@@ -143,7 +143,7 @@ def _download(conn: HTTPConnection, target: Target, settings: Settings, deadline
 
     cap = settings.max_input_bytes
     if response.length_remaining is not None and response.length_remaining > cap:
-        raise InputTooLarge(f"the image is {response.length_remaining} bytes; the limit is {cap}")
+        raise InputTooLarge.over(cap, size=response.length_remaining)
     body = bytearray()
     while len(body) <= cap:
         chunk = response.read(min(READ_CHUNK, cap + 1 - len(body)))
@@ -151,7 +151,7 @@ def _download(conn: HTTPConnection, target: Target, settings: Settings, deadline
             break
         body += chunk
     if len(body) > cap:
-        raise InputTooLarge(f"the image is more than {cap} bytes; the limit is {cap}")
+        raise InputTooLarge.over(cap)
     if time.monotonic() >= deadline:  # the watchdog may have cut the body short
         raise TimeoutError("deadline passed while reading the body")
     return bytes(body)

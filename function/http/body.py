@@ -18,12 +18,12 @@ MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file it
 async def read_capped(request: Request, cap: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > cap:
-        raise InputTooLarge(f"the request body is {declared} bytes; the limit is {cap}")
+        raise InputTooLarge.over(cap, "the request body", int(declared))
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > cap:
-            raise InputTooLarge(f"the request body is over the {cap}-byte limit")
+            raise InputTooLarge.over(cap, "the request body")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -47,7 +47,7 @@ async def uploaded_image(request: Request, max_bytes: int) -> bytes | None:
             raise ServiceError("a multipart upload must carry the image in a field named 'file'", code=ErrorCode.IMAGE_MISSING)
         data = await upload.read()
         if len(data) > max_bytes:
-            raise InputTooLarge(f"the uploaded file is over the {max_bytes}-byte limit")
+            raise InputTooLarge.over(max_bytes, "the uploaded file", len(data))
         return data
     body = await read_capped(request, max_bytes)
     if not body:

@@ -11,7 +11,7 @@ from typing import Literal
 from fastapi import Query
 
 from function.http.docs import BGCOLOR_PATTERN
-from function.imaging.pipeline import Matting, RemovalOptions, parse_bgcolor, parse_margin
+from function.imaging.options import Matting, RemovalOptions, parse_bgcolor, parse_margin
 
 
 def removal_options(

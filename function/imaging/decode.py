@@ -104,7 +104,7 @@ def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
     if not data:
         raise ImageUndecodable("the image is empty (0 bytes)", code=ErrorCode.IMAGE_EMPTY)
     if len(data) > limits.max_bytes:
-        raise InputTooLarge(f"the image is {len(data)} bytes; the limit is {limits.max_bytes}")
+        raise InputTooLarge.over(limits.max_bytes, size=len(data))
     declared = webp_declared_size(data)
     if declared is not None:
         check_size(*declared, limits)

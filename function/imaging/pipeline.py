@@ -7,7 +7,6 @@ and only differ in where the bytes come from and go to.
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -15,17 +14,15 @@ from PIL import Image
 
 from function.imaging import banded
 from function.errors import ErrorCode, InputTooLarge, InvalidOption
+from function.imaging.options import CONTENT_TYPES, Margin, Matting, RemovalOptions
 from function.imaging.decode import DecodeLimits, decode_image
 from function.imaging.stages import Trace, timed, untraced
 
-CONTENT_TYPES = {"png": "image/png", "webp": "image/webp"}
 # A pixel counts as subject (for `crop` and the X-Foreground-* box) above this alpha. The
 # model leaves faint noise (1-5) in backgrounds; 10 is rembg's own "background" threshold.
 FOREGROUND_ALPHA = 10
 WEBP_QUALITY = 90
 _SUBJECT_LUT = [255 if value > FOREGROUND_ALPHA else 0 for value in range(256)]
-_HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
-_MARGIN = re.compile(r"^(\d{1,4})(px|%)?$")
 
 
 class MaskModel(Protocol):
@@ -33,41 +30,6 @@ class MaskModel(Protocol):
 
     def small_mask(self, image: Image.Image) -> Image.Image:
         """The mask at the model's resolution (e.g. 320x320, mode L); the pipeline upscales it."""
-
-
-@dataclass(frozen=True)
-class Margin:
-    """Space kept around the subject when cropping: pixels, or percent of the subject's size."""
-
-    value: int
-    percent: bool = False
-
-    def pixels(self, extent: int) -> int:
-        return extent * self.value // 100 if self.percent else self.value
-
-
-@dataclass(frozen=True)
-class Matting:
-    """rembg's alpha-matting knobs (its defaults): refine soft edges such as hair."""
-
-    foreground_threshold: int = 240
-    background_threshold: int = 10
-    erode_size: int = 10
-
-
-@dataclass(frozen=True)
-class RemovalOptions:
-    format: str = "png"
-    only_mask: bool = False
-    bgcolor: tuple[int, int, int, int] | None = None
-    crop: bool = False
-    crop_margin: Margin | None = None
-    scale: int | None = None  # the output's longest side at most this many pixels
-    matting: Matting | None = None
-
-    def __post_init__(self):
-        if self.format not in CONTENT_TYPES:
-            raise InvalidOption(f"format must be one of {', '.join(CONTENT_TYPES)}", code=ErrorCode.INVALID_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -96,23 +58,6 @@ class Cutout:
     @property
     def source_megapixels(self) -> float:
         return self.source_width * self.source_height / 1e6
-
-
-def parse_bgcolor(text: str) -> tuple[int, int, int, int]:
-    """`RRGGBB` or `RRGGBBAA` (a leading # allowed) -> an RGBA tuple."""
-    match = _HEX_COLOR.match(text.strip())
-    if not match:
-        raise InvalidOption("bgcolor must be RRGGBB or RRGGBBAA in hex, e.g. ffffff", code=ErrorCode.INVALID_BGCOLOR)
-    digits = match.group(1) + ("" if len(match.group(1)) == 8 else "ff")
-    return tuple(int(digits[i : i + 2], 16) for i in range(0, 8, 2))  # type: ignore[return-value]
-
-
-def parse_margin(text: str) -> Margin:
-    """`30`, `30px` or `10%` (of the subject's width/height) -> a Margin."""
-    match = _MARGIN.match(text.strip())
-    if not match or (match.group(2) == "%" and int(match.group(1)) > 100):
-        raise InvalidOption("crop_margin must be pixels (30 or 30px) or a percentage up to 100%", code=ErrorCode.INVALID_CROP_MARGIN)
-    return Margin(int(match.group(1)), percent=match.group(2) == "%")
 
 
 def _box(bbox: tuple[int, int, int, int] | None) -> Box | None:

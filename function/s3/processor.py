@@ -16,23 +16,16 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote
 
-from aws_lambda_powertools.utilities.data_classes import S3Event
-
-from function.errors import AlreadyExists, ErrorCode, InputTooLarge, OutputExists, ServiceError, TransientFailure
-from function.imaging.decode import DecodeLimits
+from function.errors import AlreadyExists, ErrorCode, OutputExists, ServiceError, TransientFailure
 from function.s3.keys import output_key_for_input, report_key_for_input
+from function.s3.records import InputObject
 from function.observability import logger, record_failure, record_image, subsegment, timed_stage
-from function.imaging.pipeline import MaskModel, RemovalOptions, remove_background
+from function.imaging.options import RemovalOptions
+from function.imaging.pipeline import MaskModel, remove_background
 from function.settings import Settings
 from function.s3.storage import ObjectInfo, ObjectStore
-
-
-@dataclass(frozen=True)
-class InputObject:
-    bucket: str
-    key: str
 
 
 @dataclass(frozen=True)
@@ -51,25 +44,12 @@ def source_tag(key: str) -> str:
     return quoted if len(quoted) <= 512 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
-def objects_in_notification(event: dict) -> list[InputObject]:
-    """Every ObjectCreated record (not just the first), keys URL-decoded ('+' is a space)."""
-    if not event.get("Records"):  # e.g. the s3:TestEvent S3 sends when a notification is set up
-        return []
-    return [
-        # Powertools leaves per-record keys as S3 sent them: URL-encoded.
-        InputObject(record.s3.bucket.name, unquote_plus(record.s3.get_object.key))
-        for record in S3Event(event).records
-        if record.event_name.startswith("ObjectCreated")
-    ]
-
-
 class S3Pipeline:
     def __init__(self, settings: Settings, model: MaskModel, store: ObjectStore):
         self.settings = settings
         self.model = model
         self.store = store
         self.options = RemovalOptions(format="png")
-        self.limits = DecodeLimits(max_bytes=settings.max_input_bytes, max_pixels=settings.max_input_pixels)
 
     def _ignored_because(self, obj: InputObject) -> str | None:
         s = self.settings
@@ -100,11 +80,9 @@ class S3Pipeline:
             if made_from and made_from[0] != tag:
                 # e.g. input/a.jpg after input/a.png, or an API caller's output_key: never overwrite it.
                 raise OutputExists(f"{out_key} already holds another object's result; rename this input")
-            if source.size > self.settings.max_input_bytes:
-                raise InputTooLarge(f"the object is {source.size} bytes; the limit is {self.settings.max_input_bytes}")
             with timed_stage("fetch", stage_ms):
                 data = self.store.get_bytes(obj.bucket, obj.key, self.settings.max_input_bytes, source.version_id)
-            cutout = remove_background(data, self.options, self.model, self.limits, trace=subsegment)
+            cutout = remove_background(data, self.options, self.model, self.settings.decode_limits, trace=subsegment)
         except ServiceError as error:
             if error.status >= 500:
                 raise

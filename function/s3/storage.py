@@ -82,12 +82,12 @@ class ObjectStore:
             response = self.client.get_object(Bucket=bucket, Key=key, **extra)
             if response["ContentLength"] > max_bytes:
                 response["Body"].close()
-                raise InputTooLarge(f"the object is {response['ContentLength']} bytes; the limit is {max_bytes}")
+                raise InputTooLarge.over(max_bytes, "the object", response["ContentLength"])
             body = response["Body"].read(max_bytes + 1)
         except (ClientError, BotoCoreError) as error:
             raise self._translate(error, bucket, key) from error
         if len(body) > max_bytes:
-            raise InputTooLarge(f"the object is over the {max_bytes}-byte limit")
+            raise InputTooLarge.over(max_bytes, "the object")
         return body
 
     def put(

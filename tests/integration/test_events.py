@@ -50,13 +50,13 @@ def test_health_event(handlers):
     assert response["statusCode"] == 200 and response_json(response)["model"] == "u2netp"
 
 
-@pytest.mark.parametrize("name", ["s3-put.json", "sqs-s3-put.json"])
-def test_s3_events_turn_the_url_encoded_key_into_an_output(handlers, s3, bucket, name):
+@pytest.mark.parametrize(("name", "entry_point"), [("s3-put.json", "s3_handler"), ("sqs-s3-put.json", "sqs_handler")])
+def test_s3_events_turn_the_url_encoded_key_into_an_output(handlers, s3, bucket, name, entry_point):
     event = load(name)
     seed(s3, bucket, "s3", event)
     s3.delete_object(Bucket=bucket, Key="output/holiday photos/café 1.png")
 
-    result = handlers.s3_handler(event, lambda_context())
+    result = getattr(handlers, entry_point)(event, lambda_context())
 
     assert result.get("batchItemFailures", []) == []
     body = s3.get_object(Bucket=bucket, Key="output/holiday photos/café 1.png")["Body"].read()

@@ -8,7 +8,8 @@ from PIL import Image
 
 from function.errors import ServiceError
 from function.imaging.decode import DecodeLimits
-from function.imaging.pipeline import RemovalOptions, remove_background
+from function.imaging.options import RemovalOptions
+from function.imaging.pipeline import remove_background
 from tests.image_files import encoded, png_declaring
 from tests.support import open_image
 

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from function.errors import ServiceError
 from function.imaging.decode import DecodeLimits
-from function.imaging.pipeline import RemovalOptions, remove_background
+from function.imaging.options import RemovalOptions
+from function.imaging.pipeline import remove_background
 from tests.fuzz_inputs import hostile_images
 from tests.support import header, http_api_event, lambda_context, multipart, open_image, response_body, response_json
 

@@ -13,7 +13,8 @@ from skimage.data import astronaut
 
 from function.imaging.decode import DecodeLimits, decode_image
 from function.imaging.banded import Upscaler
-from function.imaging.pipeline import RemovalOptions, remove_background
+from function.imaging.options import RemovalOptions
+from function.imaging.pipeline import remove_background
 from tests.support import jpeg_bytes
 
 # A peer's reference cutout made by rembg with u2netp; used when present, never committed.

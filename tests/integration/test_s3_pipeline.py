@@ -12,7 +12,8 @@ from botocore.awsrequest import AWSResponse
 
 from function.s3.keys import MAX_KEY_BYTES
 from function.errors import TransientFailure
-from function.s3.processor import S3Pipeline, objects_in_notification
+from function.s3.processor import S3Pipeline
+from function.s3.records import objects_in_notification
 from function.s3.storage import ObjectStore
 from tests.support import lambda_context, assert_astronaut_cutout, jpeg_bytes, open_image, s3_put_event, sqs_event
 
@@ -214,11 +215,21 @@ def test_sqs_batches_report_exactly_the_messages_to_retry(handlers, embedded_s3,
     monkeypatch.setattr(handlers, "s3_pipeline", faulty_pipeline(handlers, embedded_s3, flaky))
     bodies = [json.dumps(s3_put_event(bucket, [key])) for key in (good, bad, flaky)] + ["not json"]
 
-    response = handlers.s3_handler(sqs_event(bodies), lambda_context())
+    response = handlers.sqs_handler(sqs_event(bodies), lambda_context())
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "message-2"}]}
     assert open_image(read(s3, bucket, good.replace("input/", "output/", 1).replace(".jpg", ".png"))).mode == "RGBA"
     assert json.loads(read(s3, bucket, bad.replace("input/", "failed/", 1) + ".json"))["error"]["code"]
+
+
+def test_s3_handler_still_takes_sqs_wrapped_notifications_for_one_release(handlers, s3, bucket, photo):
+    key = unique("q-legacy.jpg")
+    drop(s3, bucket, key, photo)
+
+    response = handlers.s3_handler(sqs_event([json.dumps(s3_put_event(bucket, [key]))]), lambda_context())
+
+    assert response == {"batchItemFailures": []}
+    assert open_image(read(s3, bucket, key.replace("input/", "output/", 1).replace(".jpg", ".png"))).mode == "RGBA"
 
 
 def test_hostile_files_all_end_as_failure_reports_never_as_retries(handlers, s3, bucket):

@@ -6,7 +6,8 @@ from PIL import Image
 
 from function.errors import InvalidOption
 from function.imaging.decode import DecodeLimits
-from function.imaging.pipeline import Box, Margin, RemovalOptions, compose, parse_bgcolor, remove_background, subject_box
+from function.imaging.options import Margin, RemovalOptions, parse_bgcolor
+from function.imaging.pipeline import Box, compose, remove_background, subject_box
 from tests.support import open_image, png_bytes
 
 
