@@ -1,6 +1,6 @@
 """What /remove-bg documents in the OpenAPI schema: request body, every response and its shape.
 
-Kept apart from the routes so api.py stays about behaviour. A schemathesis test checks that
+Kept apart from the routes so routes.py stays about behaviour. A schemathesis test checks that
 every real response (status, content type, JSON body) matches what is written here.
 """
 

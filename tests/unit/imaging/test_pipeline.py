@@ -6,7 +6,7 @@ from PIL import Image
 
 from function.errors import InvalidOption
 from function.imaging.decode import DecodeLimits
-from function.imaging.options import Margin, RemovalOptions, parse_bgcolor
+from function.imaging.options import Margin, RemovalOptions
 from function.imaging.pipeline import Box, compose, remove_background, subject_box
 from tests.support import open_image, png_bytes
 
@@ -18,14 +18,6 @@ def square_mask(size=(100, 80), box=(20, 10, 60, 50)) -> Image.Image:
     mask = Image.new("L", size, 0)
     mask.paste(255, box)
     return mask
-
-
-def test_bgcolor_parsing():
-    assert parse_bgcolor("ff0000") == (255, 0, 0, 255)
-    assert parse_bgcolor("#00ff0080") == (0, 255, 0, 128)
-    for bad in ("red", "fff", "ff00000", "gg0000"):
-        with pytest.raises(InvalidOption):
-            parse_bgcolor(bad)
 
 
 def test_subject_box_ignores_faint_noise():
