@@ -63,6 +63,7 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "internal_error", 500, "unexpected; quote the request id"
     STORAGE_UNAVAILABLE = "storage_unavailable", 503, "S3 throttled or down; retry"
     TRANSIENT = "transient", 503, "S3 path only: a record failed in a way worth retrying; Lambda retries the event"
+    EVENT_MALFORMED = "event_malformed", 400, "S3 path only: an event record names no bucket and key; reported, never retried"
 
     status: int
     meaning: str
@@ -174,9 +175,13 @@ def error_body(code: ErrorCode, message: str, request_id: str | None = None) -> 
     return {"error": error}
 
 
+# The S3 path's own codes: an HTTP caller never receives them.
+S3_ONLY_CODES = frozenset({ErrorCode.TRANSIENT, ErrorCode.EVENT_MALFORMED})
+
+
 def http_codes() -> list[ErrorCode]:
-    """The codes an HTTP caller can receive (TRANSIENT is the S3 path's own)."""
-    return [code for code in ErrorCode if code is not ErrorCode.TRANSIENT]
+    """The codes an HTTP caller can receive."""
+    return [code for code in ErrorCode if code not in S3_ONLY_CODES]
 
 
 def markdown_table() -> str:

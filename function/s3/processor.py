@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from function.errors import AlreadyExists, ErrorCode, OutputExists, ServiceError, TransientFailure
 from function.s3.keys import output_key_for_input, report_key_for_input
-from function.s3.records import InputObject
+from function.s3.records import InputObject, MalformedRecord
 from function.observability import logger, record_failure, record_image, subsegment, timed_stage
 from function.imaging.options import RemovalOptions
 from function.imaging.pipeline import MaskModel, remove_background
@@ -119,17 +119,24 @@ class S3Pipeline:
         record_failure(error.code)
         return Outcome(obj.key, "failed", output_key=report_key, code=error.code, detail=error.message)
 
-    def handle_all(self, objects: list[InputObject]) -> list[Outcome]:
+    def attempt(self, item: InputObject | MalformedRecord) -> Outcome:
+        """One record's outcome, never raised: a failure worth retrying is the outcome `retry`."""
+        if isinstance(item, MalformedRecord):
+            # It names nothing to read or report on, and would fail the same way again.
+            logger.warning("malformed record dropped", extra={"where": item.where, "reason": item.reason})
+            record_failure(ErrorCode.EVENT_MALFORMED)
+            return Outcome(item.where, "failed", code=ErrorCode.EVENT_MALFORMED, detail=item.reason)
+        logger.set_correlation_id(item.key)
+        try:
+            return self.handle(item)
+        except Exception as error:  # any non-permanent failure: worth a retry
+            logger.exception("transient failure")
+            record_failure(ErrorCode.TRANSIENT)
+            return Outcome(item.key, "retry", detail=f"{item.key}: {type(error).__name__}")
+
+    def handle_all(self, items: list[InputObject | MalformedRecord]) -> list[Outcome]:
         """Every record is attempted; transient failures are raised only after the rest are done."""
-        outcomes = []
-        for obj in objects:
-            logger.set_correlation_id(obj.key)
-            try:
-                outcomes.append(self.handle(obj))
-            except Exception as error:  # any non-permanent failure: let Lambda retry the event
-                logger.exception("transient failure")
-                record_failure(ErrorCode.TRANSIENT)
-                outcomes.append(Outcome(obj.key, "retry", detail=f"{obj.key}: {type(error).__name__}"))
+        outcomes = [self.attempt(item) for item in items]
         if any(outcome.status == "retry" for outcome in outcomes):
             raise TransientFailure(outcomes)
         return outcomes

@@ -5,7 +5,14 @@ import json
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from function.s3.records import InputObject, NotAnS3Notification, is_sqs_event, objects_in_message, objects_in_notification
+from function.s3.records import (
+    InputObject,
+    MalformedRecord,
+    NotAnS3Notification,
+    is_sqs_event,
+    objects_in_message,
+    objects_in_notification,
+)
 from local.events import s3_notification
 
 
@@ -39,3 +46,61 @@ def test_an_sqs_message_carries_a_notification():
 def test_a_message_that_is_no_notification_is_named_so(body):
     with pytest.raises(NotAnS3Notification):
         objects_in_message(sqs_record(body))
+
+
+def on_failure_record(event: dict) -> dict:
+    """What Lambda sends its on-failure destination once an async event has used its retries."""
+    return {
+        "version": "1.0",
+        "timestamp": "2026-11-25T12:00:00.000Z",
+        "requestContext": {"requestId": "r-1", "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:S3Function:$LATEST",
+                           "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorMessage": "1 record(s) failed transiently", "errorType": "TransientFailure"},
+    }
+
+
+def test_a_redriven_failure_record_names_the_objects_of_the_event_it_wraps():
+    event = s3_notification("b", ["input/a b.jpg"])
+
+    assert objects_in_notification(on_failure_record(event)) == [InputObject("b", "input/a b.jpg")]
+    assert objects_in_message(sqs_record(json.dumps(on_failure_record(event)))) == [InputObject("b", "input/a b.jpg")]
+
+
+def test_the_test_event_s3_sends_to_a_queue_has_nothing_to_do():
+    body = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "b"})
+
+    assert objects_in_message(sqs_record(body)) == []
+
+
+@pytest.mark.parametrize(
+    "records, where, reason",
+    [
+        ("x", "Records", "Records is not a list"),
+        (["x"], "Records[0]", "the record is not a JSON object"),
+        ([{"s3": {}}], "Records[0]", "the record has no eventName"),
+        ([{"eventName": "ObjectCreated:Put"}], "Records[0]", "the record has no s3.bucket.name"),
+        ([{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"}, "object": {}}}], "Records[0]",
+         "the record has no s3.object.key"),
+        ([{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"}, "object": {"key": 7}}}], "Records[0]",
+         "the record has no s3.object.key"),
+    ],
+)
+def test_a_record_without_the_fields_it_needs_is_named_as_malformed_not_a_key_error(records, where, reason):
+    assert objects_in_notification({"Records": records}) == [MalformedRecord(where, reason)]
+
+
+def test_good_records_beside_a_malformed_one_still_count():
+    event = s3_notification("b", ["input/x.jpg"])
+    event["Records"].insert(0, {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"}}})
+
+    assert objects_in_notification(event) == [
+        MalformedRecord("Records[0]", "the record has no s3.object.key"),
+        InputObject("b", "input/x.jpg"),
+    ]
+
+
+def test_an_event_that_is_not_an_object_is_malformed():
+    assert objects_in_notification(["not", "an", "event"]) == [MalformedRecord("event", "the event is not a JSON object")]
+    assert not is_sqs_event("not an event") and not is_sqs_event({"Records": "x"})
