@@ -20,6 +20,7 @@ from mangum import Mangum
 from function.http.app import create_app
 from function.imaging.model import ModelRegistry
 from function.observability import logger, metrics, traced
+from function.s3 import batch
 from function.s3.processor import S3Pipeline, summary
 from function.s3.records import NotAnS3Notification, is_sqs_event, objects_in_message, objects_in_notification
 from function.s3.storage import ObjectStore
@@ -49,7 +50,7 @@ def http_handler(event: dict, context) -> dict:
 @traced
 @metrics.log_metrics(capture_cold_start_metric=True)
 def s3_handler(event: dict, context) -> dict:
-    """S3 ObjectCreated notifications, invoked directly by S3.
+    """S3 ObjectCreated notifications, invoked directly by S3 (or a redriven on-failure record of one).
 
     Deprecated: SQS-wrapped notifications are still accepted here for one release; point SQS
     event sources at `sqs_handler` instead.
@@ -66,8 +67,17 @@ def s3_handler(event: dict, context) -> dict:
 @traced
 @metrics.log_metrics(capture_cold_start_metric=True)
 def sqs_handler(event: dict, context) -> dict:
-    """SQS messages carrying S3 notifications -> a partial batch response (only failed messages retry)."""
+    """SQS messages carrying S3 notifications (or redriven on-failure records) -> a partial batch
+    response: only the messages that failed transiently are retried."""
     return _process_queue(event, context)
+
+
+@logger.inject_lambda_context
+@traced
+@metrics.log_metrics(capture_cold_start_metric=True)
+def batch_handler(event: dict, context) -> dict:
+    """S3 Batch Operations tasks (a backfill) -> one result code per task for the job's report."""
+    return batch.answer(event, s3_pipeline)
 
 
 def _process_message(record: SQSRecord) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 
 def s3_object_created(bucket: str, key: str, etag: str = "", size: int = 0, region: str = "us-east-1") -> dict:
@@ -30,6 +30,33 @@ def s3_object_created(bucket: str, key: str, etag: str = "", size: int = 0, regi
 
 def s3_notification(bucket: str, keys: list[str], etag: str = "", size: int = 0) -> dict:
     return {"Records": [s3_object_created(bucket, key, etag, size) for key in keys]}
+
+
+def on_failure_record(event: dict, error_type: str = "TransientFailure", message: str = "") -> dict:
+    """What Lambda sends the on-failure destination once an async event has used up its retries."""
+    request_id = str(uuid.uuid4())
+    return {
+        "version": "1.0",
+        "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:rembg-local:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 3,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": []},
+    }
+
+
+def batch_operations_event(bucket: str, key: str, schema: str = "2.0") -> dict:
+    """One S3 Batch Operations task (it sends one per invocation), the key URL-encoded as it sends it.
+    Schema 1.0 names the bucket by ARN, 2.0 by name."""
+    task = {"taskId": uuid.uuid4().hex, "s3Key": quote(key), "s3VersionId": None}
+    task.update({"s3BucketArn": f"arn:aws:s3:::{bucket}"} if schema == "1.0" else {"s3Bucket": bucket})
+    job = {"id": str(uuid.uuid4())} if schema == "1.0" else {"id": str(uuid.uuid4()), "userArguments": {}}
+    return {"invocationSchemaVersion": schema, "invocationId": uuid.uuid4().hex, "job": job, "tasks": [task]}
 
 
 @dataclass

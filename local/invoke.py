@@ -1,6 +1,7 @@
 """`sam local invoke` without Docker: run an entry point in-process on an event file.
 
     python -m local.invoke s3 events/s3-put.json
+    python -m local.invoke batch events/batch-ops-v2.json
     python -m local.invoke http events/http-remove-bg-url.json --save-body cutout.png
 
 Without AWS_ENDPOINT_URL_S3 set (and without --aws) it starts the embedded S3 and seeds it
@@ -18,24 +19,37 @@ import json
 import os
 import sys
 from pathlib import Path
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote
 
 URL_PLACEHOLDER = "https://example.com/astronaut.jpg"
 SAMPLE_KEY = "input/invoke-sample.jpg"
-ENTRY_POINTS = {"http": "http_handler", "s3": "s3_handler", "sqs": "sqs_handler"}
+ENTRY_POINTS = {"http": "http_handler", "s3": "s3_handler", "sqs": "sqs_handler", "batch": "batch_handler"}
 LONG_BODY = 2000  # characters; longer response bodies are summarised on stdout
+
+
+def keys_named(kind: str, event: dict) -> list[str]:
+    """The object keys an S3-side event names, read the way the function reads them."""
+    from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent, SQSEvent
+
+    from function.s3.records import InputObject, is_sqs_event, objects_in_message, objects_in_notification, task_object
+
+    if kind == "batch":
+        objects = [task_object(task) for task in S3BatchOperationEvent(event).tasks]
+    elif is_sqs_event(event):
+        objects = [obj for record in SQSEvent(event).records for obj in objects_in_message(record)]
+    else:
+        objects = objects_in_notification(event)
+    return [obj.key for obj in objects if isinstance(obj, InputObject)]
 
 
 def seed(client, bucket: str, kind: str, event: dict) -> None:
     """Put what the event refers to into a local S3: the sample photo at every key it names."""
     from local.embedded_s3 import put_sample, sample_photo
 
-    if kind in ("s3", "sqs"):
+    if kind != "http":
         photo = sample_photo()
-        bodies = [json.loads(r["body"]) for r in event.get("Records", []) if r.get("eventSource") == "aws:sqs"]
-        for record in [r for b in bodies for r in b.get("Records", [])] + event.get("Records", []):
-            if "s3" in record:
-                client.put_object(Bucket=bucket, Key=unquote_plus(record["s3"]["object"]["key"]), Body=photo)
+        for key in keys_named(kind, event):
+            client.put_object(Bucket=bucket, Key=key, Body=photo)
         return
     url = put_sample(client, bucket, SAMPLE_KEY)
     event["rawQueryString"] = event.get("rawQueryString", "").replace(quote(URL_PLACEHOLDER, safe=""), quote(url, safe=""))

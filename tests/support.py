@@ -7,13 +7,15 @@ import io
 import json
 import time
 import uuid
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import numpy as np
 from PIL import Image
 from skimage import data as skdata
 
 from local.events import LocalLambdaContext as lambda_context, s3_notification  # noqa: F401 (re-export)
+
+SLOW_DOWN = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
 
 
 def jpeg_bytes(array: np.ndarray | None = None, quality: int = 90, **save_args) -> bytes:
@@ -131,3 +133,24 @@ def sqs_event(bodies: list[str]) -> dict:
             for index, body in enumerate(bodies)
         ]
     }
+
+
+def faulty_pipeline(handlers, embedded_s3, *failing_keys: str):
+    """The real pipeline and S3, except S3 answers 503 SlowDown to reads of some objects (fault injection)."""
+    from botocore.awsrequest import AWSResponse
+
+    from function.s3.processor import S3Pipeline
+    from function.s3.storage import ObjectStore
+
+    client = embedded_s3.client()
+
+    def slow_down(params, **_):
+        if any(unquote(params["url_path"]).endswith("/" + key) for key in failing_keys):
+            return AWSResponse("https://s3", 503, {}, None), {
+                "Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."},
+                "ResponseMetadata": {"HTTPStatusCode": 503, "raw": SLOW_DOWN},
+            }
+        return None
+
+    client.meta.events.register("before-call.s3.GetObject", slow_down)
+    return S3Pipeline(handlers.settings, handlers.model, ObjectStore(client))

@@ -132,7 +132,7 @@ class S3Pipeline:
         except Exception as error:  # any non-permanent failure: worth a retry
             logger.exception("transient failure")
             record_failure(ErrorCode.TRANSIENT)
-            return Outcome(item.key, "retry", detail=f"{item.key}: {type(error).__name__}")
+            return Outcome(item.key, "retry", code=ErrorCode.TRANSIENT, detail=f"{item.key}: {type(error).__name__}")
 
     def handle_all(self, items: list[InputObject | MalformedRecord]) -> list[Outcome]:
         """Every record is attempted; transient failures are raised only after the rest are done."""

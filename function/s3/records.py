@@ -2,7 +2,7 @@
 
 S3 sends ObjectCreated notifications directly (an async invoke) or wrapped in SQS messages;
 a failed async event comes back wrapped once more in Lambda's on-failure record when it is
-redriven. All come down to a list of `InputObject`s here, so the processor sees one shape.
+redriven; S3 Batch Operations names one object per task. All come down to a list of `InputObject`s here, so the processor sees one shape.
 A record that names no bucket and key becomes a `MalformedRecord`: it can never succeed, so
 it is reported, never retried.
 """
@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
+from aws_lambda_powertools.utilities.data_classes.s3_batch_operation_event import S3BatchOperationTask
 from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -99,6 +100,13 @@ def objects_in_message(record: SQSRecord) -> list[InputObject | MalformedRecord]
     if not isinstance(notification, dict) or "Records" not in notification:
         raise NotAnS3Notification(f"SQS message {record.message_id} is not an S3 notification")
     return objects_in_notification(notification)
+
+
+def task_object(task: S3BatchOperationTask) -> InputObject | MalformedRecord:
+    """Schema 1.0 names the bucket by ARN, 2.0 by name; Powertools reads both and URL-decodes the key."""
+    if not isinstance(task.get("s3Key"), str) or not (task.get("s3BucketArn") or task.get("s3Bucket")):
+        return MalformedRecord(f"task {task.get('taskId')}", "the task has no s3Key and bucket")
+    return InputObject(task.s3_bucket, task.s3_key)
 
 
 def is_sqs_event(event) -> bool:

@@ -50,15 +50,27 @@ def test_health_event(handlers):
     assert response["statusCode"] == 200 and response_json(response)["model"] == "u2netp"
 
 
-@pytest.mark.parametrize(("name", "entry_point"), [("s3-put.json", "s3_handler"), ("sqs-s3-put.json", "sqs_handler")])
+@pytest.mark.parametrize(
+    ("name", "entry_point"),
+    [
+        ("s3-put.json", "s3_handler"),
+        ("sqs-s3-put.json", "sqs_handler"),
+        ("s3-put-failure-record.json", "s3_handler"),  # a redrive, directly
+        ("sqs-redriven-failure-record.json", "sqs_handler"),  # a redrive, through the queue
+        ("batch-ops-v1.json", "batch_handler"),
+        ("batch-ops-v2.json", "batch_handler"),
+    ],
+)
 def test_s3_events_turn_the_url_encoded_key_into_an_output(handlers, s3, bucket, name, entry_point):
     event = load(name)
-    seed(s3, bucket, "s3", event)
+    seed(s3, bucket, "batch" if entry_point == "batch_handler" else "s3", event)
     s3.delete_object(Bucket=bucket, Key="output/holiday photos/café 1.png")
 
     result = getattr(handlers, entry_point)(event, lambda_context())
 
     assert result.get("batchItemFailures", []) == []
+    assert [r["resultCode"] for r in result.get("results", [{"resultCode": "Succeeded"}])] == ["Succeeded"]
+    assert result.get("processed", 1) == 1
     body = s3.get_object(Bucket=bucket, Key="output/holiday photos/café 1.png")["Body"].read()
     assert_astronaut_cutout(open_image(body))
 
@@ -76,3 +88,31 @@ def test_offline_invoke_command_runs_an_event_on_a_fresh_embedded_s3(model_home,
     result = json.loads(completed.stdout)
     assert result["processed"] == 1
     assert result["records"][0]["output_key"] == "output/holiday photos/café 1.png"
+
+
+def test_make_local_s3_serves_every_object_the_s3_side_events_name():
+    """`make local-s3` (for `sam local invoke`), on a free port here rather than local-env.json's."""
+    import boto3
+
+    from local.container_s3 import s3_side_events
+    from local.embedded_s3 import LOCAL_AWS_ENV, LOCAL_BUCKET
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    server = subprocess.Popen([sys.executable, "-m", "local.container_s3", "--port", "0"], cwd=EVENTS.parent, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first_line = server.stdout.readline()
+        endpoint = first_line.split()[3].rstrip(",")
+        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                              aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
+                              aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"])
+        keys = {obj["Key"] for obj in client.list_objects_v2(Bucket=LOCAL_BUCKET)["Contents"]}
+    finally:
+        server.terminate()
+        server.wait(30)
+
+    assert set(s3_side_events()) == {
+        "s3-put.json", "sqs-s3-put.json", "s3-put-failure-record.json", "sqs-redriven-failure-record.json",
+        "batch-ops-v1.json", "batch-ops-v2.json",
+    }
+    assert keys == {"input/holiday photos/café 1.jpg"}, first_line

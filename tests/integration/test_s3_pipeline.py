@@ -5,17 +5,22 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from urllib.parse import unquote
 
 import pytest
-from botocore.awsrequest import AWSResponse
 
 from function.s3.keys import MAX_KEY_BYTES
 from function.errors import TransientFailure
-from function.s3.processor import S3Pipeline
 from function.s3.records import objects_in_notification
-from function.s3.storage import ObjectStore
-from tests.support import lambda_context, assert_astronaut_cutout, jpeg_bytes, open_image, s3_put_event, sqs_event
+from local.events import on_failure_record
+from tests.support import (
+    assert_astronaut_cutout,
+    faulty_pipeline,
+    jpeg_bytes,
+    lambda_context,
+    open_image,
+    s3_put_event,
+    sqs_event,
+)
 
 
 def unique(name: str) -> str:
@@ -29,6 +34,10 @@ def drop(s3, bucket, key, body) -> str:
 def output_versions(s3, bucket, key) -> list[dict]:
     versions = s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
     return [v for v in versions if v["Key"] == key]
+
+
+def output_key(input_key: str) -> str:
+    return input_key.replace("input/", "output/", 1).replace(".jpg", ".png")
 
 
 def read(s3, bucket, key) -> bytes:
@@ -174,23 +183,6 @@ def test_five_records_two_bad_give_three_outputs_and_two_reports(handlers, s3, b
     assert all(r["output_key"].startswith("failed/") for r in result["records"] if r["status"] == "failed")
 
 
-def faulty_pipeline(handlers, embedded_s3, failing_key: str) -> S3Pipeline:
-    """The real pipeline and S3, except S3 answers 503 SlowDown for one object (fault injection)."""
-    client = embedded_s3.client()
-
-    def slow_down(params, **_):
-        if unquote(params["url_path"]).endswith("/" + failing_key):
-            body = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
-            return AWSResponse("https://s3", 503, {}, None), {
-                "Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."},
-                "ResponseMetadata": {"HTTPStatusCode": 503, "raw": body},
-            }
-        return None
-
-    client.meta.events.register("before-call.s3.GetObject", slow_down)
-    return S3Pipeline(handlers.settings, handlers.model, ObjectStore(client))
-
-
 def test_a_transient_s3_error_raises_for_a_retry_after_the_other_records_are_done(handlers, embedded_s3, s3, bucket, photo):
     flaky, fine = unique("flaky.jpg"), unique("fine.jpg")
     drop(s3, bucket, flaky, photo)
@@ -220,6 +212,60 @@ def test_sqs_batches_report_exactly_the_messages_to_retry(handlers, embedded_s3,
     assert response == {"batchItemFailures": [{"itemIdentifier": "message-2"}]}
     assert open_image(read(s3, bucket, good.replace("input/", "output/", 1).replace(".jpg", ".png"))).mode == "RGBA"
     assert json.loads(read(s3, bucket, bad.replace("input/", "failed/", 1) + ".json"))["error"]["code"]
+
+
+def test_a_queue_batch_of_ten_with_three_throttled_returns_exactly_those_three(handlers, embedded_s3, s3, bucket, photo,
+                                                                             monkeypatch):
+    """What IngestQueue=true delivers: ten messages; the throttled ones come back for a retry, and
+    nothing that could never succeed (not an image, a malformed record) is retried."""
+    good = [unique(f"ten-good-{i}.jpg") for i in range(4)]
+    throttled = [unique(f"ten-throttled-{i}.jpg") for i in range(3)]
+    not_an_image, redriven = unique("ten-notes.jpg"), unique("ten-redriven.jpg")
+    for key in good + throttled + [redriven]:
+        drop(s3, bucket, key, photo)
+    drop(s3, bucket, not_an_image, b"a shopping list")
+    malformed = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket}}}]}
+    notifications = [s3_put_event(bucket, [key]) for key in good[:2] + throttled[:1] + [not_an_image] + throttled[1:2]]
+    notifications += [malformed, on_failure_record(s3_put_event(bucket, [redriven])), s3_put_event(bucket, [good[2]])]
+    notifications += [s3_put_event(bucket, [throttled[2]]), s3_put_event(bucket, [good[3]])]
+    monkeypatch.setattr(handlers, "s3_pipeline", faulty_pipeline(handlers, embedded_s3, *throttled))
+
+    response = handlers.sqs_handler(sqs_event([json.dumps(n) for n in notifications]), lambda_context())
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": f"message-{i}"} for i in (2, 4, 8)]}
+    for key in good + [redriven]:
+        assert_astronaut_cutout(open_image(read(s3, bucket, output_key(key))))
+    assert json.loads(read(s3, bucket, not_an_image.replace("input/", "failed/", 1) + ".json"))["error"]["code"]
+    for key in throttled:
+        assert not output_versions(s3, bucket, output_key(key))
+
+
+def test_a_redriven_failure_record_produces_its_output_directly_or_through_the_queue(handlers, s3, bucket, photo):
+    direct, queued = unique("redrive-direct.jpg"), unique("redrive-queued.jpg")
+    drop(s3, bucket, direct, photo)
+    drop(s3, bucket, queued, photo)
+
+    result = handlers.s3_handler(on_failure_record(s3_put_event(bucket, [direct])), lambda_context())
+    response = handlers.sqs_handler(sqs_event([json.dumps(on_failure_record(s3_put_event(bucket, [queued])))]),
+                                    lambda_context())
+
+    assert [r["status"] for r in result["records"]] == ["processed"] and response == {"batchItemFailures": []}
+    for key in (direct, queued):
+        assert_astronaut_cutout(open_image(read(s3, bucket, output_key(key))))
+
+
+def test_a_direct_record_without_a_key_is_reported_with_a_code_beside_the_good_one(handlers, s3, bucket, photo):
+    key = unique("beside-malformed.jpg")
+    drop(s3, bucket, key, photo)
+    event = s3_put_event(bucket, [key])
+    event["Records"].append({"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket}, "object": {}}})
+
+    result = handlers.s3_handler(event, lambda_context())
+
+    assert (result["processed"], result["failed"]) == (1, 1)
+    assert result["records"][1] == {"key": "Records[1]", "status": "failed", "output_key": None,
+                                    "code": "event_malformed", "detail": "the record has no s3.object.key"}
+    assert handlers.s3_handler({"Records": "x"}, lambda_context())["records"][0]["code"] == "event_malformed"
 
 
 def test_s3_handler_still_takes_sqs_wrapped_notifications_for_one_release(handlers, s3, bucket, photo):

@@ -13,7 +13,7 @@ from function.s3.records import (
     objects_in_message,
     objects_in_notification,
 )
-from local.events import s3_notification
+from local.events import on_failure_record, s3_notification
 
 
 def test_every_created_record_counts_and_keys_are_url_decoded():
@@ -46,19 +46,6 @@ def test_an_sqs_message_carries_a_notification():
 def test_a_message_that_is_no_notification_is_named_so(body):
     with pytest.raises(NotAnS3Notification):
         objects_in_message(sqs_record(body))
-
-
-def on_failure_record(event: dict) -> dict:
-    """What Lambda sends its on-failure destination once an async event has used its retries."""
-    return {
-        "version": "1.0",
-        "timestamp": "2026-11-25T12:00:00.000Z",
-        "requestContext": {"requestId": "r-1", "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:S3Function:$LATEST",
-                           "condition": "RetriesExhausted", "approximateInvokeCount": 3},
-        "requestPayload": event,
-        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-        "responsePayload": {"errorMessage": "1 record(s) failed transiently", "errorType": "TransientFailure"},
-    }
 
 
 def test_a_redriven_failure_record_names_the_objects_of_the_event_it_wraps():
