@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOOLS := .venv-tools/.installed
 
-.PHONY: setup browser run test lint clean bench
+.PHONY: setup browser run local-s3 test lint clean bench
 
 setup: $(STAMP) models/u2netp.onnx
 
@@ -35,6 +35,11 @@ browser:
 
 run: setup
 	$(PY) -m local.run
+
+# The embedded S3 for `sam local invoke` (needs Docker): served at the endpoint events/local-env.json
+# names and seeded with every object the S3-side events name. Leave it running.
+local-s3: setup
+	$(PY) -m local.container_s3
 
 test: setup browser $(TOOLS)
 	$(PY) -m pytest

@@ -21,6 +21,10 @@ DEFAULT_MODEL_HOME = Path(__file__).resolve().parent.parent / "models"
 LAMBDA_RESPONSE_BYTES = 4_400_000
 
 
+def _overlaps(prefix: str, other: str) -> bool:
+    return prefix.startswith(other) or other.startswith(prefix)
+
+
 def _split_csv(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
@@ -36,6 +40,9 @@ class Settings(BaseSettings):
     input_prefix: str = "input/"
     output_prefix: str = "output/"
     failed_prefix: str = "failed/"
+    # Where S3 Batch Operations writes a backfill's completion report (and the object list it
+    # generated); the functions never write there, but a cold start refuses a layout where it overlaps.
+    batch_report_prefix: str = "batch-reports/"
 
     frontend_url: str = ""
     allowed_image_hosts: str = ""
@@ -59,7 +66,7 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value):
         return value or None
 
-    @field_validator("input_prefix", "output_prefix", "failed_prefix")
+    @field_validator("input_prefix", "output_prefix", "failed_prefix", "batch_report_prefix")
     @classmethod
     def _prefix_is_a_folder(cls, value: str) -> str:
         value = value.lstrip("/")
@@ -75,11 +82,18 @@ class Settings(BaseSettings):
         if same_bucket:
             for name in ("output_prefix", "failed_prefix"):
                 prefix = getattr(self, name)
-                if prefix.startswith(self.input_prefix) or self.input_prefix.startswith(prefix):
+                if _overlaps(prefix, self.input_prefix):
                     raise ValueError(
                         f"{name.upper()}={prefix!r} overlaps INPUT_PREFIX={self.input_prefix!r} "
                         "in the same bucket: every output would trigger the function again"
                     )
+        for name in ("input_prefix", "output_prefix", "failed_prefix"):
+            prefix = getattr(self, name)
+            if _overlaps(prefix, self.batch_report_prefix):
+                raise ValueError(
+                    f"BATCH_REPORT_PREFIX={self.batch_report_prefix!r} overlaps {name.upper()}={prefix!r}: "
+                    "backfill reports need a prefix of their own"
+                )
         return self
 
     @cached_property

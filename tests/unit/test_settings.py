@@ -35,6 +35,21 @@ def test_layouts_that_would_retrigger_the_function_are_refused(overrides):
         Settings(aws_bucket_name="b", **overrides)
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"batch_report_prefix": "input/"},
+        {"batch_report_prefix": "input/reports/"},
+        {"batch_report_prefix": "output/"},
+        {"batch_report_prefix": "failed/batch/"},
+        {"batch_report_prefix": "out/", "output_bucket": "elsewhere", "output_prefix": "out/reports/"},
+    ],
+)
+def test_backfill_reports_get_a_prefix_of_their_own(overrides):
+    with pytest.raises(ValidationError, match="BATCH_REPORT_PREFIX"):
+        Settings(aws_bucket_name="b", **overrides)
+
+
 def test_overlapping_prefixes_are_fine_in_a_separate_output_bucket():
     settings = Settings(aws_bucket_name="in", output_bucket="out", output_prefix="input/")
 

