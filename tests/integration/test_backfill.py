@@ -3,6 +3,7 @@ result code, and a good task's output is the one a notification would have produ
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -110,3 +111,112 @@ def test_a_task_without_a_key_fails_permanently_as_malformed(handlers, bucket):
 
     assert result["resultCode"] == "PermanentFailure"
     assert result["resultString"] == "event_malformed: the task has no s3Key and bucket"
+
+
+# --------------------------------------------------------------------------- starting a backfill job
+
+ACCOUNT = "123456789012"
+FUNCTION_ARN = f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:rembg-BackfillFunction-abc123"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/rembg-BatchOperationsRole-abc123"
+STACK_BUCKET = f"rembg-{ACCOUNT}-eu-west-1-1a2b3c4d"
+
+
+def stubbed(service: str, region: str = "eu-west-1"):
+    """A real botocore client whose calls are checked against the service's own model and answered by a
+    Stubber: moto has no s3control jobs (and CreateJob would start real work)."""
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.session.Session().client(service, region_name=region, aws_access_key_id="k", aws_secret_access_key="s")
+    return client, Stubber(client)
+
+
+def deployed_stack(report_prefix: str = "batch-reports/") -> tuple:
+    cloudformation, stub = stubbed("cloudformation")
+    params = {"InputPrefix": "input/", "OutputPrefix": "output/", "FailedPrefix": "failed/",
+              "BatchReportPrefix": report_prefix, "IngestQueue": "false"}
+    outputs = {"BucketName": STACK_BUCKET, "BackfillFunctionArn": FUNCTION_ARN, "BatchOperationsRoleArn": ROLE_ARN}
+    stub.add_response("describe_stacks", {"Stacks": [{
+        "StackName": "rembg", "CreationTime": "2026-11-25T00:00:00Z", "StackStatus": "CREATE_COMPLETE",
+        "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
+        "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+    }]}, {"StackName": "rembg"})
+    stub.activate()
+    return cloudformation, stub
+
+
+def backfill(argv: list[str], cloudformation, s3control=None) -> tuple[int, str]:
+    import io
+
+    from local.backfill import main
+
+    out = io.StringIO()
+    code = main(argv, cloudformation, lambda region: s3control, out)
+    return code, out.getvalue()
+
+
+def test_backfill_starts_one_job_over_the_prefix_with_s3s_own_object_list_and_says_where_the_report_goes():
+    from botocore.stub import ANY
+
+    cloudformation, stack_stub = deployed_stack()
+    s3control, stub = stubbed("s3control")
+    bucket_arn = f"arn:aws:s3:::{STACK_BUCKET}"
+    stub.add_response("create_job", {"JobId": "0f2b7c8e-1d3a-4b5c-9e6f-7a8b9c0d1e2f"}, {
+        "AccountId": ACCOUNT,
+        "ConfirmationRequired": False,
+        "Operation": {"LambdaInvoke": {"FunctionArn": FUNCTION_ARN, "InvocationSchemaVersion": "2.0"}},
+        "ManifestGenerator": {"S3JobManifestGenerator": {
+            "ExpectedBucketOwner": ACCOUNT,
+            "SourceBucket": bucket_arn,
+            "Filter": {"KeyNameConstraint": {"MatchAnyPrefix": ["input/2024/"]}},
+            "EnableManifestOutput": True,
+            "ManifestOutputLocation": {
+                "ExpectedManifestBucketOwner": ACCOUNT, "Bucket": bucket_arn, "ManifestPrefix": "batch-reports/manifests",
+                "ManifestEncryption": {"SSES3": {}}, "ManifestFormat": "S3InventoryReport_CSV_20211130",
+            },
+        }},
+        "Report": {"Bucket": bucket_arn, "Prefix": "batch-reports", "Format": "Report_CSV_20180820", "Enabled": True,
+                   "ReportScope": "AllTasks"},
+        "Priority": 10,
+        "RoleArn": ROLE_ARN,
+        "ClientRequestToken": ANY,
+        "Description": f"rembg backfill of s3://{STACK_BUCKET}/input/2024/",
+    })
+
+    with stub:
+        code, printed = backfill(["--prefix", "input/2024/"], cloudformation, s3control)
+
+    assert code == 0
+    stub.assert_no_pending_responses()
+    stack_stub.assert_no_pending_responses()
+    assert (f"completion report: s3://{STACK_BUCKET}/batch-reports/job-0f2b7c8e-1d3a-4b5c-9e6f-7a8b9c0d1e2f/"
+            in printed.splitlines())
+    # The role the template gives Batch Operations may write exactly there (tests/unit/test_template.py).
+
+
+def test_a_dry_run_prints_the_request_and_creates_nothing():
+    cloudformation, _ = deployed_stack()
+    s3control, stub = stubbed("s3control")  # no response queued: any call would fail the test
+
+    with stub:
+        code, printed = backfill(["--prefix", "input/2024/", "--dry-run"], cloudformation, s3control)
+
+    assert code == 0
+    request = json.loads(printed[: printed.rindex("}") + 1])
+    assert request["ManifestGenerator"]["S3JobManifestGenerator"]["Filter"]["KeyNameConstraint"] == {
+        "MatchAnyPrefix": ["input/2024/"]}
+    assert printed.splitlines()[-1] == (
+        f"dry run: no job created; its report would be at s3://{STACK_BUCKET}/batch-reports/job-<job id>/")
+
+
+@pytest.mark.parametrize("argv, report_prefix, complaint", [
+    (["--prefix", "output/2024/"], "batch-reports/", "--prefix must lie under the input prefix"),
+    (["--prefix", "input/"], "input/reports/", "BATCH_REPORT_PREFIX"),
+])
+def test_a_backfill_outside_the_input_prefix_or_into_it_is_refused(argv, report_prefix, complaint, capsys):
+    cloudformation, _ = deployed_stack(report_prefix)
+
+    code, printed = backfill(argv, cloudformation)
+
+    assert (code, printed) == (2, "")
+    assert complaint in capsys.readouterr().err
