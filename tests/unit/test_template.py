@@ -65,13 +65,17 @@ PSEUDO = {
 # --------------------------------------------------------------------------- helpers
 
 
-@pytest.fixture(scope="module")
-def template() -> dict:
+def template_dict() -> dict:
     from cfnlint.decode import decode
 
     tpl, matches = decode(str(TEMPLATE))
     assert not matches, [str(m) for m in matches]
     return tpl
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return template_dict()
 
 
 def resources(tpl: dict, type_: str) -> dict[str, dict]:
