@@ -42,10 +42,11 @@ def event(name: str) -> dict:
 
 @pytest.fixture
 def doomed_s3():
-    """An S3 of this test's own, which it stops to make S3 fail under a running function."""
+    """A server of this test's own, which it stops to make S3 fail under a running function (moto keeps its data per
+    process, so the objects are the session server's)."""
     server = EmbeddedS3()
     server.start()
-    server.create_bucket(LOCAL_BUCKET)
+    server.create_bucket(LOCAL_BUCKET)  # in us-east-1, creating a bucket you own again is a no-op
     stopped = []
     yield server, lambda: stopped.append(server.stop())
     if not stopped:
@@ -101,6 +102,7 @@ def test_s3_handler_processes_notifications_and_redrives_and_reports_a_failure_i
     s3, stop_s3 = doomed_s3
     notification = event("s3-put.json")
     seed(s3.client(), LOCAL_BUCKET, "s3", notification)
+    s3.client().delete_object(Bucket=LOCAL_BUCKET, Key=CUTOUT)
 
     put, redriven, failed = run_under_the_runtime_client(
         lambda_image_dir, s3, "function.handlers.s3_handler",
