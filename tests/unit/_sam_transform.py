@@ -12,6 +12,9 @@ import json
 import os
 import sys
 
+# Python puts this script's folder first on sys.path, where tests/unit/http/ would shadow the
+# standard library's `http` package that cfn-lint and the translator import.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 if not os.environ.get("AWS_DEFAULT_REGION"):
     os.environ["AWS_DEFAULT_REGION"] = "us-east-1"  # only pseudo parameters need one
 
