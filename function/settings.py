@@ -8,7 +8,9 @@ than failing each request later.
 from __future__ import annotations
 
 from functools import cached_property
+from itertools import combinations
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +38,11 @@ class Settings(BaseSettings):
     input_prefix: str = "input/"
     output_prefix: str = "output/"
     failed_prefix: str = "failed/"
+    # Everything the HTTP API writes (output_key results, large-result offloads): never the pipeline's outputs.
+    results_prefix: str = "results/"
+    # Who may call the API, as API Gateway's authorizer tells it (function/http/auth.py). The
+    # deployed default; local runs set it explicitly (`make run`: none).
+    api_auth: Literal["iam", "jwt", "none"] = "iam"
 
     frontend_url: str = ""
     allowed_image_hosts: str = ""
@@ -59,7 +66,12 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value):
         return value or None
 
-    @field_validator("input_prefix", "output_prefix", "failed_prefix")
+    @field_validator("api_auth", mode="before")
+    @classmethod
+    def _lower_case(cls, value):
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("input_prefix", "output_prefix", "failed_prefix", "results_prefix")
     @classmethod
     def _prefix_is_a_folder(cls, value: str) -> str:
         value = value.lstrip("/")
@@ -68,18 +80,20 @@ class Settings(BaseSettings):
         return value if value.endswith("/") else value + "/"
 
     @model_validator(mode="after")
-    def _no_trigger_loops(self) -> "Settings":
-        # A write under the input prefix re-triggers the S3 function: refuse any layout where
-        # our outputs or failure reports could land there (or inputs under outputs).
+    def _prefixes_do_not_overlap(self) -> "Settings":
+        # A write under the input prefix re-triggers the S3 function, and an API write under the
+        # output prefix could squat a pipeline output: every pair of folders that share a bucket
+        # must be disjoint (the three written ones always share the results bucket).
+        written = ("output_prefix", "failed_prefix", "results_prefix")
         same_bucket = self.output_bucket in (None, self.aws_bucket_name)
-        if same_bucket:
-            for name in ("output_prefix", "failed_prefix"):
-                prefix = getattr(self, name)
-                if prefix.startswith(self.input_prefix) or self.input_prefix.startswith(prefix):
-                    raise ValueError(
-                        f"{name.upper()}={prefix!r} overlaps INPUT_PREFIX={self.input_prefix!r} "
-                        "in the same bucket: every output would trigger the function again"
-                    )
+        pairs = list(combinations(written, 2)) + ([("input_prefix", name) for name in written] if same_bucket else [])
+        for first, second in pairs:
+            a, b = getattr(self, first), getattr(self, second)
+            if a.startswith(b) or b.startswith(a):
+                raise ValueError(
+                    f"{first.upper()}={a!r} and {second.upper()}={b!r} overlap in one bucket: "
+                    "outputs would trigger the function again or land in each other's folders"
+                )
         return self
 
     @cached_property

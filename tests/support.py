@@ -47,14 +47,34 @@ def assert_astronaut_cutout(image: Image.Image, size=(512, 512)) -> None:
     assert 0.3 < opaque < 0.8, f"{opaque:.0%} opaque: not a person-sized subject"
 
 
+SIGNER_ARN = "arn:aws:iam::123456789012:user/tester"
+
+
+def iam_authorizer(arn: str = SIGNER_ARN) -> dict:
+    """What API Gateway's IAM authorizer puts in requestContext.authorizer for a SigV4-signed request."""
+    account = arn.split(":")[4]
+    return {"iam": {"accessKey": "AKIAEXAMPLE", "accountId": account, "callerId": "AIDAEXAMPLE", "cognitoIdentity": None,
+                    "principalOrgId": None, "userArn": arn, "userId": "AIDAEXAMPLE"}}
+
+
+def jwt_authorizer(sub: str, **claims) -> dict:
+    """What API Gateway's JWT authorizer puts in requestContext.authorizer for a valid bearer token."""
+    return {"jwt": {"claims": {"sub": sub, "iss": "https://issuer.example", "aud": "client", **claims}, "scopes": None}}
+
+
+SIGNED = iam_authorizer()  # the deployed default (ApiAuth=AWS_IAM): a signed caller
+
+
 def http_api_event(
     method: str = "POST",
     path: str = "/remove-bg",
     query: dict | None = None,
     body: bytes | str | None = None,
     headers: dict | None = None,
+    authorizer: dict | None = SIGNED,
 ) -> dict:
-    """An API Gateway HTTP API (payload format 2.0) event, as API Gateway sends it."""
+    """An API Gateway HTTP API (payload format 2.0) event, as API Gateway sends it (by default for a
+    SigV4-signed caller; `authorizer=None` for a request no authorizer vouched for)."""
     query = {k: v for k, v in (query or {}).items() if v is not None}
     is_binary = isinstance(body, bytes)
     now = time.time()
@@ -78,11 +98,25 @@ def http_api_event(
         },
         "isBase64Encoded": is_binary,
     }
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = authorizer
     if query:
         event["queryStringParameters"] = query
     if body is not None:
         event["body"] = base64.b64encode(body).decode() if is_binary else body
     return event
+
+
+def behind_gateway(app, authorizer: dict = SIGNED):
+    """An ASGI app as it sees requests behind API Gateway's authorizer (Mangum puts the event in
+    `scope["aws.event"]`): for driving the app in process with a caller, e.g. from schemathesis."""
+
+    async def with_caller(scope, receive, send):
+        if scope["type"] == "http":
+            scope = {**scope, "aws.event": {"requestContext": {"authorizer": authorizer}}}
+        await app(scope, receive, send)
+
+    return with_caller
 
 
 def multipart(field: str, filename: str, content: bytes, content_type: str = "image/jpeg") -> tuple[bytes, str]:

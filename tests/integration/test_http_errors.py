@@ -97,7 +97,7 @@ def test_a_result_too_large_for_lambda_is_parked_in_s3_with_a_303(handlers, lamb
     assert response["statusCode"] == 303
     location = header(response, "location")
     assert location == response_json(response)["url"]
-    assert response_json(response)["key"].startswith("output/results/")
+    assert response_json(response)["key"].startswith("results/")
     with urllib.request.urlopen(location) as download:
         assert open_image(download.read()).size == (512, 512)
 
@@ -110,7 +110,7 @@ def test_a_browser_page_can_ask_for_json_instead_of_the_303(handlers, lambda_env
 
     assert response["statusCode"] == 201
     stored = response_json(response)
-    assert stored["key"].startswith("output/results/") and header(response, "location") == stored["url"]
+    assert stored["key"].startswith("results/") and header(response, "location") == stored["url"]
     with urllib.request.urlopen(stored["url"]) as download:
         assert open_image(download.read()).size == (512, 512)
 
