@@ -64,6 +64,9 @@ class ErrorCode(StrEnum):
     OUTPUT_EXISTS = "output_exists", 409, "the output key exists and overwrite was not asked for"
     OUTPUT_TOO_LARGE = "output_too_large", 413, "the result is over the response limit and no bucket is configured"
     STORAGE_NOT_CONFIGURED = "storage_not_configured", 400, "the request needs a bucket and none is configured"
+    STORAGE_ACCESS_DENIED = (
+        "storage_access_denied", 403, "S3 denied the function's role this object: a deployment problem, logged as an error"
+    )
     # The HTTP layer
     BAD_REQUEST = "bad_request", 400, "the request is not one this API understands"
     NOT_FOUND = "not_found", 404, "no such route"
@@ -75,6 +78,10 @@ class ErrorCode(StrEnum):
 
     status: int
     meaning: str
+
+
+# Codes that mean the deployment, not the caller or the file, is wrong: logged as errors whatever their status.
+OPERATOR_FAULTS = frozenset({ErrorCode.STORAGE_ACCESS_DENIED})
 
 
 class ServiceError(Exception):
@@ -144,6 +151,12 @@ class OutputExists(ServiceError):
 
 class StorageNotConfigured(ServiceError):
     code = ErrorCode.STORAGE_NOT_CONFIGURED
+
+
+class StorageAccessDenied(ServiceError):
+    """S3 answered 403 although the function may list the prefix: its role or the bucket policy is wrong."""
+
+    code = ErrorCode.STORAGE_ACCESS_DENIED
 
 
 class StorageUnavailable(ServiceError):

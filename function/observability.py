@@ -15,7 +15,7 @@ from typing import Iterator
 from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
-from function.errors import ErrorCode
+from function.errors import OPERATOR_FAULTS, ErrorCode
 from function.imaging.stages import timed
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "rembg")
@@ -92,4 +92,8 @@ def record_failure(code: ErrorCode) -> None:
     ) as metric:
         metric.add_dimension(name="service", value=SERVICE)
         metric.add_dimension(name="error_code", value=str(code))
-    logger.info("request refused" if code.status < 500 else "request failed", extra={"error_code": str(code), "status": code.status})
+    extra = {"error_code": str(code), "status": code.status}
+    if code in OPERATOR_FAULTS:
+        logger.error("misconfigured: %s", code.meaning, extra=extra)
+    else:
+        logger.info("request refused" if code.status < 500 else "request failed", extra=extra)

@@ -7,9 +7,10 @@ import io
 import json
 import time
 import uuid
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import numpy as np
+from botocore.awsrequest import AWSResponse
 from PIL import Image
 from skimage import data as skdata
 
@@ -165,3 +166,23 @@ def sqs_event(bodies: list[str]) -> dict:
             for index, body in enumerate(bodies)
         ]
     }
+
+
+def faulty_client(embedded_s3, failing_key: str, status: int = 503, code: str = "SlowDown",
+                  operations: tuple[str, ...] = ("GetObject",)):
+    """A client of the real S3, except S3 answers `status` `code` for one object (fault injection:
+    moto enforces neither throttling nor bucket policies unless IAM is on for the whole server)."""
+    client = embedded_s3.client()
+
+    def fail(params, **_):
+        if unquote(params["url_path"]).endswith("/" + failing_key):
+            body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
+            return AWSResponse("https://s3", status, {}, None), {
+                "Error": {"Code": code, "Message": "injected"},
+                "ResponseMetadata": {"HTTPStatusCode": status, "raw": body},
+            }
+        return None
+
+    for operation in operations:
+        client.meta.events.register(f"before-call.s3.{operation}", fail)
+    return client

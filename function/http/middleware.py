@@ -49,6 +49,7 @@ async def tag_request(request: Request, call_next):
         body = error_body(ErrorCode.INTERNAL_ERROR, "unexpected error; quote the request id", request.state.request_id)
         response = JSONResponse(body, status_code=500)
     response.headers["X-Request-Id"] = request.state.request_id
+    logger.remove_keys(["caller"])  # locally the S3 trigger logs through the same logger
     return response
 
 

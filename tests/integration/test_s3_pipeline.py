@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from urllib.parse import unquote
 
 import pytest
-from botocore.awsrequest import AWSResponse
 
 from function.s3.keys import MAX_KEY_BYTES
 from function.errors import TransientFailure
 from function.s3.processor import S3Pipeline
 from function.s3.records import objects_in_notification
 from function.s3.storage import ObjectStore
-from tests.support import lambda_context, assert_astronaut_cutout, jpeg_bytes, open_image, s3_put_event, sqs_event
+from tests.support import (
+    assert_astronaut_cutout, faulty_client, jpeg_bytes, lambda_context, open_image, s3_put_event, sqs_event,
+)
 
 
 def unique(name: str) -> str:
@@ -175,20 +175,8 @@ def test_five_records_two_bad_give_three_outputs_and_two_reports(handlers, s3, b
 
 
 def faulty_pipeline(handlers, embedded_s3, failing_key: str) -> S3Pipeline:
-    """The real pipeline and S3, except S3 answers 503 SlowDown for one object (fault injection)."""
-    client = embedded_s3.client()
-
-    def slow_down(params, **_):
-        if unquote(params["url_path"]).endswith("/" + failing_key):
-            body = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
-            return AWSResponse("https://s3", 503, {}, None), {
-                "Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."},
-                "ResponseMetadata": {"HTTPStatusCode": 503, "raw": body},
-            }
-        return None
-
-    client.meta.events.register("before-call.s3.GetObject", slow_down)
-    return S3Pipeline(handlers.settings, handlers.model, ObjectStore(client))
+    """The real pipeline and S3, except S3 answers 503 SlowDown for one object."""
+    return S3Pipeline(handlers.settings, handlers.model, ObjectStore(faulty_client(embedded_s3, failing_key)))
 
 
 def test_a_transient_s3_error_raises_for_a_retry_after_the_other_records_are_done(handlers, embedded_s3, s3, bucket, photo):
@@ -205,6 +193,35 @@ def test_a_transient_s3_error_raises_for_a_retry_after_the_other_records_are_don
     # The retry Lambda makes once S3 recovers skips what is done and finishes the rest.
     result = handlers.s3_handler(s3_put_event(bucket, [flaky, fine]), lambda_context())
     assert [r["status"] for r in result["records"]] == ["processed", "duplicate"]
+
+
+def test_a_record_whose_object_is_gone_is_ignored(handlers, s3, bucket, photo):
+    """The real path: with s3:ListBucket on the input prefix S3 answers a deleted key with 404."""
+    key = unique("deleted.jpg")
+    drop(s3, bucket, key, photo)
+    s3.delete_object(Bucket=bucket, Key=key)
+
+    (record,) = handlers.s3_handler(s3_put_event(bucket, [key]), lambda_context())["records"]
+
+    assert (record["status"], record["detail"]) == ("ignored", "the object no longer exists")
+
+
+@pytest.mark.parametrize("operations, code", [(("HeadObject",), "403"), (("GetObject",), "AccessDenied")])
+def test_a_record_s3_denies_us_is_a_reported_error_never_ignored(handlers, embedded_s3, s3, bucket, photo, operations, code):
+    denied, fine = unique("denied.jpg"), unique("fine.jpg")
+    drop(s3, bucket, denied, photo)
+    drop(s3, bucket, fine, photo)
+    store = ObjectStore(faulty_client(embedded_s3, denied, status=403, code=code, operations=operations))
+    pipeline = S3Pipeline(handlers.settings, handlers.model, store)
+
+    denied_outcome, fine_outcome = pipeline.handle_all(objects_in_notification(s3_put_event(bucket, [denied, fine])))
+
+    assert (denied_outcome.status, denied_outcome.code) == ("failed", "storage_access_denied")
+    assert fine_outcome.status == "processed"
+    report = json.loads(read(s3, bucket, denied.replace("input/", "failed/", 1) + ".json"))
+    assert report["error"]["code"] == "storage_access_denied" and "denied" in report["error"]["message"]
+    assert report["source"]["key"] == denied
+    assert not output_versions(s3, bucket, denied.replace("input/", "output/", 1).replace(".jpg", ".png"))
 
 
 def test_sqs_batches_report_exactly_the_messages_to_retry(handlers, embedded_s3, s3, bucket, photo, monkeypatch):
