@@ -40,14 +40,21 @@ EXTRA_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTO
 # itself (reserved), and an S3 endpoint override only exists for local runs.
 NEVER_IN_TEMPLATE = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL_S3"}
 
-HTTP_ROUTES = {
-    ("POST", "/remove-bg"),
+PUBLIC_ROUTES = {
     ("GET", "/health"),
     ("GET", "/docs"),
+    ("GET", "/docs/{proxy+}"),  # the swagger-ui files
     ("GET", "/openapi.json"),
     ("GET", "/"),
-    ("ANY", "/{proxy+}"),  # the /docs assets, and the app's own 404/405 envelope for anything else
 }
+GUARDED_ROUTES = {
+    ("POST", "/remove-bg"),
+    ("ANY", "/{proxy+}"),  # the app's own 404/405 envelope, and any route it gains later
+}
+HTTP_ROUTES = PUBLIC_ROUTES | GUARDED_ROUTES
+# ApiAuth -> what the function is told (API_AUTH) and the OpenAPI security scheme on guarded routes.
+AUTH_MODES = {"AWS_IAM": ("iam", "AWS_IAM"), "JWT": ("jwt", "Jwt"), "NONE": ("none", None)}
+JWT_PARAMS = {"JwtIssuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example", "JwtAudience": "app-client-id"}
 
 # A stack context to resolve intrinsics with. The stack name has capitals on purpose:
 # allowed for stacks, not for buckets.
@@ -92,15 +99,39 @@ def parameters(tpl: dict, **overrides: str) -> dict[str, str]:
     return values
 
 
-def resolve(value, params: dict[str, str]):
-    """Resolve the intrinsics the template uses in names and ARNs (Ref/Sub/Select/Split)."""
+def holds(tpl: dict, condition, params: dict[str, str]) -> bool:
+    """Evaluate a condition (by name, or an expression) the way CloudFormation would."""
+    if isinstance(condition, str):
+        return holds(tpl, tpl["Conditions"][condition], params)
+    (fn, arg), = condition.items()
+    if fn == "Fn::Equals":
+        return str(resolve(arg[0], params)) == str(resolve(arg[1], params))
+    if fn == "Fn::Not":
+        return not holds(tpl, arg[0], params)
+    if fn == "Fn::Or":
+        return any(holds(tpl, c, params) for c in arg)
+    if fn == "Fn::And":
+        return all(holds(tpl, c, params) for c in arg)
+    if fn == "Condition":
+        return holds(tpl, arg, params)
+    raise AssertionError(f"unsupported condition {fn}")
+
+
+def resolve(value, params: dict[str, str], tpl: dict | None = None):
+    """Resolve the intrinsics the template uses in names and ARNs (Ref/Sub/Select/Split), and
+    Fn::If when given the template whose conditions it names."""
     if isinstance(value, list):
-        return [resolve(v, params) for v in value]
+        return [resolve(v, params, tpl) for v in value]
     if not isinstance(value, dict):
         return value
     if len(value) != 1:
-        return {k: resolve(v, params) for k, v in value.items()}
+        return {k: v for k, v in ((k, resolve(v, params, tpl)) for k, v in value.items()) if v != NO_VALUE}
     (fn, arg), = value.items()
+    if fn == "Fn::If" and tpl is not None:
+        name, when_true, when_false = arg
+        return resolve(when_true if holds(tpl, name, params) else when_false, params, tpl)
+    if value == {"Ref": "AWS::NoValue"}:
+        return NO_VALUE
     if fn == "Ref":
         if arg in PSEUDO:
             return PSEUDO[arg]
@@ -123,7 +154,10 @@ def resolve(value, params: dict[str, str]):
     if fn == "Fn::Split":
         sep, text = arg
         return resolve(text, params).split(sep)
-    return {k: resolve(v, params) for k, v in value.items()}
+    return {k: resolve(v, params, tpl) for k, v in value.items()}
+
+
+NO_VALUE = object()  # what {"Ref": "AWS::NoValue"} resolves to: the key it is under disappears
 
 
 def bucket_name(tpl: dict, params: dict[str, str]) -> str:
@@ -141,26 +175,36 @@ def statements(tpl: dict, function: str) -> list[dict]:
     return out
 
 
-def grants(tpl: dict, function: str, params: dict[str, str]) -> set[tuple[str, str]]:
-    pairs = set()
+def grants(tpl: dict, function: str, params: dict[str, str]) -> set[tuple[str, str, str]]:
+    """(action, resource, condition) for every Allow; the condition as JSON, "" when there is none."""
+    triples = set()
     for st in statements(tpl, function):
         assert st["Effect"] == "Allow"
         actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
         res = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        condition = json.dumps(resolve(st["Condition"], params), sort_keys=True) if "Condition" in st else ""
         for action in actions:
             for r in res:
-                pairs.add((action, resolve(r, params)))
-    return pairs
+                triples.add((action, resolve(r, params), condition))
+    return triples
 
 
-def expected_grants(name: str, params: dict[str, str], spec: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    return {(action, f"arn:aws:s3:::{name}/{params[prefix]}*") for action, prefix in spec}
+def expected_grants(name: str, params: dict[str, str], spec: list[tuple[str, str]]) -> set[tuple[str, str, str]]:
+    expected = set()
+    for action, prefix in spec:
+        if action == "s3:ListBucket":  # on the bucket, and only for listings under the prefix
+            condition = json.dumps({"StringLike": {"s3:prefix": f"{params[prefix]}*"}}, sort_keys=True)
+            expected.add((action, f"arn:aws:s3:::{name}", condition))
+        else:
+            expected.add((action, f"arn:aws:s3:::{name}/{params[prefix]}*", ""))
+    return expected
 
 
 HTTP_GRANTS = [
     ("s3:GetObject", "InputPrefix"),
-    ("s3:GetObject", "OutputPrefix"),  # presigned GETs of outputs are signed with this role
-    ("s3:PutObject", "OutputPrefix"),
+    ("s3:GetObject", "ResultsPrefix"),  # presigned GETs of results are signed with this role
+    ("s3:PutObject", "ResultsPrefix"),  # never OutputPrefix: the API cannot touch pipeline outputs
+    ("s3:ListBucket", "InputPrefix"),  # a missing image_key is a 404, a denied one a 403
 ]
 S3_GRANTS = [
     ("s3:GetObject", "InputPrefix"),
@@ -168,6 +212,7 @@ S3_GRANTS = [
     ("s3:GetObject", "OutputPrefix"),  # also authorises HeadObject: "is the cutout already there?"
     ("s3:PutObject", "OutputPrefix"),
     ("s3:PutObject", "FailedPrefix"),
+    ("s3:ListBucket", "InputPrefix"),  # a deleted input is a 404 ("ignored"), a denied one a 403 (reported)
 ]
 
 
@@ -193,21 +238,53 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- linters
 
 
-def test_cfn_lint_reports_nothing():
+def template_for(mode: str, folder: Path) -> Path:
+    """template.yaml with ApiAuth defaulting to `mode` (and, for JWT, an issuer and audience), so the
+    linters, which only ever see default values, check that mode."""
+    text = TEMPLATE.read_text()
+    assert text.count("    Default: AWS_IAM\n") == 1
+    text = text.replace("    Default: AWS_IAM\n", f"    Default: {mode}\n")
+    if mode == "JWT":
+        for name, value in JWT_PARAMS.items():
+            block = f"  {name}:\n    Type: String\n    Default: \"\"\n"
+            assert text.count(block) == 1
+            text = text.replace(block, f"  {name}:\n    Type: String\n    Default: \"{value}\"\n")
+    path = folder / f"template-{mode.lower()}.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("mode", list(AUTH_MODES))
+def test_cfn_lint_reports_nothing(mode, tmp_path):
     from cfnlint.api import lint_file
 
-    matches = lint_file(TEMPLATE)
+    matches = lint_file(template_for(mode, tmp_path))
     assert not matches, "\n".join(str(m) for m in matches)
 
 
 @pytest.mark.skipif(not (TOOLS_BIN / "sam").exists(), reason="no .venv-tools/bin/sam (pip install aws-sam-cli into .venv-tools)")
-def test_sam_validate_lint():
+@pytest.mark.parametrize("mode", list(AUTH_MODES))
+def test_sam_validate_lint(mode, tmp_path):
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
     run = subprocess.run(
-        [str(TOOLS_BIN / "sam"), "validate", "--lint", "--template-file", str(TEMPLATE)],
+        [str(TOOLS_BIN / "sam"), "validate", "--lint", "--template-file", str(template_for(mode, tmp_path))],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def translated(template_path: Path, out: Path) -> dict:
+    """What SAM deploys: the real translator's output, checked by cfn-lint."""
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    run = subprocess.run(
+        [str(TOOLS_BIN / "python"), str(Path(__file__).with_name("_sam_transform.py")), str(template_path)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    out.write_text(run.stdout)
+    lint = subprocess.run([str(TOOLS_BIN / "cfn-lint"), str(out)], capture_output=True, text=True, timeout=300)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    return json.loads(run.stdout)
 
 
 @pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-translator lives there)")
@@ -215,18 +292,8 @@ def test_sam_translator_output_lints_clean_no_circular_dependency(tmp_path):
     """cfn-lint 1.x checks SAM templates without expanding them, so it cannot see the
     bucket-notification <-> function-policy cycle (E3004). The real translator, then
     cfn-lint on its output, does."""
-    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
-    out = tmp_path / "transformed.json"
-    run = subprocess.run(
-        [str(TOOLS_BIN / "python"), str(Path(__file__).with_name("_sam_transform.py")), str(TEMPLATE)],
-        env=env, capture_output=True, text=True, timeout=300,
-    )
-    assert run.returncode == 0, run.stderr
-    out.write_text(run.stdout)
-    transformed = json.loads(run.stdout)
+    transformed = translated(TEMPLATE, tmp_path / "transformed.json")
     assert "Transform" not in transformed
-    lint = subprocess.run([str(TOOLS_BIN / "cfn-lint"), str(out)], capture_output=True, text=True, timeout=300)
-    assert lint.returncode == 0, lint.stdout + lint.stderr
     # The S3 notification is wired to the S3 function and the async config has the queue.
     res = transformed["Resources"]
     (bucket,) = [r for r in res.values() if r["Type"] == "AWS::S3::Bucket"]
@@ -236,6 +303,46 @@ def test_sam_translator_output_lints_clean_no_circular_dependency(tmp_path):
     assert invoke_config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
         "Fn::GetAtt": ["FailureQueue", "Arn"]
     }
+
+
+def routes_and_security(transformed: dict, params: dict[str, str]) -> tuple[dict, dict]:
+    """The deployed API's routes -> their resolved OpenAPI security, and its security schemes."""
+    (api,) = [r for r in transformed["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Api"]
+    body = api["Properties"]["Body"]
+    routes = {}
+    for path, methods in body["paths"].items():
+        for method, operation in methods.items():
+            assert operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"].endswith("${HttpFunction.Arn}/invocations")
+            name = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
+            routes[(name, path)] = resolve(operation.get("security", []), params, transformed)
+    schemes = resolve(body.get("components", {}).get("securitySchemes", {}), params, transformed)
+    return routes, {} if schemes is NO_VALUE else schemes
+
+
+@pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-translator lives there)")
+@pytest.mark.parametrize("mode", list(AUTH_MODES))
+def test_the_translated_api_guards_the_bucket_touching_routes_only(mode, tmp_path):
+    transformed = translated(template_for(mode, tmp_path), tmp_path / "transformed.json")
+    params = parameters(transformed)
+
+    routes, schemes = routes_and_security(transformed, params)
+
+    assert set(routes) == HTTP_ROUTES
+    scheme = AUTH_MODES[mode][1]
+    for route, security in routes.items():
+        expected = [{scheme: []}] if scheme and route in GUARDED_ROUTES else []
+        assert security == expected, route
+    assert set(schemes) == ({scheme} if scheme else set())
+    if mode == "AWS_IAM":
+        assert schemes[scheme]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    if mode == "JWT":
+        authorizer = schemes[scheme]["x-amazon-apigateway-authorizer"]
+        assert authorizer["type"] == "jwt" and authorizer["identitySource"] == "$request.header.Authorization"
+        assert authorizer["jwtConfiguration"] == {"issuer": JWT_PARAMS["JwtIssuer"], "audience": [JWT_PARAMS["JwtAudience"]]}
+    # API Gateway may invoke the function for every route, and nothing else.
+    permissions = [r["Properties"] for r in transformed["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
+    api_permissions = [p for p in permissions if p["Principal"] == "apigateway.amazonaws.com"]
+    assert len(api_permissions) == len(HTTP_ROUTES)
 
 
 # --------------------------------------------------------------------------- template
@@ -249,27 +356,82 @@ def test_parameters_and_defaults(template):
     assert p["S3Timeout"]["Default"] == 120
     assert p["Architecture"]["AllowedValues"] == ["x86_64", "arm64"]
     assert p["ModelName"]["Default"] == "u2net"
-    for name in ("InputPrefix", "OutputPrefix", "FailedPrefix", "FrontendUrl", "ReservedConcurrency", "LogRetentionDays"):
+    for name in ("InputPrefix", "OutputPrefix", "FailedPrefix", "ResultsPrefix", "FrontendUrl", "LogRetentionDays"):
         assert name in p
     # The template's defaults are the code's defaults.
     fields = Settings.model_fields
     assert p["InputPrefix"]["Default"] == fields["input_prefix"].default
     assert p["OutputPrefix"]["Default"] == fields["output_prefix"].default
     assert p["FailedPrefix"]["Default"] == fields["failed_prefix"].default
+    assert p["ResultsPrefix"]["Default"] == fields["results_prefix"].default
     assert p["ModelName"]["Default"] == fields["model_name"].default
+    # Authorization is on by default, and the function's own default is the same mode.
+    assert p["ApiAuth"]["Default"] == "AWS_IAM" and p["ApiAuth"]["AllowedValues"] == list(AUTH_MODES)
+    assert AUTH_MODES[p["ApiAuth"]["Default"]][0] == fields["api_auth"].default
+    # Concurrency per function; the S3 one capped by default so bulk uploads leave the API room.
+    assert p["HttpReservedConcurrency"]["Default"] == -1
+    assert 0 < p["S3ReservedConcurrency"]["Default"] <= 100
+    assert "ReservedConcurrency" not in p
+
+
+PREFIX_PARAMETERS = ("InputPrefix", "OutputPrefix", "FailedPrefix", "ResultsPrefix")
 
 
 @pytest.mark.parametrize("value", ["input/", "uploads/photos/"])
 def test_prefix_parameters_accept_folders(template, value):
-    for name in ("InputPrefix", "OutputPrefix", "FailedPrefix"):
+    for name in PREFIX_PARAMETERS:
         assert re.fullmatch(template["Parameters"][name]["AllowedPattern"], value)
 
 
 @pytest.mark.parametrize("value", ["", "/", "input", "/input/"])
 def test_prefix_parameters_refuse_non_folders(template, value):
     # An empty prefix would make the S3 function trigger on its own outputs.
-    for name in ("InputPrefix", "OutputPrefix", "FailedPrefix"):
+    for name in PREFIX_PARAMETERS:
         assert not re.fullmatch(template["Parameters"][name]["AllowedPattern"], value)
+
+
+def rule_refusals(tpl: dict, params: dict[str, str]) -> list[str]:
+    """The AssertDescriptions of every Rules assertion these parameter values fail."""
+    failed = []
+    for rule in tpl["Rules"].values():
+        if "RuleCondition" in rule and not holds(tpl, rule["RuleCondition"], params):
+            continue
+        failed += [a["AssertDescription"] for a in rule["Assertions"] if not holds(tpl, a["Assert"], params)]
+    return failed
+
+
+def test_the_defaults_pass_the_rules(template):
+    assert rule_refusals(template, parameters(template)) == []
+    assert rule_refusals(template, parameters(template, ApiAuth="JWT", **JWT_PARAMS)) == []
+
+
+@pytest.mark.parametrize("first, second", [(a, b) for i, a in enumerate(PREFIX_PARAMETERS) for b in PREFIX_PARAMETERS[i + 1:]])
+def test_rules_refuse_any_two_equal_prefixes(template, first, second):
+    params = parameters(template, **{first: "same/", second: "same/"})
+
+    assert len(rule_refusals(template, params)) == 1
+
+
+@pytest.mark.parametrize("missing", ["JwtIssuer", "JwtAudience"])
+def test_rules_refuse_jwt_without_an_issuer_or_an_audience(template, missing):
+    params = parameters(template, ApiAuth="JWT", **{**JWT_PARAMS, missing: ""})
+
+    (refusal,) = rule_refusals(template, params)
+    assert missing in refusal
+
+
+def test_jwt_issuer_must_be_an_https_url(template):
+    pattern = template["Parameters"]["JwtIssuer"]["AllowedPattern"]
+    assert re.fullmatch(pattern, JWT_PARAMS["JwtIssuer"]) and re.fullmatch(pattern, "")
+    assert not re.fullmatch(pattern, "http://issuer.example") and not re.fullmatch(pattern, "issuer.example")
+
+
+@pytest.mark.parametrize("api_auth", list(AUTH_MODES))
+def test_the_function_is_told_the_mode_the_gateway_enforces(template, api_auth):
+    params = parameters(template, ApiAuth=api_auth, **JWT_PARAMS)
+    env = function_props(template, "HttpFunction")["Environment"]["Variables"]
+
+    assert resolve(env["API_AUTH"], params, template) == AUTH_MODES[api_auth][0]
 
 
 def test_http_api_routes(template):
@@ -291,15 +453,28 @@ def test_http_api_cors_follows_frontend_url(template):
     assert when_set["AllowOrigins"] == {"Fn::Split": [",", {"Ref": "FrontendUrl"}]}
 
 
-def test_s3_event_is_filtered_to_the_input_prefix(template):
-    (event,) = template["Resources"]["S3Function"]["Properties"]["Events"].values()
-    assert event["Type"] == "S3"
-    (bucket_id,) = resources(template, "AWS::S3::Bucket")
-    assert event["Properties"]["Bucket"] == {"Ref": bucket_id}
-    assert event["Properties"]["Events"] == "s3:ObjectCreated:*"
-    (rule,) = event["Properties"]["Filter"]["S3Key"]["Rules"]
+def test_s3_notification_is_filtered_to_the_input_prefix(template):
+    assert "Events" not in template["Resources"]["S3Function"]["Properties"]  # wired on the bucket instead
+    ((bucket_id, bucket),) = resources(template, "AWS::S3::Bucket").items()
+    (notification,) = bucket["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
+    assert notification["Function"] == {"Fn::GetAtt": ["S3Function", "Arn"]}
+    assert notification["Event"] == "s3:ObjectCreated:*"
+    (rule,) = notification["Filter"]["S3Key"]["Rules"]
     assert rule["Name"].lower() == "prefix"
     assert rule["Value"] == {"Ref": "InputPrefix"}
+
+
+def test_only_this_stacks_bucket_in_this_account_may_invoke_the_s3_function(template):
+    params = parameters(template)
+    ((permission_id, permission),) = resources(template, "AWS::Lambda::Permission").items()
+    props = permission["Properties"]
+    assert props["FunctionName"] == {"Fn::GetAtt": ["S3Function", "Arn"]}
+    assert (props["Action"], props["Principal"]) == ("lambda:InvokeFunction", "s3.amazonaws.com")
+    assert props["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert resolve(props["SourceArn"], params) == f"arn:aws:s3:::{bucket_name(template, params)}"
+    # S3 checks the permission when the notification is set up, so the bucket waits for it.
+    (bucket,) = resources(template, "AWS::S3::Bucket").values()
+    assert bucket["DependsOn"] == permission_id
 
 
 def test_bucket_is_private_and_encrypted(template):
@@ -343,7 +518,7 @@ def test_bucket_name_is_spelled_out_not_referenced(template):
 )
 @pytest.mark.parametrize(
     "overrides",
-    [{}, {"InputPrefix": "uploads/", "OutputPrefix": "cutouts/", "FailedPrefix": "errors/"}],
+    [{}, {"InputPrefix": "uploads/", "OutputPrefix": "cutouts/", "FailedPrefix": "errors/", "ResultsPrefix": "api/"}],
 )
 def test_least_privilege_s3_grants(template, function, spec, overrides):
     params = parameters(template, **overrides)
@@ -358,7 +533,8 @@ def test_no_broad_or_destructive_actions(template, function):
         for action in actions:
             assert "*" not in action, action
             assert not action.lower().startswith("s3:delete"), action
-            assert action != "s3:ListBucket", action  # not needed: objects are addressed by key
+            if action == "s3:ListBucket":  # listing only under the input prefix, never the whole bucket
+                assert st["Condition"] == {"StringLike": {"s3:prefix": {"Fn::Sub": "${InputPrefix}*"}}}
 
 
 def test_async_failures_go_to_the_queue(template):
@@ -388,8 +564,9 @@ def test_functions_are_images_with_build_metadata_logs_and_concurrency(template,
     assert template["Resources"][log_group]["Type"] == "AWS::Logs::LogGroup"
     assert template["Resources"][log_group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     condition, value, unset = props["ReservedConcurrentExecutions"]["Fn::If"]
-    assert value == {"Ref": "ReservedConcurrency"} and unset == {"Ref": "AWS::NoValue"}
-    assert condition in template["Conditions"]
+    parameter = {"HttpFunction": "HttpReservedConcurrency", "S3Function": "S3ReservedConcurrency"}[function]
+    assert value == {"Ref": parameter} and unset == {"Ref": "AWS::NoValue"}
+    assert condition in template["Conditions"] and parameter in json.dumps(template["Conditions"][condition])
 
 
 def test_both_functions_share_one_image(template):
@@ -417,10 +594,13 @@ def test_default_environment_is_a_valid_configuration(template, monkeypatch):
             monkeypatch.delenv(key)
     for fn in resources(template, "AWS::Serverless::Function"):
         for key, value in function_props(template, fn)["Environment"]["Variables"].items():
-            monkeypatch.setenv(key, str(resolve(value, params)))
+            monkeypatch.setenv(key, str(resolve(value, params, template)))
         settings = Settings()
         assert settings.aws_bucket_name == bucket_name(template, params)
         assert settings.input_prefix == params["InputPrefix"]
+        assert settings.results_prefix == params["ResultsPrefix"]
+        if fn == "HttpFunction":
+            assert settings.api_auth == "iam"
 
 
 # --------------------------------------------------------------------------- handlers
