@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from function.imaging.prepare import u2netp_from_pypi
 from local.embedded_s3 import LOCAL_BUCKET, EmbeddedS3
-from tests.support import jpeg_bytes
+from tests.support import jpeg_bytes, served
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
@@ -74,25 +69,6 @@ def s3(embedded_s3):
 @pytest.fixture(scope="session")
 def bucket() -> str:
     return LOCAL_BUCKET
-
-
-@contextmanager
-def served(app):
-    """An ASGI app over real HTTP (uvicorn on a free loopback port): yields its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
 
 
 @pytest.fixture(scope="session")

@@ -5,11 +5,15 @@ from __future__ import annotations
 import base64
 import io
 import json
+import socket
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from urllib.parse import unquote, urlencode
 
 import numpy as np
+import uvicorn
 from botocore.awsrequest import AWSResponse
 from PIL import Image
 from skimage import data as skdata
@@ -186,3 +190,22 @@ def faulty_client(embedded_s3, failing_key: str, status: int = 503, code: str = 
     for operation in operations:
         client.meta.events.register(f"before-call.s3.{operation}", fail)
     return client
+
+
+@contextmanager
+def served(app):
+    """An ASGI app over real HTTP (uvicorn on a free loopback port): yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(5)

@@ -445,6 +445,12 @@ def test_http_api_routes(template):
     assert ("POST", "/remove-bg") in routes
 
 
+def test_the_local_jwt_authorizer_leaves_the_same_routes_public():
+    from local.gateway import PUBLIC_ROUTES as LOCAL_PUBLIC_ROUTES
+
+    assert LOCAL_PUBLIC_ROUTES == PUBLIC_ROUTES
+
+
 def test_http_api_cors_follows_frontend_url(template):
     (api,) = resources(template, "AWS::Serverless::HttpApi").values()
     cors = api["Properties"]["CorsConfiguration"]
