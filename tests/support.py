@@ -5,11 +5,17 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import unquote, urlencode
 
 import numpy as np
@@ -209,3 +215,65 @@ def served(app):
     finally:
         server.should_exit = True
         thread.join(5)
+
+
+# AWS's own documentation example credentials: nothing real is ever signed in the tests.
+EXAMPLE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
+
+
+@contextmanager
+def recording_server():
+    """A loopback HTTP server that answers every POST with a tiny PNG and records (method, path, headers, body)."""
+    seen: list[tuple[str, str, dict, bytes]] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            seen.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(200)
+            self.send_header("content-type", "image/png")
+            self.end_headers()
+            self.wfile.write(b"\x89PNG\r\n\x1a\n")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", seen
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+def run_signing_example(code: str, api: str, folder: Path) -> subprocess.CompletedProcess:
+    """Run a documented SigV4 example (its `API = "..."` line pointed at `api`) in `folder`, with a photo.jpg
+    there and the example credentials as the only ones boto3 can find."""
+    (folder / "photo.jpg").write_bytes(jpeg_bytes())
+    code = re.sub(r'^API = ".*"$', f'API = "{api}"', code, count=1, flags=re.M)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(EXAMPLE_CREDENTIALS, AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    return subprocess.run([sys.executable, "-c", code], cwd=folder, env=env, capture_output=True, text=True, timeout=60)
+
+
+def sigv4_signature_is_valid(method: str, path: str, headers: dict, body: bytes) -> bool:
+    """Recompute the request's SigV4 signature for execute-api with the example secret, as API Gateway would."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    match = re.fullmatch(
+        r"AWS4-HMAC-SHA256 Credential=(\w+)/\d{8}/([\w-]+)/execute-api/aws4_request, SignedHeaders=([\w;-]+), Signature=([0-9a-f]{64})",
+        headers.get("authorization", ""),
+    )
+    if not match:
+        return False
+    access_key, region, signed, signature = match.groups()
+    signed_headers = {name: headers[name] for name in signed.split(";") if name != "host"}
+    request = AWSRequest(method, f"http://{headers['host']}{path}", data=body, headers=signed_headers)
+    request.context["timestamp"] = headers["x-amz-date"]
+    signer = SigV4Auth(Credentials(access_key, EXAMPLE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]), "execute-api", region)
+    expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+    return access_key == EXAMPLE_CREDENTIALS["AWS_ACCESS_KEY_ID"] and expected == signature
