@@ -5,8 +5,10 @@ block an S3 pipeline output."""
 
 from __future__ import annotations
 
+import re
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -15,7 +17,8 @@ from mangum import Mangum
 from local.gateway import LocalJwtAuthorizer
 from tests.support import (
     assert_astronaut_cutout, http_api_event, iam_authorizer, jpeg_bytes, jwt_authorizer, lambda_context,
-    open_image, response_body, response_json, s3_put_event, served,
+    open_image, recording_server, response_body, response_json, run_signing_example, s3_put_event, served,
+    sigv4_signature_is_valid,
 )
 
 ALICE, BOB = f"alice-{uuid.uuid4().hex[:6]}", f"bob-{uuid.uuid4().hex[:6]}"
@@ -253,3 +256,23 @@ def test_the_local_jwt_authorizer_lets_in_valid_tokens_only(app_in_mode, s3, buc
     for name, answer in {**answers, "no token": bare}.items():
         assert (answer.status_code, answer.json()) == (401, {"message": "Unauthorized"}), name
     assert bare.headers["content-type"] == "application/json"
+
+
+# --------------------------------------------------------------------------- the README's signing example
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readmes_sigv4_example_signs_a_request_api_gateway_would_accept(tmp_path):
+    (code,) = re.findall(r"<!-- sigv4-example .*? -->\n```python\n(.*?)```", README.read_text(), re.S)
+
+    with recording_server() as (api, seen):
+        run = run_signing_example(code, api, tmp_path)
+
+    assert run.returncode == 0, run.stderr[-2000:]
+    ((method, path, headers, body),) = seen
+    assert (method, path, body) == ("POST", "/remove-bg", jpeg_bytes())
+    assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "/us-east-1/execute-api/aws4_request" in headers["authorization"]
+    assert sigv4_signature_is_valid(method, path, headers, body)
+    assert (tmp_path / "cutout.png").read_bytes().startswith(b"\x89PNG")
