@@ -29,7 +29,7 @@ def print_examples(s3: EmbeddedS3, api: str, token: str | None) -> None:
     url = put_sample(client, LOCAL_BUCKET, SAMPLE_KEY, PRESIGN_SECONDS)
     presigned_call = f"{api}/remove-bg?image_url=" + quote(url, safe="")
     s3_cli = f"aws --endpoint-url {s3.endpoint} s3"
-    bearer = f"-H 'Authorization: Bearer {token}' " if token else ""
+    bearer = '-H "Authorization: Bearer $TOKEN" ' if token else ""
     if token:
         put_sample(client, LOCAL_BUCKET, f"input/{LOCAL_USER}/sample.jpg")
         keys = f"""  # read your object under input/{LOCAL_USER}/ and store the result under results/{LOCAL_USER}/
@@ -41,9 +41,9 @@ def print_examples(s3: EmbeddedS3, api: str, token: str | None) -> None:
         f"""
 Background removal is running at {api}  (docs: {api}/docs)  API_AUTH={"jwt" if token else "none"}
 Embedded S3: {s3.endpoint}  bucket {LOCAL_BUCKET!r}  (sample photo at s3://{LOCAL_BUCKET}/{SAMPLE_KEY})
-{f"Token for {LOCAL_USER!r} (valid 7 days): {token}" if token else ""}
+
 Try it:
-  # upload a photo in the body, get a transparent PNG back
+{f"  TOKEN='{token}'  # {LOCAL_USER}'s, valid 7 days" + chr(10) if token else ""}  # upload a photo in the body, get a transparent PNG back
   curl -sS -X POST {bearer}--data-binary @photo.jpg -H 'Content-Type: image/jpeg' {api}/remove-bg -o cutout.png
   # the old service's contract: a presigned S3 URL (this one works as printed)
   curl -sS -X POST {bearer}{shlex.quote(presigned_call)} -o sample-cutout.png

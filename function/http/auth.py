@@ -56,7 +56,8 @@ class Caller:
         named = [name for name, value in asked.items() if value]
         if self.mode is AuthMode.NONE and named:
             raise ServiceError(
-                f"{', '.join(named)} need an authenticated caller, and this API is public (API_AUTH=none); "
+                f"{', '.join(named)} {'need' if len(named) > 1 else 'needs'} an authenticated caller, and this API "
+                "is public (API_AUTH=none); "
                 "send the image in the body or as image_url",
                 code=ErrorCode.AUTHORIZATION_REQUIRED,
             )
