@@ -55,9 +55,9 @@ class Caller:
         """In `none` mode, parameters that would use the bucket on the caller's behalf are a 403."""
         named = [name for name, value in asked.items() if value]
         if self.mode is AuthMode.NONE and named:
+            verb = "need" if len(named) > 1 else "needs"
             raise ServiceError(
-                f"{', '.join(named)} {'need' if len(named) > 1 else 'needs'} an authenticated caller, and this API "
-                "is public (API_AUTH=none); "
+                f"{', '.join(named)} {verb} an authenticated caller, and this API is public (API_AUTH=none); "
                 "send the image in the body or as image_url",
                 code=ErrorCode.AUTHORIZATION_REQUIRED,
             )
