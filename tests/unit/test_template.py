@@ -218,7 +218,7 @@ def test_sam_translator_output_lints_clean_no_circular_dependency(tmp_path):
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
     out = tmp_path / "transformed.json"
     run = subprocess.run(
-        [str(TOOLS_BIN / "python"), str(Path(__file__).with_name("_sam_transform.py")), str(TEMPLATE)],
+        [str(TOOLS_BIN / "python"), str(ROOT / "tests" / "sam_transform.py"), str(TEMPLATE)],
         env=env, capture_output=True, text=True, timeout=300,
     )
     assert run.returncode == 0, run.stderr

@@ -5,7 +5,7 @@ aws-sam-translator; the function's venv must not). cfn-lint >= 1 validates SAM t
 against SAM's schema without expanding them, so it cannot see problems that only exist
 after the transform, e.g. the bucket notification <-> function policy circular dependency.
 
-    .venv-tools/bin/python tests/unit/_sam_transform.py template.yaml > transformed.json
+    .venv-tools/bin/python tests/sam_transform.py template.yaml > transformed.json
 """
 
 import json
