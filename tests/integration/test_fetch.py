@@ -139,6 +139,17 @@ def endpoint():
     server.server_close()
 
 
+@pytest.fixture
+def fetcher_log(caplog):
+    """What the fetcher logs. Its package logger does not propagate to the root (caplog's) once
+    function.observability has given it Powertools' handler, so listen on the fetcher itself."""
+    fetcher = logging.getLogger("function.fetch.fetcher")
+    fetcher.addHandler(caplog.handler)
+    caplog.set_level(logging.DEBUG, logger=fetcher.name)
+    yield caplog
+    fetcher.removeHandler(caplog.handler)
+
+
 def make_settings(endpoint_url: str | None, **overrides) -> Settings:
     values = dict(
         aws_bucket_name=BUCKET,
@@ -166,13 +177,12 @@ def test_bytes_come_back_exactly_and_the_signed_query_reaches_the_server_untouch
     assert trap.drain() == 0
 
 
-def test_a_404_is_a_fetch_failure_that_names_the_status_but_not_the_signature(endpoint, caplog):
-    caplog.set_level(logging.DEBUG)
+def test_a_404_is_a_fetch_failure_that_names_the_status_but_not_the_signature(endpoint, fetcher_log):
     with pytest.raises(ImageFetchFailed) as exc:
         fetch_image(f"{endpoint}/{BUCKET}/missing.png?{SECRET}", make_settings(endpoint))
     assert exc.value.status == 400 and exc.value.code == "image_fetch_failed"
     assert "404" in exc.value.message
-    assert "SECRET" not in exc.value.message and "SECRET" not in caplog.text
+    assert "SECRET" not in exc.value.message and "SECRET" not in fetcher_log.text
 
 
 def test_a_declared_length_over_the_cap_is_refused_before_the_body_is_read(endpoint):

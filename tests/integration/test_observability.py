@@ -95,3 +95,19 @@ def test_an_s3_record_is_logged_under_its_key_with_fetch_and_store_timings(handl
     assert {"FetchMs", "StoreMs", "InferMs"} <= metric_names(metrics)
     (log,) = [d for d in documents if d.get("message") == "image processed"]
     assert log["correlation_id"] == key
+
+
+def test_a_refused_image_url_is_logged_by_the_fetcher_as_json_under_the_request_id(handlers, capture):
+    # The fetcher logs through a plain stdlib logger; on Lambda only Powertools' handler reaches CloudWatch.
+    event = http_api_event(query={"image_url": "https://attacker.example/cat.jpg"})
+    request_id = event["requestContext"]["requestId"]
+
+    output = capture()
+    response = handlers.http_handler(event, lambda_context())
+
+    documents = emitted(output)
+    assert response_json(response)["error"]["code"] == "url_host_not_allowed"
+    (log,) = [d for d in documents if str(d.get("message", "")).startswith("refused image URL")]
+    assert log["name"] == "function.fetch.fetcher" and log["level"] == "WARNING"
+    assert log["correlation_id"] == request_id and log["service"] == "rembg"
+    assert "url_host_not_allowed" in log["message"] and "attacker" not in log["message"]
