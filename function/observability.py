@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers

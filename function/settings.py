@@ -68,7 +68,7 @@ class Settings(BaseSettings):
         return value if value.endswith("/") else value + "/"
 
     @model_validator(mode="after")
-    def _no_trigger_loops(self) -> "Settings":
+    def _no_trigger_loops(self) -> Settings:
         # A write under the input prefix re-triggers the S3 function: refuse any layout where
         # our outputs or failure reports could land there (or inputs under outputs).
         same_bucket = self.output_bucket in (None, self.aws_bucket_name)

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from function.imaging.coldstart import load_session_factory
 from function.errors import ErrorCode, InvalidOption, ModelNotAvailable
+from function.imaging.coldstart import load_session_factory
 
 # u2net and u2netp share rembg's input contract: 320x320, ImageNet mean/std, scaled by the max pixel.
 MODEL_SIZE = (320, 320)

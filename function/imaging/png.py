@@ -26,8 +26,8 @@ from __future__ import annotations
 import math
 import struct
 import zlib
+from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Callable
 
 import numpy as np
 

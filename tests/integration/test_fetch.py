@@ -10,6 +10,7 @@ socket.getaddrinfo in the test only (fault injection beside the real path); noth
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import errno
 import http.server
@@ -18,6 +19,7 @@ import os
 import socket
 import threading
 import time
+from typing import ClassVar
 
 import pytest
 
@@ -67,8 +69,8 @@ def try_sentinel(host: str, port: int = 0) -> Sentinel | None:
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    seen: list[str] = []
-    state: dict = {}
+    seen: ClassVar[list[str]] = []
+    state: ClassVar[dict] = {}
 
     def log_message(self, *args):  # keep pytest output clean
         pass
@@ -76,10 +78,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         Handler.seen.append(self.path)
         route = self.path.split("?", 1)[0]
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             getattr(self, "route_" + route.rsplit("/", 1)[-1].replace(".", "_").replace("-", "_"))()
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     def _headers(self, status=200, **headers):
         self.send_response(status)
@@ -246,7 +246,7 @@ def _self_signed(tmp_path, name: str):
 
     key = ec.generate_private_key(ec.SECP256R1())
     subject = crypto.Name([crypto.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         crypto.CertificateBuilder()
         .subject_name(subject).issuer_name(subject).public_key(key.public_key())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import uuid
@@ -9,7 +10,6 @@ import uuid
 import pytest
 
 from function.observability import logger
-
 from tests.support import http_api_event, lambda_context, response_json, s3_put_event
 
 
@@ -19,10 +19,8 @@ def emitted(capfd) -> list[dict]:
     for line in capfd.readouterr().out.splitlines():
         line = line.strip()
         if line.startswith("{"):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 documents.append(json.loads(line))
-            except json.JSONDecodeError:
-                pass
     return documents
 
 
