@@ -35,8 +35,8 @@ PACKAGE = __name__.partition(".")[0]
 logging.getLogger(PACKAGE)
 copy_config_to_registered_loggers(source_logger=logger, include={PACKAGE})
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-# Building a Tracer imports the X-Ray SDK (~0.17 s of cold start) even when tracing is off, so
-# it is only built when tracing is on (template parameter Tracing=Active clears this variable).
+# Building a Tracer imports the X-Ray SDK, a noticeable part of the cold start, even when tracing
+# is off, so it is only built when tracing is on (template parameter Tracing=Active clears this variable).
 TRACING = os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").lower() not in ("1", "true")
 tracer = Tracer(service=SERVICE) if TRACING else None
 
