@@ -3,14 +3,11 @@
 # builds for the template's Architecture parameter.
 FROM public.ecr.aws/lambda/python:3.12
 
-# What the function reads at run time (names match function/settings.py) and what the
-# numba cold-start fix needs (rembg imports pymatting, which compiles ~30 numba kernels at
-# import: ~35 s with no usable cache, and numba only uses a cache directory it can write to):
+# What the function reads at run time (names match function/settings.py) and what the baked
+# numba cache needs (why: function/imaging/coldstart.py):
 #  - NUMBA_CPU_NAME=generic: compile for a generic CPU, so a cache built on the build machine
 #    stays valid on whatever CPU Lambda runs us on.
-#  - NUMBA_CACHE_DIR: numba only uses a cache it can write to, and on Lambda only /tmp is
-#    writable; the function copies the cache baked below into this directory at init,
-#    before anything imports rembg.
+#  - NUMBA_CACHE_DIR: writable (/tmp); the function copies the cache baked below into it at init.
 ENV NUMBA_CPU_NAME=generic \
     NUMBA_CACHE_DIR=/tmp/numba_cache \
     NUMBA_BAKED_CACHE_DIR=${LAMBDA_TASK_ROOT}/numba_cache \
@@ -27,7 +24,7 @@ RUN pip install --no-cache-dir -r ${LAMBDA_TASK_ROOT}/requirements.txt --target 
  && find ${LAMBDA_TASK_ROOT} \( -type d ! -perm -a+rx -o -type f ! -perm -a+r \) -exec chmod a+rX {} +
 
 # Only what the build step runs is copied first, so a code change elsewhere in function/ does
-# not re-run it (and re-download 176 MB of model).
+# not re-run it (and re-download the model).
 COPY function/__init__.py function/settings.py function/errors.py ${LAMBDA_TASK_ROOT}/function/
 COPY function/imaging/__init__.py function/imaging/prepare.py ${LAMBDA_TASK_ROOT}/function/imaging/
 
@@ -36,10 +33,8 @@ COPY function/imaging/__init__.py function/imaging/prepare.py ${LAMBDA_TASK_ROOT
 #  - the model(s): u2net through rembg's own md5-checked downloader (needs the internet,
 #    which the Docker build has); MODELS="u2net u2netp" also bakes the small model
 #    (template.yaml passes that through DockerBuildArgs so ModelName can be either);
-#  - THE NUMBA CACHE IS BAKED HERE, by this same command: prepare imports rembg with
-#    NUMBA_CPU_NAME=generic and writes the compiled pymatting kernels into a directory
-#    inside the image, which the function copies to $NUMBA_CACHE_DIR (/tmp) at init.
-#    Without it every cold start recompiles for ~35 s.
+#  - numba's cache for alpha matting, into $NUMBA_BAKED_CACHE_DIR (prepare bakes it whenever
+#    that variable is set).
 ARG MODELS="u2net"
 RUN python -m function.imaging.prepare ${MODELS} \
  && find ${LAMBDA_TASK_ROOT} \( -type d ! -perm -a+rx -o -type f ! -perm -a+r \) -exec chmod a+rX {} +

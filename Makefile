@@ -43,7 +43,10 @@ test: setup browser $(TOOLS)
 bench: setup
 	$(PY) -m benchmarks.run
 
+# House style (pyproject.toml) and the template; CI runs this before the tests.
 lint: setup $(TOOLS)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/cfn-lint template.yaml
 	.venv-tools/bin/sam validate --lint
 

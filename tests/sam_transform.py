@@ -15,9 +15,9 @@ import sys
 if not os.environ.get("AWS_DEFAULT_REGION"):
     os.environ["AWS_DEFAULT_REGION"] = "us-east-1"  # only pseudo parameters need one
 
-from cfnlint.decode import decode  # noqa: E402  (cfn-lint understands the !Tags)
-from samtranslator.public.exceptions import InvalidDocumentException  # noqa: E402
-from samtranslator.translator.transform import transform  # noqa: E402
+from cfnlint.decode import decode  # cfn-lint understands the !Tags
+from samtranslator.public.exceptions import InvalidDocumentException
+from samtranslator.translator.transform import transform
 
 
 class NoManagedPolicies:

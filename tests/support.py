@@ -13,7 +13,8 @@ import numpy as np
 from PIL import Image
 from skimage import data as skdata
 
-from local.events import LocalLambdaContext as lambda_context, s3_notification  # noqa: F401 (re-export)
+from local.events import LocalLambdaContext as lambda_context  # noqa: F401 (re-export)
+from local.events import s3_notification
 
 
 def jpeg_bytes(array: np.ndarray | None = None, quality: int = 90, **save_args) -> bytes:

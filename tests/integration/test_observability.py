@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import uuid
@@ -9,7 +10,6 @@ import uuid
 import pytest
 
 from function.observability import logger
-
 from tests.support import http_api_event, lambda_context, response_json, s3_put_event
 
 
@@ -19,10 +19,8 @@ def emitted(capfd) -> list[dict]:
     for line in capfd.readouterr().out.splitlines():
         line = line.strip()
         if line.startswith("{"):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 documents.append(json.loads(line))
-            except json.JSONDecodeError:
-                pass
     return documents
 
 
@@ -95,3 +93,19 @@ def test_an_s3_record_is_logged_under_its_key_with_fetch_and_store_timings(handl
     assert {"FetchMs", "StoreMs", "InferMs"} <= metric_names(metrics)
     (log,) = [d for d in documents if d.get("message") == "image processed"]
     assert log["correlation_id"] == key
+
+
+def test_a_refused_image_url_is_logged_by_the_fetcher_as_json_under_the_request_id(handlers, capture):
+    # The fetcher logs through a plain stdlib logger; on Lambda only Powertools' handler reaches CloudWatch.
+    event = http_api_event(query={"image_url": "https://attacker.example/cat.jpg"})
+    request_id = event["requestContext"]["requestId"]
+
+    output = capture()
+    response = handlers.http_handler(event, lambda_context())
+
+    documents = emitted(output)
+    assert response_json(response)["error"]["code"] == "url_host_not_allowed"
+    (log,) = [d for d in documents if str(d.get("message", "")).startswith("refused image URL")]
+    assert log["name"] == "function.fetch.fetcher" and log["level"] == "WARNING"
+    assert log["correlation_id"] == request_id and log["service"] == "rembg"
+    assert "url_host_not_allowed" in log["message"] and "attacker" not in log["message"]

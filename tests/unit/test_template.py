@@ -79,8 +79,9 @@ def resources(tpl: dict, type_: str) -> dict[str, dict]:
 
 def function_props(tpl: dict, name: str) -> dict:
     """A function's properties with SAM Globals merged in (what SAM deploys)."""
-    from cfnlint.template.transforms._sam_globals import merge_globals
     import copy
+
+    from cfnlint.template.transforms._sam_globals import merge_globals
 
     merged = merge_globals(copy.deepcopy(dict(tpl)))
     return merged["Resources"][name]["Properties"]
@@ -181,7 +182,7 @@ def handler_commands(tpl: dict) -> dict[str, str]:
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
     text = DOCKERFILE.read_text()
-    logical = re.sub(r"\\\n", " ", "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("#")))
+    logical = re.sub(r"\\\n", " ", "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")))
     out = []
     for line in logical.splitlines():
         if line.strip():
@@ -528,9 +529,10 @@ def test_dockerfile_bakes_models_and_numba_cache_with_prepare():
 
 
 def test_dockerignore_keeps_the_context_to_code_and_requirements():
-    lines = [l.strip() for l in (ROOT / ".dockerignore").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    text = (ROOT / ".dockerignore").read_text()
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
     assert lines[0] == "*"  # allow-list: tests/, events/, benchmarks/, models/, .venv*, .git stay out
-    assert {l for l in lines if l.startswith("!")} == {"!requirements.txt", "!function/"}
+    assert {line for line in lines if line.startswith("!")} == {"!requirements.txt", "!function/"}
 
 
 # --------------------------------------------------------------------------- events
