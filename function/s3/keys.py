@@ -50,7 +50,7 @@ def generated_output_key(output_prefix: str, fmt: str) -> str:
 def output_key_for_input(input_key: str, input_prefix: str, output_prefix: str, fmt: str) -> str:
     """`input/a/b c.jpg` -> `output/a/b c.png`: same relative path, the output's extension."""
     relative = input_key[len(input_prefix) :]
-    stem, extension = posixpath.splitext(relative)
+    stem, _ = posixpath.splitext(relative)
     if not stem or stem.endswith("/"):  # e.g. "input/.jpg": keep the name whole
         stem = relative
     return fit_key(output_prefix, stem, f".{fmt}")
@@ -71,6 +71,6 @@ def fit_key(prefix: str, relative: str, suffix: str) -> str:
     if len(key.encode("utf-8")) <= MAX_KEY_BYTES:
         return key
     tag = "~" + hashlib.sha256(relative.encode("utf-8")).hexdigest()[:16]
-    room = MAX_KEY_BYTES - len(f"{prefix}{tag}{suffix}".encode("utf-8"))
+    room = MAX_KEY_BYTES - len(f"{prefix}{tag}{suffix}".encode())
     stem = relative.encode("utf-8")[:room].decode("utf-8", errors="ignore")
     return f"{prefix}{stem}{tag}{suffix}"
