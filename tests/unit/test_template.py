@@ -206,8 +206,9 @@ def test_sam_translator_output_lints_clean_no_circular_dependency(tmp_path):
     cfn-lint on its output, does."""
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
     out = tmp_path / "transformed.json"
+    # -P: the script's own folder stays off sys.path, where tests/unit/http would shadow the stdlib's http.
     run = subprocess.run(
-        [str(TOOLS_BIN / "python"), str(Path(__file__).with_name("_sam_transform.py")), str(TEMPLATE)],
+        [str(TOOLS_BIN / "python"), "-P", str(Path(__file__).with_name("_sam_transform.py")), str(TEMPLATE)],
         env=env, capture_output=True, text=True, timeout=300,
     )
     assert run.returncode == 0, run.stderr
