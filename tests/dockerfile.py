@@ -50,12 +50,12 @@ class DockerContext:
 
     def __init__(self, root: Path = REPO):
         self.root = root
-        lines = [l.strip() for l in (root / ".dockerignore").read_text().splitlines()]
-        lines = [l for l in lines if l and not l.startswith("#")]
+        lines = [line.strip() for line in (root / ".dockerignore").read_text().splitlines()]
+        lines = [line for line in lines if line and not line.startswith("#")]
         if lines[0] != "*":
             raise ValueError(".dockerignore is expected to start with '*' (an allow-list)")
-        self.allowed = [l[1:].rstrip("/") for l in lines if l.startswith("!")]
-        self.excluded = [l.removeprefix("**/") for l in lines[1:] if l.startswith("**/")]
+        self.allowed = [line[1:].rstrip("/") for line in lines if line.startswith("!")]
+        self.excluded = [line.removeprefix("**/") for line in lines[1:] if line.startswith("**/")]
 
     def path(self, source: str) -> Path:
         name = source.rstrip("/")
