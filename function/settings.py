@@ -54,8 +54,8 @@ class Settings(BaseSettings):
     max_input_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_input_megapixels: float = Field(default=50.0, gt=0)
     max_response_bytes: int = Field(default=LAMBDA_RESPONSE_BYTES, gt=0)
-    # Alpha matting's time and memory grow fast with size (measured here: 1 MP 5 s / 1.25 GB,
-    # 2 MP 13 s / 1.8 GB, 4 MP 47 s / 2.8 GB), so beyond this it is refused, not attempted.
+    # Alpha matting's time and memory grow fast with size (README, alpha_matting), so beyond
+    # this it is refused, not attempted.
     alpha_matting_max_megapixels: float = Field(default=2.0, gt=0)
     fetch_connect_timeout: float = Field(default=3.0, gt=0)
     fetch_timeout: float = Field(default=10.0, gt=0)
@@ -80,7 +80,7 @@ class Settings(BaseSettings):
         return value if value.endswith("/") else value + "/"
 
     @model_validator(mode="after")
-    def _prefixes_do_not_overlap(self) -> "Settings":
+    def _prefixes_do_not_overlap(self) -> Settings:
         # A write under the input prefix re-triggers the S3 function, and an API write under the
         # output prefix could squat a pipeline output: every pair of folders that share a bucket
         # must be disjoint (the three written ones always share the results bucket).

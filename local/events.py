@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote_plus
 
 
@@ -14,7 +14,7 @@ def s3_object_created(bucket: str, key: str, etag: str = "", size: int = 0, regi
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
         "awsRegion": region,
-        "eventTime": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "eventTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "eventName": "ObjectCreated:Put",
         "userIdentity": {"principalId": "LOCAL"},
         "requestParameters": {"sourceIPAddress": "127.0.0.1"},

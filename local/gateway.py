@@ -19,7 +19,13 @@ from joserfc.jwk import OctKey
 
 # The routes template.yaml leaves public (tests/unit/test_template.py checks they agree); any
 # other route needs a token, as behind the deployed catch-all.
-PUBLIC_ROUTES = {("GET", "/"), ("GET", "/health"), ("GET", "/docs"), ("GET", "/docs/{proxy+}"), ("GET", "/openapi.json")}
+PUBLIC_ROUTES = {
+    ("GET", "/"),
+    ("GET", "/health"),
+    ("GET", "/docs"),
+    ("GET", "/docs/{proxy+}"),
+    ("GET", "/openapi.json"),
+}
 LOCAL_ISSUER = "http://127.0.0.1/local-issuer"
 LOCAL_AUDIENCE = "local"
 
@@ -37,8 +43,10 @@ class LocalJwtAuthorizer:
         self.audience = audience
         self._key = OctKey.generate_key(256)
         self._claims = jwt.JWTClaimsRegistry(
-            iss={"essential": True, "value": issuer}, aud={"essential": True, "value": audience},
-            sub={"essential": True}, exp={"essential": True},
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": audience},
+            sub={"essential": True},
+            exp={"essential": True},
         )
 
     def token_for(self, sub: str, lifetime: int = 3600, **claims) -> str:
@@ -66,8 +74,13 @@ class LocalJwtAuthorizer:
         claims = self.claims_of(headers.get("authorization", ""))
         if claims is None:
             body = json.dumps({"message": "Unauthorized"}).encode()
-            await send({"type": "http.response.start", "status": 401,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 401,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         event = {"requestContext": {"authorizer": {"jwt": {"claims": claims, "scopes": None}}}}

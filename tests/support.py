@@ -24,7 +24,8 @@ from botocore.awsrequest import AWSResponse
 from PIL import Image
 from skimage import data as skdata
 
-from local.events import LocalLambdaContext as lambda_context, s3_notification  # noqa: F401 (re-export)
+from local.events import LocalLambdaContext as lambda_context  # noqa: F401 (re-export)
+from local.events import s3_notification
 
 
 def jpeg_bytes(array: np.ndarray | None = None, quality: int = 90, **save_args) -> bytes:

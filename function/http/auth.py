@@ -76,7 +76,9 @@ def caller_from_event(event: dict, mode: AuthMode) -> Caller:
     found, identity = _identity(event)
     if found is not mode or identity is None:
         how = "a SigV4-signed request" if mode is AuthMode.IAM else "a bearer token (Authorization header)"
-        raise ServiceError(f"this API takes {how}; the request arrived without one", code=ErrorCode.AUTHENTICATION_REQUIRED)
+        raise ServiceError(
+            f"this API takes {how}; the request arrived without one", code=ErrorCode.AUTHENTICATION_REQUIRED
+        )
     folder = caller_folder(identity) if mode is AuthMode.JWT else ""
     return Caller(mode, identity, folder)
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from fastapi.responses import JSONResponse, Response
 
 from function.errors import AlreadyExists, OutputExists, OutputTooLarge, StorageNotConfigured
-from function.s3.keys import generated_result_key
-from function.observability import timed_stage
 from function.imaging.pipeline import Cutout
-from function.settings import Settings
+from function.observability import timed_stage
+from function.s3.keys import generated_result_key
 from function.s3.storage import ObjectStore
+from function.settings import Settings
 
 FOREGROUND_HEADERS = (
     "X-Width",
@@ -34,7 +34,7 @@ FOREGROUND_HEADERS = (
 def cutout_headers(cutout: Cutout) -> dict[str, str]:
     box = cutout.foreground
     values = (cutout.width, cutout.height, box.top, box.left, box.width, box.height)
-    return {name: str(value) for name, value in zip(FOREGROUND_HEADERS, values)}
+    return {name: str(value) for name, value in zip(FOREGROUND_HEADERS, values, strict=True)}
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,10 @@ def health(service: RequestProcessor = Depends(processor)) -> dict:
     """Public: also how the page learns which kind of caller the API takes (`auth`)."""
     models = service.models
     return {
-        "status": "ok", "model": models.default_name, "models": list(models.available), "version": __version__,
+        "status": "ok",
+        "model": models.default_name,
+        "models": list(models.available),
+        "version": __version__,
         "auth": service.settings.api_auth,
     }
 
@@ -37,7 +40,9 @@ def health(service: RequestProcessor = Depends(processor)) -> dict:
 async def remove_bg(
     request: Request,
     image_url: str | None = Query(None, description="URL of the image, e.g. a presigned S3 GET URL"),
-    image_key: str | None = Query(None, description="Key of an object under the input prefix (a JWT caller: its own folder)"),
+    image_key: str | None = Query(
+        None, description="Key of an object under the input prefix (a JWT caller: its own folder)"
+    ),
     output_key: str | None = Query(
         None, description="Store the result at this key under the results prefix (a JWT caller: its own folder)"
     ),

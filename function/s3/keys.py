@@ -32,8 +32,8 @@ def _check_key(key: str, what: str) -> None:
     if not key or len(key.encode("utf-8")) > MAX_KEY_BYTES:
         raise KeyNotAllowed(f"{what} must be 1 to {MAX_KEY_BYTES} bytes of UTF-8")
     _check_segments(key, what)
-    # S3 compares keys byte for byte, but a tool that normalises Unicode would read
-    # fullwidth "．．／" as "../": such keys are refused too.
+    # S3 compares keys byte for byte, but a tool that normalises Unicode (NFKC) would read
+    # fullwidth full stops and solidus as "../": such keys are refused too.
     _check_segments(unicodedata.normalize("NFKC", key), what)
 
 
@@ -78,7 +78,7 @@ def generated_result_key(results_prefix: str, folder: str, fmt: str) -> str:
 def output_key_for_input(input_key: str, input_prefix: str, output_prefix: str, fmt: str) -> str:
     """`input/a/b c.jpg` -> `output/a/b c.png`: same relative path, the output's extension."""
     relative = input_key[len(input_prefix) :]
-    stem, extension = posixpath.splitext(relative)
+    stem, _ = posixpath.splitext(relative)
     if not stem or stem.endswith("/"):  # e.g. "input/.jpg": keep the name whole
         stem = relative
     return fit_key(output_prefix, stem, f".{fmt}")
@@ -99,6 +99,6 @@ def fit_key(prefix: str, relative: str, suffix: str) -> str:
     if len(key.encode("utf-8")) <= MAX_KEY_BYTES:
         return key
     tag = "~" + hashlib.sha256(relative.encode("utf-8")).hexdigest()[:16]
-    room = MAX_KEY_BYTES - len(f"{prefix}{tag}{suffix}".encode("utf-8"))
+    room = MAX_KEY_BYTES - len(f"{prefix}{tag}{suffix}".encode())
     stem = relative.encode("utf-8")[:room].decode("utf-8", errors="ignore")
     return f"{prefix}{stem}{tag}{suffix}"

@@ -16,17 +16,17 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from function.errors import AlreadyExists, ErrorCode, OutputExists, ServiceError, StorageAccessDenied, TransientFailure
-from function.s3.keys import output_key_for_input, report_key_for_input
-from function.s3.records import InputObject
-from function.observability import logger, record_failure, record_image, subsegment, timed_stage
 from function.imaging.options import RemovalOptions
 from function.imaging.pipeline import MaskModel, remove_background
-from function.settings import Settings
+from function.observability import logger, record_failure, record_image, subsegment, timed_stage
+from function.s3.keys import output_key_for_input, report_key_for_input
+from function.s3.records import InputObject
 from function.s3.storage import ObjectInfo, ObjectStore
+from function.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class S3Pipeline:
             },
             "error": {"code": error.code, "message": error.message},
             "model": self.model.name,
-            "at": datetime.now(timezone.utc).isoformat(),
+            "at": datetime.now(UTC).isoformat(),
         }
         body = json.dumps(report, indent=2).encode()
         self.store.put(self.settings.results_bucket or obj.bucket, report_key, body, "application/json")

@@ -16,8 +16,19 @@ from mangum import Mangum
 
 from local.gateway import LocalJwtAuthorizer
 from tests.support import (
-    assert_astronaut_cutout, http_api_event, iam_authorizer, jpeg_bytes, jwt_authorizer, lambda_context,
-    open_image, recording_server, response_body, response_json, run_signing_example, s3_put_event, served,
+    assert_astronaut_cutout,
+    http_api_event,
+    iam_authorizer,
+    jpeg_bytes,
+    jwt_authorizer,
+    lambda_context,
+    open_image,
+    recording_server,
+    response_body,
+    response_json,
+    run_signing_example,
+    s3_put_event,
+    served,
     sigv4_signature_is_valid,
 )
 
@@ -53,8 +64,13 @@ def upload(**event_args) -> dict:
 
 @pytest.mark.parametrize(
     "query",
-    [{"image_key": "sample.jpg"}, {"output_key": "mine.png"}, {"overwrite": "true"},
-     {"output_key": "mine.png", "overwrite": "true"}, {"output_key": ""}],
+    [
+        {"image_key": "sample.jpg"},
+        {"output_key": "mine.png"},
+        {"overwrite": "true"},
+        {"output_key": "mine.png", "overwrite": "true"},
+        {"output_key": ""},
+    ],
     ids=["image_key", "output_key", "overwrite", "output_key+overwrite", "empty-output_key"],
 )
 def test_a_public_api_refuses_the_bucket_parameters_with_a_403_and_writes_nothing(handler_in, s3, bucket, query):
@@ -88,7 +104,10 @@ def test_a_public_api_parks_a_large_result_under_an_unguessable_key(app_in_mode)
 
     assert response["statusCode"] == 201
     stored = response_json(response)
-    assert stored["key"].startswith("results/") and len(stored["key"].removeprefix("results/")) == len(uuid.uuid4().hex) + 4
+    assert (
+        stored["key"].startswith("results/")
+        and len(stored["key"].removeprefix("results/")) == len(uuid.uuid4().hex) + 4
+    )
     with urllib.request.urlopen(stored["url"]) as download:
         assert open_image(download.read()).size == (512, 512)
 
@@ -98,9 +117,20 @@ def test_a_public_api_parks_a_large_result_under_an_unguessable_key(app_in_mode)
 
 @pytest.mark.parametrize(
     "mode, authorizer",
-    [("jwt", None), ("jwt", iam_authorizer()), ("jwt", {"jwt": {"claims": {}, "scopes": None}}),
-     ("iam", None), ("iam", jwt_authorizer("alice"))],
-    ids=["jwt-no-claims", "jwt-behind-an-iam-gateway", "jwt-claims-without-sub", "iam-unsigned", "iam-behind-a-jwt-gateway"],
+    [
+        ("jwt", None),
+        ("jwt", iam_authorizer()),
+        ("jwt", {"jwt": {"claims": {}, "scopes": None}}),
+        ("iam", None),
+        ("iam", jwt_authorizer("alice")),
+    ],
+    ids=[
+        "jwt-no-claims",
+        "jwt-behind-an-iam-gateway",
+        "jwt-claims-without-sub",
+        "iam-unsigned",
+        "iam-behind-a-jwt-gateway",
+    ],
 )
 def test_without_the_identity_its_mode_needs_a_request_is_a_401(handler_in, s3, bucket, mode, authorizer):
     before = everything_in(s3, bucket)
@@ -132,10 +162,25 @@ def test_the_public_routes_need_no_identity(handler_in, mode):
 
 # Ways a caller might try to reach another caller's folder (here: Bob's), by any spelling.
 ESCAPES = [
-    "../{bob}/{name}", "/{bob}/{name}", "{bob}/../../{bob}/{name}", "./../{bob}/{name}", "input/{bob}/{name}",
-    "results/{bob}/{name}", "input/{alice}/../{bob}/{name}", "..%2F{bob}%2F{name}", "%2E%2E/{bob}/{name}",
-    "..%252F{bob}%252F{name}", "..\\{bob}\\{name}", "..∕{bob}∕{name}", "．．/{bob}/{name}", "..／{bob}／{name}",
-    "\u202e../{bob}/{name}", "//{bob}/{name}", "{bob}/{name}", "..\u2028/{bob}/{name}", "../{bob}/{name}\ufeff",
+    "../{bob}/{name}",
+    "/{bob}/{name}",
+    "{bob}/../../{bob}/{name}",
+    "./../{bob}/{name}",
+    "input/{bob}/{name}",
+    "results/{bob}/{name}",
+    "input/{alice}/../{bob}/{name}",
+    "..%2F{bob}%2F{name}",
+    "%2E%2E/{bob}/{name}",
+    "..%252F{bob}%252F{name}",
+    "..\\{bob}\\{name}",
+    "..\N{DIVISION SLASH}{bob}\N{DIVISION SLASH}{name}",
+    "\N{FULLWIDTH FULL STOP}\N{FULLWIDTH FULL STOP}/{bob}/{name}",
+    "..\N{FULLWIDTH SOLIDUS}{bob}\N{FULLWIDTH SOLIDUS}{name}",
+    "\u202e../{bob}/{name}",
+    "//{bob}/{name}",
+    "{bob}/{name}",
+    "..\u2028/{bob}/{name}",
+    "../{bob}/{name}\ufeff",
 ]
 
 
@@ -172,7 +217,9 @@ def bobs_result(handler_in, s3, bucket) -> dict:
 
 @pytest.mark.parametrize("key", spellings("mine.png"))
 def test_no_spelling_of_output_key_writes_into_another_callers_folder(handler_in, s3, bucket, bobs_result, key):
-    response = handler_in("jwt", **upload(query={"output_key": key, "overwrite": "true"}, authorizer=jwt_authorizer(ALICE)))
+    response = handler_in(
+        "jwt", **upload(query={"output_key": key, "overwrite": "true"}, authorizer=jwt_authorizer(ALICE))
+    )
 
     if response["statusCode"] == 201:
         assert response_json(response)["key"].startswith(f"results/{ALICE}/")
@@ -245,8 +292,12 @@ def test_the_local_jwt_authorizer_lets_in_valid_tokens_only(app_in_mode, s3, buc
     with served(gateway) as api:
         health = requests.get(f"{api}/health", timeout=10)
         answers = {
-            name: requests.post(f"{api}/remove-bg", params={"image_key": "local.jpg"},
-                                headers={"Authorization": f"Bearer {token}"}, timeout=60)
+            name: requests.post(
+                f"{api}/remove-bg",
+                params={"image_key": "local.jpg"},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=60,
+            )
             for name, token in tokens.items()
         }
         bare = requests.post(f"{api}/remove-bg", params={"image_key": "local.jpg"}, timeout=10)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from local.invoke import seed
-from tests.support import lambda_context, assert_astronaut_cutout, header, open_image, response_body, response_json
+from tests.support import assert_astronaut_cutout, header, lambda_context, open_image, response_body, response_json
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from tests.support import (
-    lambda_context,
     assert_astronaut_cutout,
     header,
     http_api_event,
+    lambda_context,
     multipart,
     open_image,
     response_body,

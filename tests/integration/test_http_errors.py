@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import urllib.request
 
 import pytest
@@ -10,10 +9,18 @@ from mangum import Mangum
 from PIL import Image
 
 from function.http.app import create_app
-from function.settings import Settings
 from function.s3.storage import ObjectStore
+from function.settings import Settings
 from tests.support import (
-    faulty_client, header, http_api_event, jpeg_bytes, lambda_context, multipart, open_image, png_bytes, response_body,
+    faulty_client,
+    header,
+    http_api_event,
+    jpeg_bytes,
+    lambda_context,
+    multipart,
+    open_image,
+    png_bytes,
+    response_body,
     response_json,
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import uuid
@@ -12,9 +13,14 @@ from function.observability import logger
 from function.s3.processor import S3Pipeline
 from function.s3.records import objects_in_notification
 from function.s3.storage import ObjectStore
-
 from tests.support import (
-    SIGNER_ARN, faulty_client, http_api_event, jwt_authorizer, lambda_context, response_json, s3_put_event,
+    SIGNER_ARN,
+    faulty_client,
+    http_api_event,
+    jwt_authorizer,
+    lambda_context,
+    response_json,
+    s3_put_event,
 )
 
 
@@ -24,10 +30,8 @@ def emitted(capfd) -> list[dict]:
     for line in capfd.readouterr().out.splitlines():
         line = line.strip()
         if line.startswith("{"):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 documents.append(json.loads(line))
-            except json.JSONDecodeError:
-                pass
     return documents
 
 
@@ -135,3 +139,19 @@ def test_every_api_log_line_names_the_caller_never_the_token(handlers, capture, 
     refused = [d for d in documents if d.get("correlation_id") == with_token["requestContext"]["requestId"]]
     assert refused and {d["caller"] for d in refused} == {"alice-sub"}
     assert token not in output.readouterr().out + "".join(map(str, documents))
+
+
+def test_a_refused_image_url_is_logged_by_the_fetcher_as_json_under_the_request_id(handlers, capture):
+    # The fetcher logs through a plain stdlib logger; on Lambda only Powertools' handler reaches CloudWatch.
+    event = http_api_event(query={"image_url": "https://attacker.example/cat.jpg"})
+    request_id = event["requestContext"]["requestId"]
+
+    output = capture()
+    response = handlers.http_handler(event, lambda_context())
+
+    documents = emitted(output)
+    assert response_json(response)["error"]["code"] == "url_host_not_allowed"
+    (log,) = [d for d in documents if str(d.get("message", "")).startswith("refused image URL")]
+    assert log["name"] == "function.fetch.fetcher" and log["level"] == "WARNING"
+    assert log["correlation_id"] == request_id and log["service"] == "rembg"
+    assert "url_host_not_allowed" in log["message"] and "attacker" not in log["message"]

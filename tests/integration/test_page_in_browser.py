@@ -16,7 +16,12 @@ import pytest
 
 from local.gateway import LocalJwtAuthorizer
 from tests.support import (
-    assert_astronaut_cutout, jpeg_bytes, open_image, recording_server, run_signing_example, served,
+    assert_astronaut_cutout,
+    jpeg_bytes,
+    open_image,
+    recording_server,
+    run_signing_example,
+    served,
     sigv4_signature_is_valid,
 )
 

@@ -8,13 +8,19 @@ import uuid
 
 import pytest
 
-from function.s3.keys import MAX_KEY_BYTES
 from function.errors import TransientFailure
+from function.s3.keys import MAX_KEY_BYTES
 from function.s3.processor import S3Pipeline
 from function.s3.records import objects_in_notification
 from function.s3.storage import ObjectStore
 from tests.support import (
-    assert_astronaut_cutout, faulty_client, jpeg_bytes, lambda_context, open_image, s3_put_event, sqs_event,
+    assert_astronaut_cutout,
+    faulty_client,
+    jpeg_bytes,
+    lambda_context,
+    open_image,
+    s3_put_event,
+    sqs_event,
 )
 
 
@@ -86,7 +92,7 @@ def test_the_same_event_three_times_leaves_one_output(handlers, s3, bucket, phot
 
     out_key = key.replace("input/", "output/", 1).replace(".jpg", ".png")
     assert statuses == ["processed", "duplicate", "duplicate"]
-    (version,) = output_versions(s3, bucket, out_key)
+    assert len(output_versions(s3, bucket, out_key)) == 1
     metadata = s3.head_object(Bucket=bucket, Key=out_key)["Metadata"]
     assert metadata["source-etag"] == etag and metadata["source-key"]
 

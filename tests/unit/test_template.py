@@ -25,7 +25,6 @@ from mangum import Mangum
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
-DOCKERFILE = ROOT / "Dockerfile"
 EVENTS = ROOT / "events"
 TOOLS_BIN = ROOT / ".venv-tools" / "bin"
 
@@ -33,6 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from function.settings import Settings  # noqa: E402
+from tests.dockerfile import DockerContext, dockerfile_instructions  # noqa: E402
 
 # Variables the template may pass besides Settings' own fields.
 EXTRA_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_TRACE_DISABLED", "LOG_LEVEL"}
@@ -86,8 +86,9 @@ def resources(tpl: dict, type_: str) -> dict[str, dict]:
 
 def function_props(tpl: dict, name: str) -> dict:
     """A function's properties with SAM Globals merged in (what SAM deploys)."""
-    from cfnlint.template.transforms._sam_globals import merge_globals
     import copy
+
+    from cfnlint.template.transforms._sam_globals import merge_globals
 
     merged = merge_globals(copy.deepcopy(dict(tpl)))
     return merged["Resources"][name]["Properties"]
@@ -224,17 +225,6 @@ def handler_commands(tpl: dict) -> dict[str, str]:
     return out
 
 
-def dockerfile_instructions() -> list[tuple[str, str]]:
-    text = DOCKERFILE.read_text()
-    logical = re.sub(r"\\\n", " ", "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("#")))
-    out = []
-    for line in logical.splitlines():
-        if line.strip():
-            keyword, _, rest = line.strip().partition(" ")
-            out.append((keyword.upper(), rest.strip()))
-    return out
-
-
 # --------------------------------------------------------------------------- linters
 
 
@@ -277,7 +267,7 @@ def translated(template_path: Path, out: Path) -> dict:
     """What SAM deploys: the real translator's output, checked by cfn-lint."""
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
     run = subprocess.run(
-        [str(TOOLS_BIN / "python"), str(Path(__file__).with_name("_sam_transform.py")), str(template_path)],
+        [str(TOOLS_BIN / "python"), str(ROOT / "tests" / "sam_transform.py"), str(template_path)],
         env=env, capture_output=True, text=True, timeout=300,
     )
     assert run.returncode == 0, run.stderr
@@ -461,7 +451,7 @@ def test_http_api_cors_follows_frontend_url(template):
 
 def test_s3_notification_is_filtered_to_the_input_prefix(template):
     assert "Events" not in template["Resources"]["S3Function"]["Properties"]  # wired on the bucket instead
-    ((bucket_id, bucket),) = resources(template, "AWS::S3::Bucket").items()
+    (bucket,) = resources(template, "AWS::S3::Bucket").values()
     (notification,) = bucket["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
     assert notification["Function"] == {"Fn::GetAtt": ["S3Function", "Arn"]}
     assert notification["Event"] == "s3:ObjectCreated:*"
@@ -683,10 +673,28 @@ def test_dockerfile_base_image_and_cmd(template):
     assert handler == handler_commands(template)["HttpFunction"]
 
 
+def dockerfile_runs() -> list[list[str]]:
+    return [shlex.split(rest) for kw, rest in dockerfile_instructions() if kw == "RUN"]
+
+
+def test_every_dockerfile_run_is_a_build_step_from_the_repo():
+    """The build is the repo's steps, in layer order: the lock, then models and caches, then the code."""
+    steps = "${BUILD_STEPS}/build_steps.py"
+    assert dockerfile_runs() == [
+        ["python", steps, "dependencies", "${BUILD_STEPS}/requirements.lock", "${LAMBDA_TASK_ROOT}"],
+        ["python", steps, "prepare", "${LAMBDA_TASK_ROOT}", "${MODELS}"],
+        ["python", steps, "compile", "${LAMBDA_TASK_ROOT}"],
+    ]
+    copies = [rest.split() for kw, rest in dockerfile_instructions() if kw == "COPY"]
+    assert copies[0] == ["requirements.lock", "container/build_steps.py", "${BUILD_STEPS}/"]
+    assert copies[-1] == ["function/", "${LAMBDA_TASK_ROOT}/function/"]
+    # The steps and the lock live outside the task root, so they are not shipped as code.
+    build_steps = dict(rest.split("=", 1) for kw, rest in dockerfile_instructions() if kw == "ARG")["BUILD_STEPS"]
+    assert not build_steps.startswith("/var/task")
+
+
 def test_dockerfile_bakes_models_and_numba_cache_with_prepare():
     instructions = dockerfile_instructions()
-    runs = [rest for kw, rest in instructions if kw == "RUN"]
-    assert any(re.search(r"python -m function\.imaging\.prepare \$\{?MODELS\}?", r) for r in runs), runs
     assert ("ARG", 'MODELS="u2net"') in instructions
     env = {}
     for kw, rest in instructions:
@@ -694,29 +702,61 @@ def test_dockerfile_bakes_models_and_numba_cache_with_prepare():
             env.update(dict(tok.split("=", 1) for tok in shlex.split(rest)))
     assert env["NUMBA_CPU_NAME"] == "generic"
     assert env["NUMBA_CACHE_DIR"].startswith("/tmp/")  # the only writable place on Lambda
+    assert env["NUMBA_BAKED_CACHE_DIR"].startswith("${LAMBDA_TASK_ROOT}/")  # prepare bakes it when set
     assert env["U2NET_HOME"] == "${LAMBDA_TASK_ROOT}/models"
     assert env["MODEL_NAME"] == "u2net"
     # The image's model folder is the one Settings defaults to: models/ beside function/.
     from function.settings import DEFAULT_MODEL_HOME
 
     assert DEFAULT_MODEL_HOME.name == "models" and DEFAULT_MODEL_HOME.parent == ROOT
-    # Installs pinned requirements into the task root and makes it world-readable.
-    assert any("pip install" in r and "-r" in r and "requirements.txt" in r for r in runs)
-    assert any("chmod" in r and "a+r" in r for r in runs)
     # The prepare step runs after the code it executes (prepare.py and what it imports) is copied in.
     order = [kw + " " + rest for kw, rest in instructions]
-    prepare = next(i for i, line in enumerate(order) if "function.imaging.prepare" in line)
+    prepare = next(i for i, line in enumerate(order) if "build_steps.py prepare" in line)
     copied_before = " ".join(line for line in order[:prepare] if line.startswith("COPY"))
-    for needed in ("function/__init__.py", "function/imaging/prepare.py", "function/settings.py", "function/errors.py"):
+    for needed in ("function/__init__.py", "function/imaging/__init__.py", "function/imaging/prepare.py",
+                   "function/settings.py", "function/errors.py"):
         assert needed in copied_before
     prepare_imports = re.findall(r"^\s*from (function[.\w]*) import", (ROOT / "function/imaging/prepare.py").read_text(), re.M)
     assert set(prepare_imports) <= {"function.settings", "function.errors"}
 
 
-def test_dockerignore_keeps_the_context_to_code_and_requirements():
-    lines = [l.strip() for l in (ROOT / ".dockerignore").read_text().splitlines() if l.strip() and not l.startswith("#")]
-    assert lines[0] == "*"  # allow-list: tests/, events/, benchmarks/, models/, .venv*, .git stay out
-    assert {l for l in lines if l.startswith("!")} == {"!requirements.txt", "!function/"}
+def test_build_steps_use_only_the_standard_library():
+    """The first step runs on the bare base image, before anything is installed."""
+    tree = ast.parse((ROOT / "container" / "build_steps.py").read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert imported <= sys.stdlib_module_names | {"__future__"}, imported - sys.stdlib_module_names
+
+
+def test_dockerignore_keeps_the_context_to_code_lock_and_build_steps():
+    context = DockerContext(ROOT)  # an allow-list: tests/, events/, benchmarks/, models/, .venv*, .git stay out
+    assert set(context.allowed) == {"requirements.lock", "container/build_steps.py", "function"}
+    assert {"__pycache__", "*.pyc"} <= set(context.excluded)
+
+
+# --------------------------------------------------------------------------- the lock
+
+
+def pins(path: Path) -> dict[str, str]:
+    """name -> version of every `name==version` line (extras dropped, names normalised)."""
+    found = {}
+    for line in path.read_text().splitlines():
+        if m := re.match(r"^([A-Za-z0-9._-]+)(?:\[[^]]*\])?==([^\s;#\\]+)", line):
+            found[re.sub(r"[-_.]+", "-", m[1]).lower()] = m[2]
+    return found
+
+
+def test_the_lock_pins_every_direct_requirement_at_its_version():
+    """requirements.txt is the hand-edited list; after editing it, `make lock` must run."""
+    direct, locked = pins(ROOT / "requirements.txt"), pins(ROOT / "requirements.lock")
+    assert direct and {name: locked.get(name) for name in direct} == direct, "run `make lock`"
+
+
+def test_every_locked_package_has_hashes():
+    blocks = re.split(r"\n(?=[A-Za-z0-9])", (ROOT / "requirements.lock").read_text())
+    packages = [b for b in blocks if re.match(r"[A-Za-z0-9._-]+==", b)]
+    assert len(packages) == len(pins(ROOT / "requirements.lock"))
+    assert all("--hash=sha256:" in b for b in packages), [b.split()[0] for b in packages if "--hash" not in b]
 
 
 # --------------------------------------------------------------------------- events

@@ -12,11 +12,17 @@ SUB = "0f3c6a1e-7b7d-4a53-9c61-1a2b3c4d5e6f"
 
 
 def v2_jwt(sub=SUB, **claims) -> dict:
-    return {"version": "2.0", "requestContext": {"authorizer": {"jwt": {"claims": {"sub": sub, **claims}, "scopes": None}}}}
+    return {
+        "version": "2.0",
+        "requestContext": {"authorizer": {"jwt": {"claims": {"sub": sub, **claims}, "scopes": None}}},
+    }
 
 
 def v2_iam(arn=ARN) -> dict:
-    return {"version": "2.0", "requestContext": {"authorizer": {"iam": {"accessKey": "AKIA…", "userArn": arn, "userId": "AIDA…"}}}}
+    return {
+        "version": "2.0",
+        "requestContext": {"authorizer": {"iam": {"accessKey": "AKIA…", "userArn": arn, "userId": "AIDA…"}}},
+    }
 
 
 def v1(identity_arn=None, claims=None) -> dict:
@@ -52,7 +58,15 @@ def test_rest_api_v1_shapes_are_understood_too():
         (v1(identity_arn=None), AuthMode.IAM),  # REST API, unsigned: userArn is null
         ({"requestContext": {"authorizer": {"iam": {"userArn": ""}}}}, AuthMode.IAM),
     ],
-    ids=["no-context-jwt", "no-context-iam", "claims-without-sub", "iam-for-jwt", "jwt-for-iam", "v1-unsigned", "empty-arn"],
+    ids=[
+        "no-context-jwt",
+        "no-context-iam",
+        "claims-without-sub",
+        "iam-for-jwt",
+        "jwt-for-iam",
+        "v1-unsigned",
+        "empty-arn",
+    ],
 )
 def test_no_identity_the_mode_accepts_is_a_401(event, mode):
     with pytest.raises(ServiceError) as refused:

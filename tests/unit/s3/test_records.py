@@ -5,7 +5,13 @@ import json
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from function.s3.records import InputObject, NotAnS3Notification, is_sqs_event, objects_in_message, objects_in_notification
+from function.s3.records import (
+    InputObject,
+    NotAnS3Notification,
+    is_sqs_event,
+    objects_in_message,
+    objects_in_notification,
+)
 from local.events import s3_notification
 
 

@@ -5,22 +5,19 @@ aws-sam-translator; the function's venv must not). cfn-lint >= 1 validates SAM t
 against SAM's schema without expanding them, so it cannot see problems that only exist
 after the transform, e.g. the bucket notification <-> function policy circular dependency.
 
-    .venv-tools/bin/python tests/unit/_sam_transform.py template.yaml > transformed.json
+    .venv-tools/bin/python tests/sam_transform.py template.yaml > transformed.json
 """
 
 import json
 import os
 import sys
 
-# Python puts this script's folder first on sys.path, where tests/unit/http/ would shadow the
-# standard library's `http` package that cfn-lint and the translator import.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 if not os.environ.get("AWS_DEFAULT_REGION"):
     os.environ["AWS_DEFAULT_REGION"] = "us-east-1"  # only pseudo parameters need one
 
-from cfnlint.decode import decode  # noqa: E402  (cfn-lint understands the !Tags)
-from samtranslator.public.exceptions import InvalidDocumentException  # noqa: E402
-from samtranslator.translator.transform import transform  # noqa: E402
+from cfnlint.decode import decode  # cfn-lint understands the !Tags
+from samtranslator.public.exceptions import InvalidDocumentException
+from samtranslator.translator.transform import transform
 
 
 class NoManagedPolicies:
