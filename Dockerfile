@@ -1,16 +1,15 @@
 # One image for both functions; template.yaml picks the handler per function with
-# ImageConfig.Command. The AWS base image is multi-arch (x86_64 and arm64): `sam build`
-# builds for the template's Architecture parameter.
+# ImageConfig.Command. The AWS base image is multi-arch (x86_64 and arm64), and so is the lock:
+# `sam build` builds for the template's Architecture parameter.
+# Every RUN is a step of container/build_steps.py; tests/integration/test_image_build.py runs
+# these same lines without Docker.
 FROM public.ecr.aws/lambda/python:3.12
 
-# What the function reads at run time (names match function/settings.py) and what the
-# numba cold-start fix needs (rembg imports pymatting, which compiles ~30 numba kernels at
-# import: ~35 s with no usable cache, and numba only uses a cache directory it can write to):
-#  - NUMBA_CPU_NAME=generic: compile for a generic CPU, so a cache built on the build machine
-#    stays valid on whatever CPU Lambda runs us on.
+# What the function reads at run time (names match function/settings.py), and numba's settings
+# for the cache the prepare step bakes (function/imaging/coldstart.py says why):
+#  - NUMBA_CPU_NAME=generic: a cache built on the build machine stays valid on Lambda's CPU.
 #  - NUMBA_CACHE_DIR: numba only uses a cache it can write to, and on Lambda only /tmp is
-#    writable; the function copies the cache baked below into this directory at init,
-#    before anything imports rembg.
+#    writable; the function copies the baked cache there at init.
 ENV NUMBA_CPU_NAME=generic \
     NUMBA_CACHE_DIR=/tmp/numba_cache \
     NUMBA_BAKED_CACHE_DIR=${LAMBDA_TASK_ROOT}/numba_cache \
@@ -18,36 +17,31 @@ ENV NUMBA_CPU_NAME=generic \
     POWERTOOLS_TRACE_DISABLED=true \
     MODEL_NAME=u2net
 
-# Dependencies first: this layer is reused until requirements.txt changes.
-# Lambda runs the code as a non-root user: everything under the task root must be
-# world-readable. Fix modes in the same RUN that wrote the files (a later chmod layer
-# would copy every file into a second layer) and only touch files that need it.
-COPY requirements.txt ${LAMBDA_TASK_ROOT}/
-RUN pip install --no-cache-dir -r ${LAMBDA_TASK_ROOT}/requirements.txt --target ${LAMBDA_TASK_ROOT} \
- && find ${LAMBDA_TASK_ROOT} \( -type d ! -perm -a+rx -o -type f ! -perm -a+r \) -exec chmod a+rX {} +
+# The build steps and the lock stay outside the task root: they never run on Lambda.
+ARG BUILD_STEPS=/build
+# pip's cache would only add to the layer.
+ARG PIP_NO_CACHE_DIR=1
 
-# Only what the build step runs is copied first, so a code change elsewhere in function/ does
-# not re-run it (and re-download 176 MB of model).
+# Dependencies first: this layer is reused until the lock (or the build steps) change.
+COPY requirements.lock container/build_steps.py ${BUILD_STEPS}/
+RUN python ${BUILD_STEPS}/build_steps.py dependencies ${BUILD_STEPS}/requirements.lock ${LAMBDA_TASK_ROOT}
+
+# Only what the prepare step runs is copied before it, so a code change elsewhere in function/
+# does not download the model again.
 COPY function/__init__.py function/settings.py function/errors.py ${LAMBDA_TASK_ROOT}/function/
 COPY function/imaging/__init__.py function/imaging/prepare.py ${LAMBDA_TASK_ROOT}/function/imaging/
 
-# Build step: models and caches, baked into the image (nothing is downloaded at run time).
-# `python -m function.imaging.prepare` is the same code the local set-up and the tests run:
-#  - the model(s): u2net through rembg's own md5-checked downloader (needs the internet,
-#    which the Docker build has); MODELS="u2net u2netp" also bakes the small model
-#    (template.yaml passes that through DockerBuildArgs so ModelName can be either);
-#  - THE NUMBA CACHE IS BAKED HERE, by this same command: prepare imports rembg with
-#    NUMBA_CPU_NAME=generic and writes the compiled pymatting kernels into a directory
-#    inside the image, which the function copies to $NUMBA_CACHE_DIR (/tmp) at init.
-#    Without it every cold start recompiles for ~35 s.
+# Models and numba's cache, baked in: nothing is downloaded at run time.
+#  - u2net comes through rembg's own md5-checked downloader (the build has the internet);
+#    template.yaml passes MODELS="u2net u2netp" so ModelName can be either.
+#  - NUMBA_BAKED_CACHE_DIR (above) makes prepare compile pymatting's kernels into the image;
+#    without that cache every cold start would compile them again.
 ARG MODELS="u2net"
-RUN python -m function.imaging.prepare ${MODELS} \
- && find ${LAMBDA_TASK_ROOT} \( -type d ! -perm -a+rx -o -type f ! -perm -a+r \) -exec chmod a+rX {} +
+RUN python ${BUILD_STEPS}/build_steps.py prepare ${LAMBDA_TASK_ROOT} ${MODELS}
 
-# The rest of the code; its .pyc files are compiled now because the task root is read-only on Lambda.
+# The rest of the code, byte-compiled now because the task root is read-only on Lambda.
 COPY function/ ${LAMBDA_TASK_ROOT}/function/
-RUN python -m compileall -q ${LAMBDA_TASK_ROOT}/function \
- && find ${LAMBDA_TASK_ROOT}/function \( -type d ! -perm -a+rx -o -type f ! -perm -a+r \) -exec chmod a+rX {} +
+RUN python ${BUILD_STEPS}/build_steps.py compile ${LAMBDA_TASK_ROOT}
 
 # Default handler (the HTTP function); the S3 function overrides it in template.yaml.
 CMD ["function.handlers.http_handler"]

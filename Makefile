@@ -1,23 +1,36 @@
 # Two commands matter: `make run` (serve locally on an embedded S3) and `make test`.
 # Both set everything up first on a machine with only python3 and make.
-PYTHON ?= python3
+
+# The Lambda image's Python, where this machine has it: python3.12 on PATH, else pyenv's 3.12.
+PY312 := $(shell for py in python3.12 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12; do \
+	$$py -c 'import sys, venv, ensurepip; assert sys.version_info[:2] == (3, 12); print(sys.executable)' \
+	2>/dev/null && break; done)
+PYTHON ?= $(or $(PY312),python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOOLS := .venv-tools/.installed
 
-.PHONY: setup browser run local-s3 test lint clean bench
+.PHONY: setup browser run local-s3 test lint lock clean bench
 
 setup: $(STAMP) models/u2netp.onnx
 
-$(STAMP): requirements.txt requirements-dev.txt
+# The venv holds exactly what the image installs (requirements.lock, hash-checked), plus the dev
+# tools held to the locked versions of what they share with it. A new lock rebuilds it from scratch.
+$(STAMP): requirements.lock requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.version_info[:2] == (3, 12) or print("notice: no Python 3.12 here, the version the Lambda image runs; the venv uses Python", sys.version.split()[0])'
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	sed -n 's/^\([A-Za-z0-9._-]*==[^ ]*\).*/\1/p' requirements.lock > $(VENV)/locked-versions.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c $(VENV)/locked-versions.txt
+	$(PY) -m pip check
 	touch $@
 
-# `sam validate --lint` and the SAM translation test need the SAM CLI, in a venv of its own.
+# `sam validate --lint` and the SAM translation test need the SAM CLI, and `make lock` uv: a venv of their own.
 $(TOOLS): requirements-tools.txt
+	rm -rf .venv-tools
 	$(PYTHON) -m venv .venv-tools
 	.venv-tools/bin/python -m pip install --quiet --upgrade pip
 	.venv-tools/bin/python -m pip install --quiet -r requirements-tools.txt
@@ -48,9 +61,26 @@ test: setup browser $(TOOLS)
 bench: setup
 	$(PY) -m benchmarks.run
 
+# House style (pyproject.toml) and the template; CI runs this before the tests.
 lint: setup $(TOOLS)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/cfn-lint template.yaml
 	.venv-tools/bin/sam validate --lint
+
+# requirements.txt's closure for the image (Linux, CPython 3.12, the base image's glibc), with the hash
+# of every file of each pinned version; then both architectures install from it, wheels only, as the
+# image will. LOCK_ARGS=--upgrade also moves the indirect pins to their newest versions.
+UV := .venv-tools/bin/uv
+LOCK_PLATFORM := manylinux_2_34
+lock: $(TOOLS)
+	$(UV) pip compile requirements.txt --quiet --python-version 3.12 --python-platform x86_64-$(LOCK_PLATFORM) \
+		--generate-hashes --custom-compile-command "make lock" $(LOCK_ARGS) --output-file requirements.lock
+	for arch in x86_64 aarch64; do \
+		dir=$$(mktemp -d) && $(UV) pip install --quiet --target $$dir --python-version 3.12 \
+			--python-platform $$arch-$(LOCK_PLATFORM) --only-binary :all: --require-hashes -r requirements.lock; \
+		status=$$?; rm -rf $$dir; [ $$status -eq 0 ] || exit 1; echo "requirements.lock installs on $$arch"; \
+	done
 
 clean:
 	rm -rf $(VENV) .venv-tools models .pytest_cache

@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -202,9 +203,9 @@ def warm(table: Table, sizes: tuple[float, ...], repetitions: int) -> None:
 
         u2netp_from_pypi(REPO / "models")
     try:
-        import function.handlers as handlers  # the real entry points, as Lambda imports them
         from mangum import Mangum
 
+        import function.handlers as handlers  # the real entry points, as Lambda imports them
         from function.http.app import create_app
         from function.settings import Settings
 
@@ -239,28 +240,27 @@ def _warm_size(table, megapixels, repetitions, handlers, bench_http, session, cl
         body = rembg.remove(data, session=session)
         return base64.b64encode(body).decode()  # and to a binary response
 
+    def ours_s3(s3_event):
+        result = handlers.s3_handler(s3_event, LocalLambdaContext())
+        assert result["processed"] == 1, result
+
+    def reference_s3(ref_key):
+        data = client.get_object(Bucket=BUCKET, Key=ref_key)["Body"].read()
+        body = rembg.remove(data, session=session)
+        client.put_object(Bucket=BUCKET, Key=ref_key.replace("reference-in/", "reference-out/"),
+                          Body=body, ContentType="image/png")
+
     for rep in range(repetitions + 1):  # the first round warms up and is discarded
         key = f"input/warm-{megapixels}-{rep}-{time.time_ns()}.jpg"
         ref_key = key.replace("input/", "reference-in/")
         for k in (key, ref_key):
             client.put_object(Bucket=BUCKET, Key=k, Body=photo)
-        s3_event = s3_notification(BUCKET, [key])
-
-        def ours_s3():
-            result = handlers.s3_handler(s3_event, LocalLambdaContext())
-            assert result["processed"] == 1, result
-
-        def reference_s3():
-            data = client.get_object(Bucket=BUCKET, Key=ref_key)["Body"].read()
-            body = rembg.remove(data, session=session)
-            client.put_object(Bucket=BUCKET, Key=ref_key.replace("reference-in/", "reference-out/"),
-                              Body=body, ContentType="image/png")
 
         steps = {
             "http": lambda: bench_http(event, None),
             "ref_http": reference_http,
-            "s3": ours_s3,
-            "ref_s3": reference_s3,
+            "s3": partial(ours_s3, s3_notification(BUCKET, [key])),
+            "ref_s3": partial(reference_s3, ref_key),
             "run": lambda: session.inner_session.run(None, model_input),
             "real": lambda: handlers.http_handler(event, LocalLambdaContext()),
         }

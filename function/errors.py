@@ -22,6 +22,15 @@ class ErrorCode(StrEnum):
         member.meaning = meaning
         return member
 
+    # Who is calling
+    AUTHENTICATION_REQUIRED = (
+        "authentication_required", 401,
+        "no caller identity from API Gateway: sign the request (API_AUTH=iam) or send a bearer token (API_AUTH=jwt)",
+    )
+    AUTHORIZATION_REQUIRED = (
+        "authorization_required", 403, "image_key, output_key and overwrite need an authenticated caller (API_AUTH=none)"
+    )
+    CALLER_NOT_ALLOWED = "caller_not_allowed", 403, "the token's sub cannot name a folder (empty, '.', '..' or has '/')"
     # Where the image comes from
     IMAGE_MISSING = "image_missing", 400, "no image: send image_url, image_key or a body (multipart field `file`)"
     IMAGE_AMBIGUOUS = "image_ambiguous", 400, "more than one of image_url, image_key and a body"
@@ -51,10 +60,13 @@ class ErrorCode(StrEnum):
     MODEL_NOT_AVAILABLE = "model_not_available", 422, "model is not one of the models baked into the image"
     ALPHA_MATTING_TOO_LARGE = "alpha_matting_too_large", 413, "alpha matting over ALPHA_MATTING_MAX_MEGAPIXELS"
     # Where the result goes
-    KEY_NOT_ALLOWED = "key_not_allowed", 400, "image_key or output_key escapes its prefix or is not a valid key"
+    KEY_NOT_ALLOWED = "key_not_allowed", 400, "image_key or output_key escapes its folder or is not a valid key"
     OUTPUT_EXISTS = "output_exists", 409, "the output key exists and overwrite was not asked for"
     OUTPUT_TOO_LARGE = "output_too_large", 413, "the result is over the response limit and no bucket is configured"
     STORAGE_NOT_CONFIGURED = "storage_not_configured", 400, "the request needs a bucket and none is configured"
+    STORAGE_ACCESS_DENIED = (
+        "storage_access_denied", 403, "S3 denied the function's role this object: a deployment problem, logged as an error"
+    )
     # The HTTP layer
     BAD_REQUEST = "bad_request", 400, "the request is not one this API understands"
     NOT_FOUND = "not_found", 404, "no such route"
@@ -67,6 +79,10 @@ class ErrorCode(StrEnum):
 
     status: int
     meaning: str
+
+
+# Codes that mean the deployment, not the caller or the file, is wrong: logged as errors whatever their status.
+OPERATOR_FAULTS = frozenset({ErrorCode.STORAGE_ACCESS_DENIED})
 
 
 class ServiceError(Exception):
@@ -136,6 +152,12 @@ class OutputExists(ServiceError):
 
 class StorageNotConfigured(ServiceError):
     code = ErrorCode.STORAGE_NOT_CONFIGURED
+
+
+class StorageAccessDenied(ServiceError):
+    """S3 answered 403 although the function may list the prefix: its role or the bucket policy is wrong."""
+
+    code = ErrorCode.STORAGE_ACCESS_DENIED
 
 
 class StorageUnavailable(ServiceError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 # First, before anything can import numba: make its cache usable on a read-only filesystem.
 from function.imaging.coldstart import prepare_runtime
+from function.observability import logger, metrics, traced  # numba-free; first, so init's warnings are JSON too
 
 prepare_runtime()
 
@@ -19,7 +20,6 @@ from mangum import Mangum
 
 from function.http.app import create_app
 from function.imaging.model import ModelRegistry
-from function.observability import logger, metrics, traced
 from function.s3 import batch
 from function.s3.processor import S3Pipeline, summary
 from function.s3.records import NotAnS3Notification, is_sqs_event, objects_in_message, objects_in_notification

@@ -7,15 +7,17 @@ them). Metrics are CloudWatch EMF documents printed to stdout and flushed by the
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
-from function.errors import ErrorCode
+from function.errors import OPERATOR_FAULTS, ErrorCode
 from function.imaging.stages import timed
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "rembg")
@@ -25,9 +27,16 @@ NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RemoveBg")
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(service=SERVICE)
+# Modules log through logging.getLogger(__name__) (the pure ones stay free of Powertools). Giving
+# their package's logger Powertools' handler and level makes every line JSON with the correlation
+# id, including modules imported later: their loggers propagate to it. The helper only sees
+# loggers that exist, hence the getLogger first.
+PACKAGE = __name__.partition(".")[0]
+logging.getLogger(PACKAGE)
+copy_config_to_registered_loggers(source_logger=logger, include={PACKAGE})
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-# Building a Tracer imports the X-Ray SDK (~0.17 s of cold start) even when tracing is off, so
-# it is only built when tracing is on (template parameter Tracing=Active clears this variable).
+# Building a Tracer imports the X-Ray SDK, a noticeable part of the cold start, even when tracing
+# is off, so it is only built when tracing is on (template parameter Tracing=Active clears this variable).
 TRACING = os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").lower() not in ("1", "true")
 tracer = Tracer(service=SERVICE) if TRACING else None
 
@@ -92,4 +101,8 @@ def record_failure(code: ErrorCode) -> None:
     ) as metric:
         metric.add_dimension(name="service", value=SERVICE)
         metric.add_dimension(name="error_code", value=str(code))
-    logger.info("request refused" if code.status < 500 else "request failed", extra={"error_code": str(code), "status": code.status})
+    extra = {"error_code": str(code), "status": code.status}
+    if code in OPERATOR_FAULTS:
+        logger.error("misconfigured: %s", code.meaning, extra=extra)
+    else:
+        logger.info("request refused" if code.status < 500 else "request failed", extra=extra)

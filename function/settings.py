@@ -8,7 +8,9 @@ than failing each request later.
 from __future__ import annotations
 
 from functools import cached_property
+from itertools import combinations
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,10 +21,6 @@ DEFAULT_MODEL_HOME = Path(__file__).resolve().parent.parent / "models"
 # A synchronous Lambda response is capped at 6 MB after base64 (x4/3), headers included,
 # so about 4.4 MB of image bytes is the most that reliably fits.
 LAMBDA_RESPONSE_BYTES = 4_400_000
-
-
-def _overlaps(prefix: str, other: str) -> bool:
-    return prefix.startswith(other) or other.startswith(prefix)
 
 
 def _split_csv(value: str) -> tuple[str, ...]:
@@ -40,9 +38,14 @@ class Settings(BaseSettings):
     input_prefix: str = "input/"
     output_prefix: str = "output/"
     failed_prefix: str = "failed/"
+    # Everything the HTTP API writes (output_key results, large-result offloads): never the pipeline's outputs.
+    results_prefix: str = "results/"
     # Where S3 Batch Operations writes a backfill's completion report (and the object list it
-    # generated); the functions never write there, but a cold start refuses a layout where it overlaps.
+    # generated), in the input bucket; the functions never write there, but it must overlap nothing.
     batch_report_prefix: str = "batch-reports/"
+    # Who may call the API, as API Gateway's authorizer tells it (function/http/auth.py). The
+    # deployed default; local runs set it explicitly (`make run`: none).
+    api_auth: Literal["iam", "jwt", "none"] = "iam"
 
     frontend_url: str = ""
     allowed_image_hosts: str = ""
@@ -54,8 +57,8 @@ class Settings(BaseSettings):
     max_input_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_input_megapixels: float = Field(default=50.0, gt=0)
     max_response_bytes: int = Field(default=LAMBDA_RESPONSE_BYTES, gt=0)
-    # Alpha matting's time and memory grow fast with size (measured here: 1 MP 5 s / 1.25 GB,
-    # 2 MP 13 s / 1.8 GB, 4 MP 47 s / 2.8 GB), so beyond this it is refused, not attempted.
+    # Alpha matting's time and memory grow fast with size (README, alpha_matting), so beyond
+    # this it is refused, not attempted.
     alpha_matting_max_megapixels: float = Field(default=2.0, gt=0)
     fetch_connect_timeout: float = Field(default=3.0, gt=0)
     fetch_timeout: float = Field(default=10.0, gt=0)
@@ -66,7 +69,12 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value):
         return value or None
 
-    @field_validator("input_prefix", "output_prefix", "failed_prefix", "batch_report_prefix")
+    @field_validator("api_auth", mode="before")
+    @classmethod
+    def _lower_case(cls, value):
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("input_prefix", "output_prefix", "failed_prefix", "results_prefix", "batch_report_prefix")
     @classmethod
     def _prefix_is_a_folder(cls, value: str) -> str:
         value = value.lstrip("/")
@@ -75,24 +83,21 @@ class Settings(BaseSettings):
         return value if value.endswith("/") else value + "/"
 
     @model_validator(mode="after")
-    def _no_trigger_loops(self) -> "Settings":
-        # A write under the input prefix re-triggers the S3 function: refuse any layout where
-        # our outputs or failure reports could land there (or inputs under outputs).
+    def _prefixes_do_not_overlap(self) -> Settings:
+        # A write under the input prefix re-triggers the S3 function, and an API write under the
+        # output prefix could squat a pipeline output: every pair of folders that share a bucket
+        # must be disjoint (the three written ones always share the results bucket).
+        written = ("output_prefix", "failed_prefix", "results_prefix")
         same_bucket = self.output_bucket in (None, self.aws_bucket_name)
-        if same_bucket:
-            for name in ("output_prefix", "failed_prefix"):
-                prefix = getattr(self, name)
-                if _overlaps(prefix, self.input_prefix):
-                    raise ValueError(
-                        f"{name.upper()}={prefix!r} overlaps INPUT_PREFIX={self.input_prefix!r} "
-                        "in the same bucket: every output would trigger the function again"
-                    )
-        for name in ("input_prefix", "output_prefix", "failed_prefix"):
-            prefix = getattr(self, name)
-            if _overlaps(prefix, self.batch_report_prefix):
+        pairs = list(combinations(written, 2)) + ([("input_prefix", name) for name in written] if same_bucket else [])
+        # Backfill reports: in the input bucket, apart from every other folder.
+        pairs += [(name, "batch_report_prefix") for name in ("input_prefix", *written)]
+        for first, second in pairs:
+            a, b = getattr(self, first), getattr(self, second)
+            if a.startswith(b) or b.startswith(a):
                 raise ValueError(
-                    f"BATCH_REPORT_PREFIX={self.batch_report_prefix!r} overlaps {name.upper()}={prefix!r}: "
-                    "backfill reports need a prefix of their own"
+                    f"{first.upper()}={a!r} and {second.upper()}={b!r} overlap in one bucket: "
+                    "outputs would trigger the function again or land in each other's folders"
                 )
         return self
 

@@ -56,8 +56,11 @@ def read_stack(cloudformation, name: str) -> Stack:
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     params = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
     settings = Settings(
-        aws_bucket_name=outputs["BucketName"], input_prefix=params["InputPrefix"], output_prefix=params["OutputPrefix"],
-        failed_prefix=params["FailedPrefix"], batch_report_prefix=params["BatchReportPrefix"],
+        aws_bucket_name=outputs["BucketName"],
+        input_prefix=params["InputPrefix"],
+        output_prefix=params["OutputPrefix"],
+        failed_prefix=params["FailedPrefix"],
+        batch_report_prefix=params["BatchReportPrefix"],
     )
     return Stack(outputs["BucketName"], outputs["BackfillFunctionArn"], outputs["BatchOperationsRoleArn"], settings)
 
@@ -123,8 +126,11 @@ def main(argv: list[str] | None = None, cloudformation=None, s3control_in=None, 
         return 2
     prefix = args.prefix or stack.settings.input_prefix
     if not prefix.startswith(stack.settings.input_prefix):
-        print(f"--prefix must lie under the input prefix {stack.settings.input_prefix!r}: the backfill function "
-              "processes nothing else", file=sys.stderr)
+        print(
+            f"--prefix must lie under the input prefix {stack.settings.input_prefix!r}: the backfill function "
+            "processes nothing else",
+            file=sys.stderr,
+        )
         return 2
     request = job_request(stack, prefix, str(uuid.uuid4()))
     if args.dry_run:
@@ -134,8 +140,10 @@ def main(argv: list[str] | None = None, cloudformation=None, s3control_in=None, 
     job_id = s3control_in(stack.region).create_job(**request)["JobId"]
     print(f"job {job_id}: every object under s3://{stack.bucket}/{prefix} -> {stack.function_arn}", file=out)
     print(f"completion report: {report_location(stack, job_id)}", file=out)
-    print(f"progress: aws s3control describe-job --account-id {stack.account} --job-id {job_id} "
-          f"--region {stack.region}", file=out)
+    print(
+        f"progress: aws s3control describe-job --account-id {stack.account} --job-id {job_id} --region {stack.region}",
+        file=out,
+    )
     return 0
 
 

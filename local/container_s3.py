@@ -41,15 +41,21 @@ def seed_events(client, bucket: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=urlsplit(local_env_endpoint()).port,
-                        help="default: the port in events/local-env.json")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=urlsplit(local_env_endpoint()).port,
+        help="default: the port in events/local-env.json",
+    )
     args = parser.parse_args(argv)
 
     s3 = EmbeddedS3(port=args.port)
     s3.start()
     s3.create_bucket(LOCAL_BUCKET)
     seed_events(s3.client(), LOCAL_BUCKET)
-    print(f"Embedded S3 at {s3.endpoint}, bucket {LOCAL_BUCKET!r}, seeded for: {', '.join(s3_side_events())}", flush=True)
+    print(
+        f"Embedded S3 at {s3.endpoint}, bucket {LOCAL_BUCKET!r}, seeded for: {', '.join(s3_side_events())}", flush=True
+    )
     print("Now: sam local invoke S3Function -e events/s3-put.json   (Ctrl-C here stops the server)", flush=True)
     try:
         threading.Event().wait()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote, quote_plus
 
 
@@ -14,7 +14,7 @@ def s3_object_created(bucket: str, key: str, etag: str = "", size: int = 0, regi
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
         "awsRegion": region,
-        "eventTime": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "eventTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "eventName": "ObjectCreated:Put",
         "userIdentity": {"principalId": "LOCAL"},
         "requestParameters": {"sourceIPAddress": "127.0.0.1"},
@@ -37,7 +37,7 @@ def on_failure_record(event: dict, error_type: str = "TransientFailure", message
     request_id = str(uuid.uuid4())
     return {
         "version": "1.0",
-        "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "requestContext": {
             "requestId": request_id,
             "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:rembg-local:$LATEST",
@@ -46,7 +46,12 @@ def on_failure_record(event: dict, error_type: str = "TransientFailure", message
         },
         "requestPayload": event,
         "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-        "responsePayload": {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": []},
+        "responsePayload": {
+            "errorMessage": message,
+            "errorType": error_type,
+            "requestId": request_id,
+            "stackTrace": [],
+        },
     }
 
 

@@ -3,6 +3,10 @@
 The same `function.handlers` module Lambda imports is served by uvicorn, with the local
 u2netp model and a moto S3 server standing in for AWS; objects put under the input prefix
 are processed by `s3_handler` as the S3 trigger would (see local/s3_trigger.py).
+
+It is public (API_AUTH=none) unless told otherwise: `API_AUTH=jwt make run` puts the emulated
+JWT authorizer of local/gateway.py in front and prints a token for a local user. API_AUTH=iam
+needs API Gateway to check signatures, so it is refused here.
 """
 
 from __future__ import annotations
@@ -17,25 +21,33 @@ from local.s3_trigger import InputPrefixPoller
 
 SAMPLE_KEY = "input/sample.jpg"
 PRESIGN_SECONDS = 7 * 24 * 3600
+LOCAL_USER = "local-user"  # the sub of the token `API_AUTH=jwt make run` prints
 
 
-def print_examples(s3: EmbeddedS3, api: str) -> None:
+def print_examples(s3: EmbeddedS3, api: str, token: str | None) -> None:
     client = s3.client()
     url = put_sample(client, LOCAL_BUCKET, SAMPLE_KEY, PRESIGN_SECONDS)
     presigned_call = f"{api}/remove-bg?image_url=" + quote(url, safe="")
     s3_cli = f"aws --endpoint-url {s3.endpoint} s3"
+    bearer = '-H "Authorization: Bearer $TOKEN" ' if token else ""
+    if token:
+        put_sample(client, LOCAL_BUCKET, f"input/{LOCAL_USER}/sample.jpg")
+        keys = f"""  # read your object under input/{LOCAL_USER}/ and store the result under results/{LOCAL_USER}/
+  curl -sS -X POST {bearer}'{api}/remove-bg?image_key=sample.jpg&output_key=my-cutout.png'
+  # the page at {api}/ takes the token in its "Bearer token" field"""
+    else:
+        keys = "  # image_key and output_key need a caller: API_AUTH=jwt make run"
     print(
         f"""
-Background removal is running at {api}  (docs: {api}/docs)
+Background removal is running at {api}  (docs: {api}/docs)  API_AUTH={"jwt" if token else "none"}
 Embedded S3: {s3.endpoint}  bucket {LOCAL_BUCKET!r}  (sample photo at s3://{LOCAL_BUCKET}/{SAMPLE_KEY})
 
 Try it:
-  # upload a photo in the body, get a transparent PNG back
-  curl -sS -X POST --data-binary @photo.jpg -H 'Content-Type: image/jpeg' {api}/remove-bg -o cutout.png
+{f"  TOKEN='{token}'  # {LOCAL_USER}'s, valid 7 days" + chr(10) if token else ""}  # upload a photo in the body, get a transparent PNG back
+  curl -sS -X POST {bearer}--data-binary @photo.jpg -H 'Content-Type: image/jpeg' {api}/remove-bg -o cutout.png
   # the old service's contract: a presigned S3 URL (this one works as printed)
-  curl -sS -X POST {shlex.quote(presigned_call)} -o sample-cutout.png
-  # read the object under input/ directly and store the result under output/
-  curl -sS -X POST '{api}/remove-bg?image_key=sample.jpg&output_key=my-cutout.png'
+  curl -sS -X POST {bearer}{shlex.quote(presigned_call)} -o sample-cutout.png
+{keys}
   # the S3 pipeline (needs the AWS CLI): drop a file under input/, its cutout appears under output/
   AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local {s3_cli} cp photo.jpg s3://{LOCAL_BUCKET}/input/photo.jpg
   AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local {s3_cli} ls --recursive s3://{LOCAL_BUCKET}/output/
@@ -49,17 +61,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8090)))
     parser.add_argument("--s3-port", type=int, default=int(os.environ.get("LOCAL_S3_PORT", 8091)))
     args = parser.parse_args(argv)
+    # Set before function.handlers reads its settings. Without API Gateway there is no identity,
+    # so the deployed default (iam) would refuse every request: a local run is public by default.
+    mode = os.environ.setdefault("API_AUTH", "none").lower()
+    if mode == "iam":
+        parser.error("API_AUTH=iam needs API Gateway to check SigV4 signatures; run with API_AUTH=none or API_AUTH=jwt")
 
     s3 = start_local_aws(args.s3_port)
     import uvicorn
 
     from function import handlers
+    from local.gateway import LocalJwtAuthorizer
 
+    app, token = handlers.app, None
+    if mode == "jwt":
+        app = LocalJwtAuthorizer(handlers.app)
+        token = app.token_for(LOCAL_USER, lifetime=PRESIGN_SECONDS)
     trigger = InputPrefixPoller(s3.client(), LOCAL_BUCKET, handlers.settings.input_prefix, handlers.s3_handler)
     trigger.start()
-    print_examples(s3, f"http://127.0.0.1:{args.port}")
+    print_examples(s3, f"http://127.0.0.1:{args.port}", token)
     try:
-        uvicorn.run(handlers.app, host="127.0.0.1", port=args.port, log_level="info")
+        uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="info")
     finally:
         trigger.stop()
         s3.stop()

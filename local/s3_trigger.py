@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from local.events import LocalLambdaContext as lambda_context, s3_notification
+from local.events import LocalLambdaContext as lambda_context
+from local.events import s3_notification
 
 logger = logging.getLogger(__name__)
 

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from function.imaging.prepare import u2netp_from_pypi
 from local.embedded_s3 import LOCAL_BUCKET, EmbeddedS3
-from tests.support import jpeg_bytes
+from tests.support import jpeg_bytes, served
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
@@ -46,6 +42,7 @@ def lambda_env(embedded_s3, model_home) -> dict:
         "MODEL_NAME": "u2netp",
         "U2NET_HOME": str(model_home),
         "FRONTEND_URL": "http://localhost:3000, https://app.example.com",
+        "API_AUTH": "iam",  # as deployed by default: events carry a signed caller (tests/support.py)
     }
     os.environ.update(env)
     return env
@@ -75,20 +72,22 @@ def bucket() -> str:
 
 
 @pytest.fixture(scope="session")
-def live_api(handlers):
-    """The app served over real HTTP by uvicorn, as `make run` serves it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(handlers.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+def app_in_mode(handlers):
+    """The app with the session's model and S3, under another API_AUTH (or other settings)."""
+    from function.http.app import create_app
+    from function.settings import Settings
+
+    def make(api_auth: str, **overrides):
+        return create_app(Settings(api_auth=api_auth, **overrides), handlers.models, handlers.store)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def live_api(app_in_mode):
+    """The app served over real HTTP by uvicorn, as `make run` serves it: public (API_AUTH=none)."""
+    with served(app_in_mode("none")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -20,8 +20,16 @@ import io
 from PIL import Image
 
 from tests.image_files import (
-    encoded, gif_declaring, jpeg_declaring, png_chunk, png_declaring, raw_png, tiff_declaring, webp_animation_on_canvas, webp_declaring,
     bmp_declaring,
+    encoded,
+    gif_declaring,
+    jpeg_declaring,
+    png_chunk,
+    png_declaring,
+    raw_png,
+    tiff_declaring,
+    webp_animation_on_canvas,
+    webp_declaring,
 )
 from tests.support import jpeg_bytes
 

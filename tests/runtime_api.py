@@ -80,16 +80,20 @@ class LocalRuntimeApi:
                 if invocation.before:
                     invocation.before()
                 deadline = int(time.time() * 1000) + api.timeout_ms
-                self._answer(200, json.dumps(invocation.event).encode(), {
-                    "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
-                    "Lambda-Runtime-Deadline-Ms": str(deadline),
-                    "Lambda-Runtime-Invoked-Function-Arn": api.function_arn,
-                    "Lambda-Runtime-Trace-Id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]};Sampled=0",
-                })
+                self._answer(
+                    200,
+                    json.dumps(invocation.event).encode(),
+                    {
+                        "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+                        "Lambda-Runtime-Deadline-Ms": str(deadline),
+                        "Lambda-Runtime-Invoked-Function-Arn": api.function_arn,
+                        "Lambda-Runtime-Trace-Id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]};Sampled=0",
+                    },
+                )
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
-                parts = self.path[len(PREFIX) + 1:].split("/")
+                parts = self.path[len(PREFIX) + 1 :].split("/")
                 if parts == ["init", "error"]:
                     api.init_error = body
                 elif len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):

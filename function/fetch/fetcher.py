@@ -15,6 +15,7 @@ requests and urllib do), and a single connection has no retries or redirects to 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import logging
 import socket
@@ -26,8 +27,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError
 
 from function.errors import ErrorCode, ImageFetchFailed, InputTooLarge, UrlNotAllowed
-from function.settings import Settings
 from function.fetch.policy import Target, check_address, check_url
+from function.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +77,8 @@ class _VettedConnectionMixin:
         # second (headers or body) would never trip them. Shutting the socket at the deadline
         # does. socket.socket.shutdown, not SSLSocket's, so the TLS object is left alone.
         def expire() -> None:
-            try:
+            with contextlib.suppress(OSError):
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
 
         self.watchdog = threading.Timer(max(self.deadline - time.monotonic(), 0), expire)
         self.watchdog.daemon = True

@@ -1,5 +1,8 @@
 """How a finished cutout leaves the HTTP API: inline, stored under output_key, or parked in S3.
 
+Everything it stores goes under RESULTS_PREFIX (never the S3 pipeline's OUTPUT_PREFIX), and the
+output key arrives already confined to the caller's folder (function/http/auth.py).
+
 API Gateway turns a Lambda response over 6 MB into an opaque 502, so anything over
 `MAX_RESPONSE_BYTES` is stored and answered with 303 + a presigned URL (or 413 without a
 bucket) before that can happen.
@@ -12,11 +15,11 @@ from dataclasses import dataclass
 from fastapi.responses import JSONResponse, Response
 
 from function.errors import AlreadyExists, OutputExists, OutputTooLarge, StorageNotConfigured
-from function.s3.keys import generated_output_key, output_key_for_request
-from function.observability import timed_stage
 from function.imaging.pipeline import Cutout
-from function.settings import Settings
+from function.observability import timed_stage
+from function.s3.keys import generated_result_key
 from function.s3.storage import ObjectStore
+from function.settings import Settings
 
 FOREGROUND_HEADERS = (
     "X-Width",
@@ -31,17 +34,18 @@ FOREGROUND_HEADERS = (
 def cutout_headers(cutout: Cutout) -> dict[str, str]:
     box = cutout.foreground
     values = (cutout.width, cutout.height, box.top, box.left, box.width, box.height)
-    return {name: str(value) for name, value in zip(FOREGROUND_HEADERS, values)}
+    return {name: str(value) for name, value in zip(FOREGROUND_HEADERS, values, strict=True)}
 
 
 @dataclass(frozen=True)
 class Destination:
-    """Where the caller wants the result: `output_key` to store it, else inline (or parked in S3
-    when too large, answered with 303 unless `redirect` is false)."""
+    """Where the caller wants the result: `output_key` (the full key) to store it, else inline (or
+    parked in S3 under the caller's `folder` when too large, answered with 303 unless `redirect` is false)."""
 
     output_key: str | None = None
     overwrite: bool = False
     redirect: bool = True
+    folder: str = ""
 
 
 class Delivery:
@@ -74,8 +78,7 @@ class Delivery:
     def respond(self, cutout: Cutout, destination: Destination, stage_ms: dict[str, float]) -> Response:
         headers = cutout_headers(cutout)
         if destination.output_key is not None:
-            key = output_key_for_request(destination.output_key, self.settings.output_prefix, self.settings.input_prefix)
-            stored = self._store(cutout, key, destination.overwrite, stage_ms)
+            stored = self._store(cutout, destination.output_key, destination.overwrite, stage_ms)
             return JSONResponse(stored, status_code=201, headers=headers)
         if len(cutout.body) <= self.settings.max_response_bytes:
             return Response(cutout.body, media_type=cutout.content_type, headers=headers)
@@ -84,7 +87,7 @@ class Delivery:
                 f"the result is {len(cutout.body)} bytes, over the {self.settings.max_response_bytes}-byte "
                 "response limit; ask for format=webp or crop=true, or configure AWS_BUCKET_NAME"
             )
-        key = generated_output_key(self.settings.output_prefix, cutout.format)
+        key = generated_result_key(self.settings.results_prefix, destination.folder, cutout.format)
         stored = self._store(cutout, key, overwrite=False, stage_ms=stage_ms)
         # A browser's fetch follows a 303 to the bucket, where a page's CSP and CORS stop it;
         # such callers ask for redirect=false and get the same JSON as a plain 201.

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from function.errors import ErrorCode, InvalidOption, ServiceError, error_body
+from function.http.auth import caller_id
 from function.http.delivery import FOREGROUND_HEADERS
 from function.observability import logger, record_failure
 
@@ -36,6 +37,8 @@ async def tag_request(request: Request, call_next):
     request.state.request_id = (event.get("requestContext") or {}).get("requestId") or uuid.uuid4().hex
     # On Lambda this is the invocation's id already; locally (uvicorn) it tags this request's logs.
     logger.set_correlation_id(request.state.request_id)
+    # Every log line of the request names who the gateway says is calling (a sub or an ARN, never a token).
+    logger.append_keys(caller=caller_id(event))
     try:
         response = await call_next(request)
     except Exception:
@@ -46,6 +49,7 @@ async def tag_request(request: Request, call_next):
         body = error_body(ErrorCode.INTERNAL_ERROR, "unexpected error; quote the request id", request.state.request_id)
         response = JSONResponse(body, status_code=500)
     response.headers["X-Request-Id"] = request.state.request_id
+    logger.remove_keys(["caller"])  # locally the S3 trigger logs through the same logger
     return response
 
 

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from function import __version__
+from function.http.auth import Caller, current_caller
 from function.http.delivery import Destination
 from function.http.docs import IMAGE_BODY, IMAGE_RESPONSES
 from function.http.options import removal_options
@@ -23,8 +24,15 @@ def processor(request: Request) -> RequestProcessor:
 
 @router.get("/health")
 def health(service: RequestProcessor = Depends(processor)) -> dict:
+    """Public: also how the page learns which kind of caller the API takes (`auth`)."""
     models = service.models
-    return {"status": "ok", "model": models.default_name, "models": list(models.available), "version": __version__}
+    return {
+        "status": "ok",
+        "model": models.default_name,
+        "models": list(models.available),
+        "version": __version__,
+        "auth": service.settings.api_auth,
+    }
 
 
 # response_class=Response: the 200 is an image, so FastAPI must not document a JSON 200.
@@ -32,15 +40,25 @@ def health(service: RequestProcessor = Depends(processor)) -> dict:
 async def remove_bg(
     request: Request,
     image_url: str | None = Query(None, description="URL of the image, e.g. a presigned S3 GET URL"),
-    image_key: str | None = Query(None, description="Key of an object under the input prefix"),
-    output_key: str | None = Query(None, description="Store the result at this key under the output prefix"),
+    image_key: str | None = Query(
+        None, description="Key of an object under the input prefix (a JWT caller: its own folder)"
+    ),
+    output_key: str | None = Query(
+        None, description="Store the result at this key under the results prefix (a JWT caller: its own folder)"
+    ),
     overwrite: bool = Query(False, description="Allow output_key to replace an existing object"),
     redirect: bool = Query(True, description="Too large for a Lambda response: 303 (true) or 201 JSON (false)"),
     model: str | None = Query(None, description="One of the models baked into the image (see /health)"),
     options: RemovalOptions = Depends(removal_options),
     service: RequestProcessor = Depends(processor),
+    caller: Caller = Depends(current_caller),
 ) -> Response:
-    source = await image_source(request, image_url, image_key, service.settings.max_input_bytes)
+    # Who may touch which keys is settled here, before the body is read or any S3 call is made.
+    caller.refuse_public_bucket_access(image_key=image_key, output_key=output_key is not None, overwrite=overwrite)
+    settings = service.settings
+    input_key = caller.input_key(image_key, settings) if image_key else None
+    stored_at = caller.result_key(output_key, settings) if output_key is not None else None
+    source = await image_source(request, image_url, input_key, settings.max_input_bytes)
     chosen = service.models.get(model)  # before any I/O: an unknown model is refused at once
-    destination = Destination(output_key, overwrite, redirect)
+    destination = Destination(stored_at, overwrite, redirect, caller.folder)
     return await run_in_threadpool(service.process, source, chosen, options, destination)

@@ -14,7 +14,6 @@ from starlette.requests import Request
 from function.errors import ErrorCode, ServiceError, StorageNotConfigured
 from function.fetch.fetcher import fetch_image
 from function.http.body import uploaded_image
-from function.s3.keys import input_key_for_request
 from function.s3.storage import ObjectStore
 from function.settings import Settings
 
@@ -42,19 +41,18 @@ class ImageUrl:
 
 @dataclass(frozen=True)
 class InputKey:
-    key: str
+    key: str  # the full key, already confined to the caller's folder (Caller.input_key)
 
     def read(self, settings: Settings, store: ObjectStore) -> bytes:
         if not settings.aws_bucket_name:
             raise StorageNotConfigured("image_key needs a bucket (AWS_BUCKET_NAME)")
-        key = input_key_for_request(self.key, settings.input_prefix)
-        return store.get_bytes(settings.aws_bucket_name, key, settings.max_input_bytes)
+        return store.get_bytes(settings.aws_bucket_name, self.key, settings.max_input_bytes)
 
 
-async def image_source(request: Request, image_url: str | None, image_key: str | None, max_bytes: int) -> ImageSource:
+async def image_source(request: Request, image_url: str | None, input_key: str | None, max_bytes: int) -> ImageSource:
     """The one source the request names; none or several is a 400."""
     uploaded = await uploaded_image(request, max_bytes)
-    named = {"image_url": image_url and ImageUrl(image_url), "image_key": image_key and InputKey(image_key),
+    named = {"image_url": image_url and ImageUrl(image_url), "image_key": input_key and InputKey(input_key),
              "body": uploaded is not None and Upload(uploaded)}
     sources = {name: source for name, source in named.items() if source}
     if len(sources) != 1:

@@ -68,7 +68,7 @@ def cutout_png(image: Image.Image, small_mask: Image.Image, subject_lut: list[in
         boxes[y0] = alpha.point(subject_lut).getbbox()
 
     body = png.encode_bands(image.width, image.height, "RGBA", fill, pool, WORKERS, png.DEFAULT_LEVEL)
-    found = [(l, y0 + t, r, y0 + b) for y0, bbox in boxes.items() if bbox is not None for l, t, r, b in [bbox]]
+    found = [(x0, y0 + top, x1, y0 + bottom) for y0, bbox in boxes.items() if bbox is not None for x0, top, x1, bottom in [bbox]]
     if not found:
         return body, None
     return body, (min(b[0] for b in found), min(b[1] for b in found), max(b[2] for b in found), max(b[3] for b in found))

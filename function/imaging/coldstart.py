@@ -1,15 +1,15 @@
 """Cold-start set-up for Lambda. Entry points import this module FIRST and call prepare_runtime().
 
-Why: `import rembg` runs rembg/__init__.py, which imports rembg.bg -> pymatting, and pymatting
-compiles ~30 numba kernels at import: ~35 s with no usable cache. On Lambda only /tmp is
-writable and numba only uses a cache dir it can write to, so a cache baked into the image is
-ignored where it lies. Two measures, both here (numbers: benchmarks/coldstart.py, README):
+Why: `import rembg` imports pymatting, which compiles its numba kernels at import: with no usable
+cache that is most of a cold start (README, Performance). numba only uses a cache directory it
+can write to, and on Lambda only /tmp is writable, so a cache baked into the image is ignored
+where it lies. Two measures, both here:
 
   1. The image bakes a numba cache (python -m function.imaging.prepare ... --numba-cache DIR, with
      NUMBA_CPU_NAME=generic) and sets NUMBA_BAKED_CACHE_DIR=DIR; prepare_runtime() copies it
-     into NUMBA_CACHE_DIR (under /tmp) once per process, so pymatting loads in ~1 s, not 35 s.
-  2. The cold start does not import pymatting at all: the u2netp pipeline needs only the
-     session class. Lazy `rembg` / `rembg.sessions` package objects (below) let
+     into NUMBA_CACHE_DIR (under /tmp) once per process, so pymatting loads without compiling.
+  2. The cold start does not import pymatting at all: segmentation needs only the session
+     class. Lazy `rembg` / `rembg.sessions` package objects (below) let
      rembg.sessions.u2netp be imported without running either __init__.py; alpha matting
      (rembg.bg) is imported on the first request that asks for it, from the copied cache.
 
@@ -63,7 +63,7 @@ def seed_numba_cache(baked: Path, target: Path) -> bool:
     if (target / COPIED_MARKER).exists():
         return False
     if not baked.is_dir():
-        # Not fatal: segmentation works; the first matting request would compile (~35 s).
+        # Not fatal: segmentation works; only the first matting request would compile.
         log.warning("NUMBA_BAKED_CACHE_DIR=%s is missing: alpha matting will compile on first use", baked)
         return False
     shutil.copytree(baked, target, dirs_exist_ok=True)
@@ -101,7 +101,7 @@ def load_session_factory():
 
 
 def load_matting():
-    """rembg's alpha_matting_cutout. The first call imports pymatting (~1 s from the baked cache)."""
+    """rembg's alpha_matting_cutout. The first call imports pymatting (from the copied cache)."""
     prepare_runtime()
     from rembg.bg import alpha_matting_cutout
 
@@ -121,11 +121,11 @@ def _install_lazy_rembg() -> None:
     """Register `rembg` and `rembg.sessions` as packages whose __init__.py runs only when needed.
 
     rembg/__init__.py only does `from .bg import remove` and `from .session_factory import
-    new_session`, and rembg.bg imports pymatting (numba). rembg/sessions/__init__.py imports all
-    ~20 session modules to fill its registry; SAM's alone pulls in scipy.ndimage and jsonschema
-    (~0.2 s measured). We build each package module from its own spec (so __path__ and submodule
-    imports are the real ones) but defer running its __init__.py: `import rembg.sessions.u2netp`
-    then loads just base.py and u2netp.py. The first access to any other attribute
+    new_session`, and rembg.bg imports pymatting (numba). rembg/sessions/__init__.py imports every
+    session module to fill its registry, and SAM's alone pulls in scipy.ndimage and jsonschema.
+    We build each package module from its own spec (so __path__ and submodule imports are the
+    real ones) but defer running its __init__.py: `import rembg.sessions.u2netp` then loads just
+    base.py and u2netp.py. The first access to any other attribute
     (rembg.remove, rembg.sessions.sessions_class, ...) runs the real __init__.py in place, once,
     so code written for plain rembg still works, merely paying those imports at that point.
     (importlib.util.LazyLoader does not help: importing a submodule touches the parent and

@@ -2,11 +2,9 @@
 
 ICC decision: an embedded profile is *respected* (converted to sRGB with Pillow's ImageCms).
 The output PNG/WebP carries no profile, so viewers read it as sRGB; dropping the profile
-would wash out Display-P3 phone photos and print CMYK files with their own profile. Measured
-cost (benchmarks/icc_cost.py, one core): ~17-25 ms per megapixel (+6 ms at 512x512, +250 ms
-at 12 MP, where the decode alone takes ~280 ms), plus ~2.5 ms to build a transform the first
-time a profile is seen (cached after). That is small next to inference, mask resize and
-encode of the same request. Profiles that already say "sRGB" are skipped (nothing to do).
+would wash out Display-P3 phone photos and print CMYK files with their own profile. The
+conversion costs about as much as the decode (benchmarks/README.md), and transforms are
+cached per profile. Profiles that already say "sRGB" are skipped (nothing to do).
 A profile that is broken, huge or does not fit the image's mode is dropped (the pixels are
 then taken as sRGB): a bad profile is no reason to refuse a photo.
 """

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from function.imaging.colour import to_rgb_or_rgba
 from function.errors import ErrorCode, ImageUndecodable, InputTooLarge, UnsupportedMediaType
+from function.imaging.colour import to_rgb_or_rgba
 
 logger = logging.getLogger(__name__)
 

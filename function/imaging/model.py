@@ -14,17 +14,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from function.imaging.coldstart import load_session_factory
 from function.errors import ErrorCode, InvalidOption, ModelNotAvailable
+from function.imaging.coldstart import load_session_factory
 
 # u2net and u2netp share rembg's input contract: 320x320, ImageNet mean/std, scaled by the max pixel.
 MODEL_SIZE = (320, 320)
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 STD = np.array([0.229, 0.224, 0.225], np.float32)
 # Downscale for the model input: Pillow first box-reduces by an integer factor to within 3x of
-# 320 px, then LANCZOS. rembg LANCZOS-resizes the full photo in one go (its filter spans up to
-# ~75 source pixels per tap at 12 MP: 4x slower); the mask differs by well under 1/255 on average
-# (tests/integration/test_matches_rembg.py measures it).
+# 320 px, then LANCZOS. rembg LANCZOS-resizes the full photo in one go, whose filter spans many
+# source pixels per tap on a big photo; the mask differs by well under 1/255 on average
+# (tests/integration/test_matches_rembg.py).
 REDUCING_GAP = 3.0
 # Lambda gives one vCPU per 1,769 MB of memory, up to 6; os.cpu_count() reports the host's.
 MB_PER_LAMBDA_VCPU = 1769

@@ -53,7 +53,7 @@ class RemovalOptions:
 
 def parse_bgcolor(text: str) -> tuple[int, int, int, int]:
     """`RRGGBB` or `RRGGBBAA` (a leading # allowed) -> an RGBA tuple."""
-    match = HEX_COLOR.match(text.strip())
+    match = HEX_COLOR.match(text)
     if not match:
         raise InvalidOption("bgcolor must be RRGGBB or RRGGBBAA in hex, e.g. ffffff", code=ErrorCode.INVALID_BGCOLOR)
     digits = match.group(1) + ("" if len(match.group(1)) == 8 else "ff")
@@ -62,7 +62,7 @@ def parse_bgcolor(text: str) -> tuple[int, int, int, int]:
 
 def parse_margin(text: str) -> Margin:
     """`30`, `30px` or `10%` (of the subject's width/height) -> a Margin."""
-    match = MARGIN.match(text.strip())
+    match = MARGIN.match(text)
     if not match or (match.group(2) == "%" and int(match.group(1)) > 100):
         raise InvalidOption("crop_margin must be pixels (30 or 30px) or a percentage up to 100%", code=ErrorCode.INVALID_CROP_MARGIN)
     return Margin(int(match.group(1)), percent=match.group(2) == "%")

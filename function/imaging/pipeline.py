@@ -12,10 +12,10 @@ from typing import Protocol
 
 from PIL import Image
 
-from function.imaging import banded
 from function.errors import ErrorCode, InputTooLarge, InvalidOption
-from function.imaging.options import CONTENT_TYPES, Margin, Matting, RemovalOptions
+from function.imaging import banded
 from function.imaging.decode import DecodeLimits, decode_image
+from function.imaging.options import CONTENT_TYPES, Margin, Matting, RemovalOptions
 from function.imaging.stages import Trace, timed, untraced
 
 # A pixel counts as subject (for `crop` and the X-Foreground-* box) above this alpha. The

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager, nullcontext
-from typing import Callable, ContextManager, Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
-Trace = Callable[[str], ContextManager[None]]
+Trace = Callable[[str], AbstractContextManager[None]]
 
 
-def untraced(stage: str) -> ContextManager[None]:
+def untraced(stage: str) -> AbstractContextManager[None]:
     return nullcontext()
 
 

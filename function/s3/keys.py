@@ -1,56 +1,84 @@
 """Which S3 keys the service may read and write. Pure string rules, shared by both paths.
 
-The invariant behind all of them: nothing is ever written under the input prefix (that
-would re-trigger the S3 function) and nothing outside the output/failed prefixes.
+The invariants behind all of them: nothing is ever written under the input prefix (that would
+re-trigger the S3 function); the HTTP API writes only under the results prefix, so it can never
+touch the pipeline's outputs; and a caller confined to a folder (a JWT caller's namespace) has no
+spelling of a key that leaves it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import posixpath
+import unicodedata
 import uuid
 
-from function.errors import KeyNotAllowed
+from function.errors import ErrorCode, KeyNotAllowed, ServiceError
 
 MAX_KEY_BYTES = 1024  # S3's own limit
+# Control, format (bidi overrides, zero-width, BOM), line and paragraph separators: invisible or
+# line-breaking in every console and log that shows a key. Surrogates cannot be UTF-8 at all.
+REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 
 
 def _check_segments(key: str, what: str) -> None:
-    if not key or len(key.encode("utf-8")) > MAX_KEY_BYTES:
-        raise KeyNotAllowed(f"{what} must be 1 to {MAX_KEY_BYTES} bytes of UTF-8")
-    if any(ord(char) < 32 or ord(char) == 127 for char in key):
-        raise KeyNotAllowed(f"{what} must not contain control characters")
     if key.startswith("/") or any(part in ("", ".", "..") for part in key.split("/")):
         raise KeyNotAllowed(f"{what} must be a relative path without empty, '.' or '..' segments")
 
 
-def output_key_for_request(requested: str, output_prefix: str, input_prefix: str) -> str:
-    """A caller's `output_key` -> the key we write. Relative keys go under the output prefix."""
-    _check_segments(requested, "output_key")
-    key = requested if requested.startswith(output_prefix) else output_prefix + requested
-    if key.startswith(input_prefix) or len(key.encode("utf-8")) > MAX_KEY_BYTES:
-        raise KeyNotAllowed(f"output_key must land under {output_prefix!r}, never under {input_prefix!r}")
-    return key
+def _check_key(key: str, what: str) -> None:
+    if any(unicodedata.category(char) in REFUSED_CATEGORIES for char in key):
+        raise KeyNotAllowed(f"{what} must not contain control, format or line-separator characters")
+    if not key or len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise KeyNotAllowed(f"{what} must be 1 to {MAX_KEY_BYTES} bytes of UTF-8")
+    _check_segments(key, what)
+    # S3 compares keys byte for byte, but a tool that normalises Unicode (NFKC) would read
+    # fullwidth full stops and solidus as "../": such keys are refused too.
+    _check_segments(unicodedata.normalize("NFKC", key), what)
 
 
-def input_key_for_request(requested: str, input_prefix: str) -> str:
-    """A caller's `image_key` -> the key we read: only objects under the input prefix."""
-    _check_segments(requested, "image_key")
-    key = requested if requested.startswith(input_prefix) else input_prefix + requested
+def caller_folder(caller_id: str) -> str:
+    """A JWT caller's namespace, `<sub>/`: the one folder under each prefix that is theirs."""
+    refusal = f"the token's sub {caller_id!r} cannot name a folder"
+    try:
+        _check_key(caller_id, "the token's sub")
+    except KeyNotAllowed as error:
+        raise ServiceError(refusal, code=ErrorCode.CALLER_NOT_ALLOWED) from error
+    if "/" in caller_id or "/" in unicodedata.normalize("NFKC", caller_id):
+        raise ServiceError(refusal, code=ErrorCode.CALLER_NOT_ALLOWED)
+    return caller_id + "/"
+
+
+def _under(requested: str, base: str, what: str) -> str:
+    _check_key(requested, what)
+    key = requested if requested.startswith(base) else base + requested
     if len(key.encode("utf-8")) > MAX_KEY_BYTES:
-        raise KeyNotAllowed("image_key is too long")
+        raise KeyNotAllowed(f"{what} is too long once under {base!r}")
     return key
 
 
-def generated_output_key(output_prefix: str, fmt: str) -> str:
-    """Where a result too large for a Lambda response is parked for a presigned download."""
-    return f"{output_prefix}results/{uuid.uuid4().hex}.{fmt}"
+def output_key_for_request(requested: str, results_prefix: str, input_prefix: str, folder: str = "") -> str:
+    """A caller's `output_key` -> the key we write: under the results prefix (and the caller's folder)."""
+    key = _under(requested, results_prefix + folder, "output_key")
+    if key.startswith(input_prefix):
+        raise KeyNotAllowed(f"output_key must land under {results_prefix!r}, never under {input_prefix!r}")
+    return key
+
+
+def input_key_for_request(requested: str, input_prefix: str, folder: str = "") -> str:
+    """A caller's `image_key` -> the key we read: only objects under the input prefix (and the caller's folder)."""
+    return _under(requested, input_prefix + folder, "image_key")
+
+
+def generated_result_key(results_prefix: str, folder: str, fmt: str) -> str:
+    """Where a result too large for a Lambda response is parked for a presigned download: unguessable."""
+    return f"{results_prefix}{folder}{uuid.uuid4().hex}.{fmt}"
 
 
 def output_key_for_input(input_key: str, input_prefix: str, output_prefix: str, fmt: str) -> str:
     """`input/a/b c.jpg` -> `output/a/b c.png`: same relative path, the output's extension."""
     relative = input_key[len(input_prefix) :]
-    stem, extension = posixpath.splitext(relative)
+    stem, _ = posixpath.splitext(relative)
     if not stem or stem.endswith("/"):  # e.g. "input/.jpg": keep the name whole
         stem = relative
     return fit_key(output_prefix, stem, f".{fmt}")
@@ -71,6 +99,6 @@ def fit_key(prefix: str, relative: str, suffix: str) -> str:
     if len(key.encode("utf-8")) <= MAX_KEY_BYTES:
         return key
     tag = "~" + hashlib.sha256(relative.encode("utf-8")).hexdigest()[:16]
-    room = MAX_KEY_BYTES - len(f"{prefix}{tag}{suffix}".encode("utf-8"))
+    room = MAX_KEY_BYTES - len(f"{prefix}{tag}{suffix}".encode())
     stem = relative.encode("utf-8")[:room].decode("utf-8", errors="ignore")
     return f"{prefix}{stem}{tag}{suffix}"

@@ -5,9 +5,10 @@ time. Each output carries its source's ETag in its metadata and is written condi
 (If-None-Match for a first output, If-Match on the old output for a newer upload), so racing
 duplicates lose at S3 instead of writing a second object.
 
-Failures are sorted: a ServiceError below 500 (empty, not an image, too large, undecodable)
-would fail the same way on every retry, so it is reported under the failed prefix and not
-raised; anything else (S3 5xx, throttling, timeouts) is raised so Lambda retries.
+Failures are sorted: a ServiceError below 500 (empty, not an image, too large, undecodable,
+or S3 denying the read) would fail the same way on every retry, so it is reported under the
+failed prefix and not raised; anything else (S3 5xx, throttling, timeouts) is raised so Lambda
+retries. Only an object S3 says does not exist (404) is "ignored".
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote
 
-from function.errors import AlreadyExists, ErrorCode, OutputExists, ServiceError, TransientFailure
-from function.s3.keys import output_key_for_input, report_key_for_input
-from function.s3.records import InputObject, MalformedRecord
-from function.observability import logger, record_failure, record_image, subsegment, timed_stage
+from function.errors import AlreadyExists, ErrorCode, OutputExists, ServiceError, StorageAccessDenied, TransientFailure
 from function.imaging.options import RemovalOptions
 from function.imaging.pipeline import MaskModel, remove_background
-from function.settings import Settings
+from function.observability import logger, record_failure, record_image, subsegment, timed_stage
+from function.s3.keys import output_key_for_input, report_key_for_input
+from function.s3.records import InputObject, MalformedRecord
 from function.s3.storage import ObjectInfo, ObjectStore
+from function.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class S3Pipeline:
             return f"bucket {obj.bucket} is not the configured input bucket"
         if not obj.key.startswith(s.input_prefix) or obj.key.endswith("/"):
             return f"outside the input prefix {s.input_prefix}"
-        if obj.bucket == s.results_bucket and obj.key.startswith((s.output_prefix, s.failed_prefix)):
+        if obj.bucket == s.results_bucket and obj.key.startswith((s.output_prefix, s.failed_prefix, s.results_prefix)):
             return "one of our own outputs"  # unreachable with valid settings; a last guard against loops
         return None
 
@@ -65,12 +66,15 @@ class S3Pipeline:
         reason = self._ignored_because(obj)
         if reason:
             return Outcome(obj.key, "ignored", detail=reason)
-        source = self.store.head(obj.bucket, obj.key)
+        try:
+            source = self.store.head(obj.bucket, obj.key)
+        except StorageAccessDenied as error:
+            return self._report_failure(obj, None, error)
         if source is None:
             return Outcome(obj.key, "ignored", detail="the object no longer exists")
         out_bucket = self.settings.results_bucket or obj.bucket
         out_key = output_key_for_input(obj.key, self.settings.input_prefix, self.settings.output_prefix, "png")
-        previous = self.store.head(out_bucket, out_key)
+        previous = self.store.head(out_bucket, out_key, denied_means_missing=True)
         tag = source_tag(obj.key)
         made_from = (previous.metadata.get("source-key"), previous.metadata.get("source-etag")) if previous else None
         if made_from == (tag, source.etag):
@@ -106,13 +110,16 @@ class S3Pipeline:
         record_image(cutout, stage_ms, self.model.name)
         return Outcome(obj.key, "processed", output_key=out_key)
 
-    def _report_failure(self, obj: InputObject, source: ObjectInfo, error: ServiceError) -> Outcome:
+    def _report_failure(self, obj: InputObject, source: ObjectInfo | None, error: ServiceError) -> Outcome:
         report_key = report_key_for_input(obj.key, self.settings.input_prefix, self.settings.failed_prefix)
         report = {
-            "source": {"bucket": obj.bucket, "key": obj.key, "etag": source.etag, "version": source.version_id},
+            "source": {
+                "bucket": obj.bucket, "key": obj.key,
+                "etag": source and source.etag, "version": source and source.version_id,
+            },
             "error": {"code": error.code, "message": error.message},
             "model": self.model.name,
-            "at": datetime.now(timezone.utc).isoformat(),
+            "at": datetime.now(UTC).isoformat(),
         }
         body = json.dumps(report, indent=2).encode()
         self.store.put(self.settings.results_bucket or obj.bucket, report_key, body, "application/json")

@@ -1,8 +1,10 @@
 """The S3 adapter: the only module that talks to S3.
 
-Client errors that mean "this object is not there / not yours" become ServiceErrors (4xx,
-permanent); throttling, 5xx and network failures become StorageUnavailable (503), which
-the HTTP path reports and the S3 path re-raises so Lambda retries.
+Client errors become ServiceErrors (4xx, permanent): "not there" is ImageNotFound, "not allowed"
+is StorageAccessDenied. The two differ only because the template grants s3:ListBucket on the
+input prefix: without it S3 answers a missing key with 403 as well. Throttling, 5xx and network
+failures become StorageUnavailable (503), which the HTTP path reports and the S3 path re-raises
+so Lambda retries.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from functools import cached_property
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from function.errors import AlreadyExists, ImageNotFound, InputTooLarge, StorageUnavailable
+from function.errors import AlreadyExists, ImageNotFound, InputTooLarge, StorageAccessDenied, StorageUnavailable
 
-_MISSING = {"NoSuchKey", "404", "NotFound", "NoSuchBucket", "AccessDenied", "403"}
+_MISSING = {"NoSuchKey", "404", "NotFound", "NoSuchBucket"}
+_DENIED = {"AccessDenied", "403", "Forbidden"}
 _TRANSIENT = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError", "ServiceUnavailable"}
 
 
@@ -52,18 +55,27 @@ class ObjectStore:
     @staticmethod
     def _translate(error: Exception, bucket: str, key: str, reading: bool = True) -> Exception:
         if isinstance(error, ClientError) and _error_code(error) not in _TRANSIENT and _status(error) < 500:
-            if reading and (_error_code(error) in _MISSING or _status(error) in (403, 404)):
-                return ImageNotFound(f"s3://{bucket}/{key} does not exist or is not readable")
+            if reading and (_error_code(error) in _MISSING or _status(error) == 404):
+                return ImageNotFound(f"s3://{bucket}/{key} does not exist")
+            if reading and (_error_code(error) in _DENIED or _status(error) == 403):
+                return StorageAccessDenied(
+                    f"S3 denied the function's role s3://{bucket}/{key} ({_error_code(error) or 403}); "
+                    "check the role's policy, the bucket policy and the object's encryption key"
+                )
             # Anything else S3 refuses (a denied write, a bad bucket) is our misconfiguration.
             return error
         return StorageUnavailable(f"S3 is unavailable ({type(error).__name__}); try again")
 
-    def head(self, bucket: str, key: str) -> ObjectInfo | None:
+    def head(self, bucket: str, key: str, denied_means_missing: bool = False) -> ObjectInfo | None:
+        """The object's size, ETag, version and metadata; None when it does not exist.
+
+        `denied_means_missing` where the role may not list (the template grants s3:ListBucket on
+        the input prefix only): there S3 answers a missing key with 403 too.
+        """
         try:
             response = self.client.head_object(Bucket=bucket, Key=key)
         except ClientError as error:
-            # Without s3:ListBucket (the template grants none) S3 answers a missing key with 403.
-            if _status(error) in (403, 404):
+            if _status(error) == 404 or (denied_means_missing and _status(error) == 403):
                 return None
             raise self._translate(error, bucket, key) from error
         except BotoCoreError as error:

@@ -43,6 +43,7 @@ def test_a_good_task_succeeds_with_the_output_a_notification_would_have_written(
     body = ours["Body"].read()
     assert body == theirs["Body"].read()
     assert_astronaut_cutout(open_image(body))
+
     def made_the_same_way(metadata: dict) -> dict:  # all but which object (and version) it came from
         return {k: v for k, v in metadata.items() if k not in ("source-key", "source-version")}
 
@@ -79,8 +80,9 @@ def test_a_bad_file_fails_permanently_with_our_code_and_a_failure_report(handler
 
 
 @pytest.mark.parametrize("schema", SCHEMAS)
-def test_a_throttled_task_fails_temporarily_so_batch_operations_retries_it(handlers, embedded_s3, s3, bucket, photo,
-                                                                          schema, monkeypatch):
+def test_a_throttled_task_fails_temporarily_so_batch_operations_retries_it(
+    handlers, embedded_s3, s3, bucket, photo, schema, monkeypatch
+):
     key = existing(s3, bucket, "throttled.jpg", photo)
     monkeypatch.setattr(handlers, "s3_pipeline", faulty_pipeline(handlers, embedded_s3, key))
 
@@ -99,8 +101,14 @@ def test_objects_it_does_not_process_fail_permanently_with_the_reason(handlers, 
 
     outside, deleted = (run_task(handlers, bucket, key, schema) for key in ("elsewhere/photo.jpg", gone))
 
-    assert (outside["resultCode"], outside["resultString"]) == ("PermanentFailure", "ignored: outside the input prefix input/")
-    assert (deleted["resultCode"], deleted["resultString"]) == ("PermanentFailure", "ignored: the object no longer exists")
+    assert (outside["resultCode"], outside["resultString"]) == (
+        "PermanentFailure",
+        "ignored: outside the input prefix input/",
+    )
+    assert (deleted["resultCode"], deleted["resultString"]) == (
+        "PermanentFailure",
+        "ignored: the object no longer exists",
+    )
 
 
 def test_a_task_without_a_key_fails_permanently_as_malformed(handlers, bucket):
@@ -127,20 +135,37 @@ def stubbed(service: str, region: str = "eu-west-1"):
     import boto3
     from botocore.stub import Stubber
 
-    client = boto3.session.Session().client(service, region_name=region, aws_access_key_id="k", aws_secret_access_key="s")
+    client = boto3.session.Session().client(
+        service, region_name=region, aws_access_key_id="k", aws_secret_access_key="s"
+    )
     return client, Stubber(client)
 
 
 def deployed_stack(report_prefix: str = "batch-reports/") -> tuple:
     cloudformation, stub = stubbed("cloudformation")
-    params = {"InputPrefix": "input/", "OutputPrefix": "output/", "FailedPrefix": "failed/",
-              "BatchReportPrefix": report_prefix, "IngestQueue": "false"}
+    params = {
+        "InputPrefix": "input/",
+        "OutputPrefix": "output/",
+        "FailedPrefix": "failed/",
+        "BatchReportPrefix": report_prefix,
+        "IngestQueue": "false",
+    }
     outputs = {"BucketName": STACK_BUCKET, "BackfillFunctionArn": FUNCTION_ARN, "BatchOperationsRoleArn": ROLE_ARN}
-    stub.add_response("describe_stacks", {"Stacks": [{
-        "StackName": "rembg", "CreationTime": "2026-11-25T00:00:00Z", "StackStatus": "CREATE_COMPLETE",
-        "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
-        "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
-    }]}, {"StackName": "rembg"})
+    stub.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": "rembg",
+                    "CreationTime": "2026-11-25T00:00:00Z",
+                    "StackStatus": "CREATE_COMPLETE",
+                    "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
+                    "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+                }
+            ]
+        },
+        {"StackName": "rembg"},
+    )
     stub.activate()
     return cloudformation, stub
 
@@ -161,27 +186,41 @@ def test_backfill_starts_one_job_over_the_prefix_with_s3s_own_object_list_and_sa
     cloudformation, stack_stub = deployed_stack()
     s3control, stub = stubbed("s3control")
     bucket_arn = f"arn:aws:s3:::{STACK_BUCKET}"
-    stub.add_response("create_job", {"JobId": "0f2b7c8e-1d3a-4b5c-9e6f-7a8b9c0d1e2f"}, {
-        "AccountId": ACCOUNT,
-        "ConfirmationRequired": False,
-        "Operation": {"LambdaInvoke": {"FunctionArn": FUNCTION_ARN, "InvocationSchemaVersion": "2.0"}},
-        "ManifestGenerator": {"S3JobManifestGenerator": {
-            "ExpectedBucketOwner": ACCOUNT,
-            "SourceBucket": bucket_arn,
-            "Filter": {"KeyNameConstraint": {"MatchAnyPrefix": ["input/2024/"]}},
-            "EnableManifestOutput": True,
-            "ManifestOutputLocation": {
-                "ExpectedManifestBucketOwner": ACCOUNT, "Bucket": bucket_arn, "ManifestPrefix": "batch-reports/manifests",
-                "ManifestEncryption": {"SSES3": {}}, "ManifestFormat": "S3InventoryReport_CSV_20211130",
+    stub.add_response(
+        "create_job",
+        {"JobId": "0f2b7c8e-1d3a-4b5c-9e6f-7a8b9c0d1e2f"},
+        {
+            "AccountId": ACCOUNT,
+            "ConfirmationRequired": False,
+            "Operation": {"LambdaInvoke": {"FunctionArn": FUNCTION_ARN, "InvocationSchemaVersion": "2.0"}},
+            "ManifestGenerator": {
+                "S3JobManifestGenerator": {
+                    "ExpectedBucketOwner": ACCOUNT,
+                    "SourceBucket": bucket_arn,
+                    "Filter": {"KeyNameConstraint": {"MatchAnyPrefix": ["input/2024/"]}},
+                    "EnableManifestOutput": True,
+                    "ManifestOutputLocation": {
+                        "ExpectedManifestBucketOwner": ACCOUNT,
+                        "Bucket": bucket_arn,
+                        "ManifestPrefix": "batch-reports/manifests",
+                        "ManifestEncryption": {"SSES3": {}},
+                        "ManifestFormat": "S3InventoryReport_CSV_20211130",
+                    },
+                }
             },
-        }},
-        "Report": {"Bucket": bucket_arn, "Prefix": "batch-reports", "Format": "Report_CSV_20180820", "Enabled": True,
-                   "ReportScope": "AllTasks"},
-        "Priority": 10,
-        "RoleArn": ROLE_ARN,
-        "ClientRequestToken": ANY,
-        "Description": f"rembg backfill of s3://{STACK_BUCKET}/input/2024/",
-    })
+            "Report": {
+                "Bucket": bucket_arn,
+                "Prefix": "batch-reports",
+                "Format": "Report_CSV_20180820",
+                "Enabled": True,
+                "ReportScope": "AllTasks",
+            },
+            "Priority": 10,
+            "RoleArn": ROLE_ARN,
+            "ClientRequestToken": ANY,
+            "Description": f"rembg backfill of s3://{STACK_BUCKET}/input/2024/",
+        },
+    )
 
     with stub:
         code, printed = backfill(["--prefix", "input/2024/"], cloudformation, s3control)
@@ -189,8 +228,10 @@ def test_backfill_starts_one_job_over_the_prefix_with_s3s_own_object_list_and_sa
     assert code == 0
     stub.assert_no_pending_responses()
     stack_stub.assert_no_pending_responses()
-    assert (f"completion report: s3://{STACK_BUCKET}/batch-reports/job-0f2b7c8e-1d3a-4b5c-9e6f-7a8b9c0d1e2f/"
-            in printed.splitlines())
+    assert (
+        f"completion report: s3://{STACK_BUCKET}/batch-reports/job-0f2b7c8e-1d3a-4b5c-9e6f-7a8b9c0d1e2f/"
+        in printed.splitlines()
+    )
     # The role the template gives Batch Operations may write exactly there (tests/unit/test_template.py).
 
 
@@ -204,15 +245,20 @@ def test_a_dry_run_prints_the_request_and_creates_nothing():
     assert code == 0
     request = json.loads(printed[: printed.rindex("}") + 1])
     assert request["ManifestGenerator"]["S3JobManifestGenerator"]["Filter"]["KeyNameConstraint"] == {
-        "MatchAnyPrefix": ["input/2024/"]}
+        "MatchAnyPrefix": ["input/2024/"]
+    }
     assert printed.splitlines()[-1] == (
-        f"dry run: no job created; its report would be at s3://{STACK_BUCKET}/batch-reports/job-<job id>/")
+        f"dry run: no job created; its report would be at s3://{STACK_BUCKET}/batch-reports/job-<job id>/"
+    )
 
 
-@pytest.mark.parametrize("argv, report_prefix, complaint", [
-    (["--prefix", "output/2024/"], "batch-reports/", "--prefix must lie under the input prefix"),
-    (["--prefix", "input/"], "input/reports/", "BATCH_REPORT_PREFIX"),
-])
+@pytest.mark.parametrize(
+    "argv, report_prefix, complaint",
+    [
+        (["--prefix", "output/2024/"], "batch-reports/", "--prefix must lie under the input prefix"),
+        (["--prefix", "input/"], "input/reports/", "BATCH_REPORT_PREFIX"),
+    ],
+)
 def test_a_backfill_outside_the_input_prefix_or_into_it_is_refused(argv, report_prefix, complaint, capsys):
     cloudformation, _ = deployed_stack(report_prefix)
 

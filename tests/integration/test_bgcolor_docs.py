@@ -1,8 +1,8 @@
 """Regression (found by schemathesis): `bgcolor=` (empty) is accepted as "no colour", so the
 documented pattern must allow it, and a real bad colour is still our own 422."""
 
-from tests.support import http_api_event, lambda_context, response_json
 from tests.hostile_inputs import seed_images
+from tests.support import http_api_event, lambda_context, response_json
 
 
 def test_empty_bgcolor_means_none_and_the_schema_says_so(handlers):

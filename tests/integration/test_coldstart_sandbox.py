@@ -79,7 +79,7 @@ def test_cold_start_segments_and_mattes_without_writing_outside_tmp(image_dir):
     assert report["tmp"] == expected, "only the numba cache belongs in /tmp"
     # Matting compiled nothing: the /tmp cache holds exactly the baked files (plus the marker).
     baked_files = sorted(str(Path(p).relative_to(baked)) for p in baked_before)
-    assert report["cache_files"] == sorted(baked_files + [".copied-from-baked-cache"])
+    assert report["cache_files"] == sorted([*baked_files, ".copied-from-baked-cache"])
     assert report["registry_same_class"] and report["remove"]
     assert _cache_state(baked) == baked_before
 

@@ -7,8 +7,8 @@ import pytest
 from mangum import Mangum
 
 from function.http.app import create_app
-from function.settings import Settings
 from function.s3.storage import ObjectStore
+from function.settings import Settings
 from tests.support import (
     assert_astronaut_cutout,
     header,
@@ -41,7 +41,7 @@ def test_scale_shrinks_the_longest_side_and_never_enlarges(handlers, photo):
 @pytest.mark.parametrize("margin, extra", [("20px", lambda w, h: (20, 20)), ("20", lambda w, h: (20, 20)),
                                            ("10%", lambda w, h: (w // 10, h // 10))])
 def test_crop_margin_keeps_room_around_the_subject(handlers, photo, margin, extra):
-    left, top, width, height = box(invoke(handlers, {}, photo))
+    _, _, width, height = box(invoke(handlers, {}, photo))
     dx, dy = extra(width, height)
 
     response = invoke(handlers, {"crop_margin": margin}, photo)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from local.invoke import seed
-from tests.support import lambda_context, assert_astronaut_cutout, header, open_image, response_body, response_json
+from tests.support import assert_astronaut_cutout, header, lambda_context, open_image, response_body, response_json
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -32,16 +32,16 @@ def test_http_image_events_return_a_cutout(handlers, s3, bucket, name):
     assert open_image(response_body(response)).mode == "RGBA"
 
 
-def test_http_output_key_event_stores_under_output(handlers, s3, bucket):
+def test_http_output_key_event_stores_under_results(handlers, s3, bucket):
     event = load("http-remove-bg-output-key.json")
     seed(s3, bucket, "http", event)
-    s3.delete_object(Bucket=bucket, Key="output/astronaut.png")  # a test re-run must not hit 409
+    s3.delete_object(Bucket=bucket, Key="results/astronaut.png")  # a test re-run must not hit 409
 
     response = handlers.http_handler(event, lambda_context())
 
     assert response["statusCode"] == 201
-    assert response_json(response)["key"] == "output/astronaut.png"
-    assert_astronaut_cutout(open_image(s3.get_object(Bucket=bucket, Key="output/astronaut.png")["Body"].read()))
+    assert response_json(response)["key"] == "results/astronaut.png"
+    assert_astronaut_cutout(open_image(s3.get_object(Bucket=bucket, Key="results/astronaut.png")["Body"].read()))
 
 
 def test_health_event(handlers):

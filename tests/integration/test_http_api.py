@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from tests.support import (
-    lambda_context,
     assert_astronaut_cutout,
     header,
     http_api_event,
+    lambda_context,
     multipart,
     open_image,
     response_body,
@@ -84,7 +84,7 @@ def test_output_key_stores_the_result_and_answers_with_a_presigned_url(handlers,
 
     assert response["statusCode"] == 201
     stored = response_json(response)
-    assert stored["bucket"] == bucket and stored["key"] == f"output/{name}"
+    assert stored["bucket"] == bucket and stored["key"] == f"results/{name}"  # the API's own folder
     assert (stored["width"], stored["height"], stored["format"]) == (512, 512, "png")
     obj = s3.get_object(Bucket=bucket, Key=stored["key"])
     assert obj["ContentType"] == "image/png"
@@ -108,8 +108,12 @@ def test_output_key_never_overwrites_unless_asked(handlers, s3, bucket, photo):
     assert s3.get_object(Bucket=bucket, Key=key)["ContentType"] == "image/webp"
 
 
-@pytest.mark.parametrize("bad_key", ["../input/x.png", "/etc/passwd", "a//b.png", "output/../input/x.png", "x\x00.png"])
-def test_output_key_outside_the_output_prefix_is_refused_and_nothing_is_written(handlers, s3, bucket, photo, bad_key):
+@pytest.mark.parametrize(
+    "bad_key",
+    ["../input/x.png", "/etc/passwd", "a//b.png", "results/../input/x.png", "x\x00.png", "a\u2028b.png", "\u202egnp.png",
+     "x\ufeff.png", "x\x85.png"],
+)
+def test_output_key_outside_the_results_prefix_is_refused_and_nothing_is_written(handlers, s3, bucket, photo, bad_key):
     before = s3.list_object_versions(Bucket=bucket).get("Versions", [])
 
     response = invoke(handlers, body=photo, headers={"content-type": "image/jpeg"}, query={"output_key": bad_key})
@@ -157,7 +161,7 @@ def test_health_names_the_model(handlers):
 
     assert response["statusCode"] == 200
     assert response_json(response) == {
-        "status": "ok", "model": "u2netp", "models": ["u2netp"], "version": handlers.app.version
+        "status": "ok", "model": "u2netp", "models": ["u2netp"], "version": handlers.app.version, "auth": "iam"
     }
 
 
@@ -188,7 +192,10 @@ def test_rest_api_v1_events_work_too(handlers, photo):
         "multiValueHeaders": {"Content-Type": ["image/jpeg"], "Host": ["abc.execute-api.us-east-1.amazonaws.com"]},
         "queryStringParameters": {"crop": "true"},
         "multiValueQueryStringParameters": {"crop": ["true"]},
-        "requestContext": {"requestId": "v1-request", "stage": "prod", "httpMethod": "POST", "path": "/prod/remove-bg"},
+        "requestContext": {
+            "requestId": "v1-request", "stage": "prod", "httpMethod": "POST", "path": "/prod/remove-bg",
+            "identity": {"sourceIp": "203.0.113.7", "userArn": "arn:aws:iam::123456789012:user/tester"},  # signed
+        },
         "body": base64.b64encode(photo).decode(),
         "isBase64Encoded": True,
     }

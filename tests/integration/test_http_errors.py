@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import urllib.request
 
 import pytest
@@ -10,9 +9,20 @@ from mangum import Mangum
 from PIL import Image
 
 from function.http.app import create_app
-from function.settings import Settings
 from function.s3.storage import ObjectStore
-from tests.support import lambda_context, header, http_api_event, jpeg_bytes, multipart, open_image, png_bytes, response_body, response_json
+from function.settings import Settings
+from tests.support import (
+    faulty_client,
+    header,
+    http_api_event,
+    jpeg_bytes,
+    lambda_context,
+    multipart,
+    open_image,
+    png_bytes,
+    response_body,
+    response_json,
+)
 
 
 def invoke(handlers, **event_args) -> dict:
@@ -97,7 +107,7 @@ def test_a_result_too_large_for_lambda_is_parked_in_s3_with_a_303(handlers, lamb
     assert response["statusCode"] == 303
     location = header(response, "location")
     assert location == response_json(response)["url"]
-    assert response_json(response)["key"].startswith("output/results/")
+    assert response_json(response)["key"].startswith("results/")
     with urllib.request.urlopen(location) as download:
         assert open_image(download.read()).size == (512, 512)
 
@@ -110,7 +120,7 @@ def test_a_browser_page_can_ask_for_json_instead_of_the_303(handlers, lambda_env
 
     assert response["statusCode"] == 201
     stored = response_json(response)
-    assert stored["key"].startswith("output/results/") and header(response, "location") == stored["url"]
+    assert stored["key"].startswith("results/") and header(response, "location") == stored["url"]
     with urllib.request.urlopen(stored["url"]) as download:
         assert open_image(download.read()).size == (512, 512)
 
@@ -172,3 +182,15 @@ def test_image_key_reads_the_input_bucket_even_when_outputs_go_elsewhere(handler
 
     assert response["statusCode"] == 200
     assert open_image(response_body(response)).mode == "RGBA"
+
+
+def test_an_image_key_s3_denies_is_an_access_error_not_a_missing_image(handlers, embedded_s3, s3, bucket, photo):
+    s3.put_object(Bucket=bucket, Key="input/denied.jpg", Body=photo)
+    store = ObjectStore(faulty_client(embedded_s3, "input/denied.jpg", status=403, code="AccessDenied"))
+    handler = Mangum(create_app(handlers.settings, handlers.models, store), lifespan="off")
+
+    denied = handler(http_api_event(query={"image_key": "denied.jpg"}), None)
+    missing = handler(http_api_event(query={"image_key": "never-uploaded.jpg"}), None)  # the real path: S3's 404
+
+    assert_error(denied, 403, "storage_access_denied")
+    assert_error(missing, 400, "image_not_found")

@@ -4,15 +4,14 @@ colours composed exactly as rembg's naive_cutout, and the PNG holds exactly the 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from skimage.data import astronaut
 
-from function.imaging.decode import DecodeLimits, decode_image
 from function.imaging.banded import Upscaler
+from function.imaging.decode import DecodeLimits, decode_image
 from function.imaging.options import RemovalOptions
 from function.imaging.pipeline import remove_background
 from tests.support import jpeg_bytes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import uuid
@@ -9,8 +10,18 @@ import uuid
 import pytest
 
 from function.observability import logger
-
-from tests.support import http_api_event, lambda_context, response_json, s3_put_event
+from function.s3.processor import S3Pipeline
+from function.s3.records import objects_in_notification
+from function.s3.storage import ObjectStore
+from tests.support import (
+    SIGNER_ARN,
+    faulty_client,
+    http_api_event,
+    jwt_authorizer,
+    lambda_context,
+    response_json,
+    s3_put_event,
+)
 
 
 def emitted(capfd) -> list[dict]:
@@ -19,10 +30,8 @@ def emitted(capfd) -> list[dict]:
     for line in capfd.readouterr().out.splitlines():
         line = line.strip()
         if line.startswith("{"):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 documents.append(json.loads(line))
-            except json.JSONDecodeError:
-                pass
     return documents
 
 
@@ -95,3 +104,54 @@ def test_an_s3_record_is_logged_under_its_key_with_fetch_and_store_timings(handl
     assert {"FetchMs", "StoreMs", "InferMs"} <= metric_names(metrics)
     (log,) = [d for d in documents if d.get("message") == "image processed"]
     assert log["correlation_id"] == key
+
+
+def test_a_read_s3_denies_is_logged_as_an_error_and_counted(handlers, capture, embedded_s3, s3, bucket, photo):
+    key = f"input/denied-{uuid.uuid4().hex[:6]}.jpg"
+    s3.put_object(Bucket=bucket, Key=key, Body=photo)
+    store = ObjectStore(faulty_client(embedded_s3, key, status=403, code="AccessDenied", operations=("HeadObject",)))
+
+    output = capture()
+    (outcome,) = S3Pipeline(handlers.settings, handlers.model, store).handle_all(objects_in_notification(s3_put_event(bucket, [key])))
+
+    documents = emitted(output)
+    assert outcome.code == "storage_access_denied"
+    (failure,) = [d for d in emf(documents) if "Failures" in d]
+    assert failure["error_code"] == "storage_access_denied" and failure["Failures"] == [1.0]
+    (log,) = [d for d in documents if d.get("error_code") == "storage_access_denied" and "_aws" not in d]
+    assert log["level"] == "ERROR" and log["correlation_id"] == key
+
+
+def test_every_api_log_line_names_the_caller_never_the_token(handlers, capture, app_in_mode, photo):
+    from mangum import Mangum
+
+    token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
+    signed = http_api_event(body=photo, headers={"content-type": "image/jpeg"})
+    with_token = http_api_event(body=b"not an image", headers={"content-type": "image/png", "authorization": f"Bearer {token}"},
+                                authorizer=jwt_authorizer("alice-sub"))
+
+    output = capture()
+    handlers.http_handler(signed, lambda_context())
+    Mangum(app_in_mode("jwt"), lifespan="off")(with_token, lambda_context())
+
+    documents = [d for d in emitted(output) if "message" in d]
+    assert {d["caller"] for d in documents if d.get("correlation_id") == signed["requestContext"]["requestId"]} == {SIGNER_ARN}
+    refused = [d for d in documents if d.get("correlation_id") == with_token["requestContext"]["requestId"]]
+    assert refused and {d["caller"] for d in refused} == {"alice-sub"}
+    assert token not in output.readouterr().out + "".join(map(str, documents))
+
+
+def test_a_refused_image_url_is_logged_by_the_fetcher_as_json_under_the_request_id(handlers, capture):
+    # The fetcher logs through a plain stdlib logger; on Lambda only Powertools' handler reaches CloudWatch.
+    event = http_api_event(query={"image_url": "https://attacker.example/cat.jpg"})
+    request_id = event["requestContext"]["requestId"]
+
+    output = capture()
+    response = handlers.http_handler(event, lambda_context())
+
+    documents = emitted(output)
+    assert response_json(response)["error"]["code"] == "url_host_not_allowed"
+    (log,) = [d for d in documents if str(d.get("message", "")).startswith("refused image URL")]
+    assert log["name"] == "function.fetch.fetcher" and log["level"] == "WARNING"
+    assert log["correlation_id"] == request_id and log["service"] == "rembg"
+    assert "url_host_not_allowed" in log["message"] and "attacker" not in log["message"]

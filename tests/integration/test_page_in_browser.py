@@ -9,11 +9,21 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.support import assert_astronaut_cutout, jpeg_bytes, open_image
+from local.gateway import LocalJwtAuthorizer
+from tests.support import (
+    assert_astronaut_cutout,
+    jpeg_bytes,
+    open_image,
+    recording_server,
+    run_signing_example,
+    served,
+    sigv4_signature_is_valid,
+)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
@@ -40,8 +50,9 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, server):
+@contextmanager
+def opened(browser, server: str):
+    """The page at `server` in a fresh browser context (its own sessionStorage), checked to load nothing from elsewhere."""
     context = browser.new_context(viewport={"width": 1000, "height": 700}, accept_downloads=True)
     page = context.new_page()
     elsewhere = []
@@ -50,6 +61,20 @@ def page(browser, server):
     yield page
     context.close()
     assert not elsewhere, f"the page reached beyond its own server: {elsewhere}"
+
+
+@pytest.fixture
+def page(browser, server):
+    with opened(browser, server) as page:
+        yield page
+
+
+@pytest.fixture(scope="module")
+def jwt_api(app_in_mode):
+    """The app in jwt mode behind the local stand-in for API Gateway's JWT authorizer."""
+    gateway = LocalJwtAuthorizer(app_in_mode("jwt"))
+    with served(gateway) as url:
+        yield gateway, url
 
 
 def test_upload_see_and_download_the_cutout(page, tmp_path):
@@ -103,3 +128,57 @@ def test_api_docs_render_offline(page, server):
 
     sync_api.expect(page.locator(".opblock-summary-path", has_text="/remove-bg")).to_be_visible(timeout=30_000)
     assert page.url == f"{server}/docs"
+
+
+def test_a_public_api_asks_for_no_token(page):
+    sync_api.expect(page.locator("#drop")).to_be_visible()
+
+    assert page.locator("#signin").is_hidden() and page.locator("#signed").is_hidden()
+
+
+def test_with_jwt_the_page_takes_a_token_keeps_it_in_the_tab_only_and_sends_it(browser, jwt_api, tmp_path):
+    gateway, api = jwt_api
+    photo = tmp_path / "astronaut.jpg"
+    photo.write_bytes(jpeg_bytes())
+    token = gateway.token_for("browser-user")
+    expect = sync_api.expect
+
+    with opened(browser, api) as page:
+        sent = []
+        page.on("request", lambda request: sent.append(request.headers.get("authorization")) if "remove-bg" in request.url else None)
+        expect(page.locator("#token")).to_be_visible()
+        page.set_input_files("#file", str(photo))  # no token yet: API Gateway's 401
+        expect(page.locator("#status")).to_have_class("error", timeout=30_000)
+        expect(page.locator("#status")).to_contain_text("bearer token")
+
+        page.fill("#token", token)
+        page.keyboard.press("Tab")  # leaving the field runs the request again, with the token
+
+        expect(page.locator("#status")).to_have_text("Done.", timeout=60_000)
+        expect(page.locator("#size")).to_have_text("512 × 512 px")
+        assert sent[-1] == f"Bearer {token}"
+        assert page.evaluate("sessionStorage.getItem('rembg.token')") == token
+        assert page.evaluate("localStorage.length") == 0
+        page.reload()
+        expect(page.locator("#token")).to_have_value(token)
+
+    with opened(browser, api) as another_tab:  # a new browsing context starts signed out
+        expect(another_tab.locator("#token")).to_have_value("")
+
+
+def test_with_iam_the_page_explains_signed_requests_and_shows_a_working_example(browser, app_in_mode, tmp_path):
+    with served(app_in_mode("iam")) as api, opened(browser, api) as page:
+        example = page.locator("#sigv4")
+        sync_api.expect(example).to_contain_text("SigV4Auth", timeout=10_000)
+        code = example.inner_text()
+        assert f'API = "{api}/"' in code
+        assert page.locator("#form").is_hidden() and page.locator("#signin").is_hidden()
+
+    with recording_server() as (gateway, seen):
+        run = run_signing_example(code, gateway, tmp_path)
+
+    assert run.returncode == 0, run.stderr[-2000:]
+    ((method, path, headers, body),) = seen
+    assert (method, path, body) == ("POST", "/remove-bg", jpeg_bytes())
+    assert sigv4_signature_is_valid(method, path, headers, body)
+    assert (tmp_path / "cutout.png").read_bytes().startswith(b"\x89PNG")

@@ -22,8 +22,9 @@ from tests.runtime_api import Invocation, LocalRuntimeApi
 from tests.support import assert_astronaut_cutout
 
 pytest.importorskip("awslambdaric", reason="the runtime interface client is in requirements-dev.txt")
-pytestmark = pytest.mark.skipif(sandbox_available() is not None,
-                                reason=f"no Lambda-like sandbox here: {sandbox_available()}")
+pytestmark = pytest.mark.skipif(
+    sandbox_available() is not None, reason=f"no Lambda-like sandbox here: {sandbox_available()}"
+)
 
 EVENTS = REPO / "events"
 CUTOUT = "output/holiday photos/café 1.png"
@@ -37,7 +38,6 @@ runpy.run_module("awslambdaric", run_name="__main__")
 
 def event(name: str) -> dict:
     return json.loads((EVENTS / name).read_text())
-
 
 
 @pytest.fixture
@@ -56,12 +56,18 @@ def doomed_s3():
 def run_under_the_runtime_client(image_dir: Path, s3: EmbeddedS3, handler: str, invocations: list[Invocation]):
     with LocalRuntimeApi(invocations, function_name=handler) as api:
         env = lambda_env(
-            baked_cache=image_dir / "numba", model_home=image_dir / "models", MODEL_NAME="u2netp",
+            baked_cache=image_dir / "numba",
+            model_home=image_dir / "models",
+            MODEL_NAME="u2netp",
             **s3.environment(LOCAL_BUCKET),
             # What Lambda sets for a python3.12 image function.
-            AWS_LAMBDA_RUNTIME_API=api.address, AWS_EXECUTION_ENV="AWS_Lambda_python3.12", _HANDLER=handler,
-            LAMBDA_TASK_ROOT=str(REPO), AWS_LAMBDA_FUNCTION_NAME=handler.rsplit(".", 1)[1],
-            AWS_LAMBDA_FUNCTION_MEMORY_SIZE="3008", AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
+            AWS_LAMBDA_RUNTIME_API=api.address,
+            AWS_EXECUTION_ENV="AWS_Lambda_python3.12",
+            _HANDLER=handler,
+            LAMBDA_TASK_ROOT=str(REPO),
+            AWS_LAMBDA_FUNCTION_NAME=handler.rsplit(".", 1)[1],
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE="3008",
+            AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
         )
         result = run_in_sandbox(f"HANDLER = {handler!r}\n" + BOOTSTRAP, env, timeout=600)
     assert api.init_error is None, api.init_error
@@ -85,10 +91,18 @@ def test_http_handler_answers_api_gateway_events(lambda_image_dir, embedded_s3):
     url_event = event("http-remove-bg-url.json")
     seed(embedded_s3.client(), LOCAL_BUCKET, "http", url_event)  # the placeholder URL -> a presigned local one
 
-    health, upload, by_url = responses(run_under_the_runtime_client(
-        lambda_image_dir, embedded_s3, "function.handlers.http_handler",
-        [Invocation(event("http-health.json")), Invocation(event("http-remove-bg-upload.json")), Invocation(url_event)],
-    ))
+    health, upload, by_url = responses(
+        run_under_the_runtime_client(
+            lambda_image_dir,
+            embedded_s3,
+            "function.handlers.http_handler",
+            [
+                Invocation(event("http-health.json")),
+                Invocation(event("http-remove-bg-upload.json")),
+                Invocation(url_event),
+            ],
+        )
+    )
 
     assert health["statusCode"] == 200 and json.loads(health["body"])["model"] == "u2netp"
     assert upload["statusCode"] == 200 and upload["isBase64Encoded"]
@@ -98,16 +112,22 @@ def test_http_handler_answers_api_gateway_events(lambda_image_dir, embedded_s3):
 
 
 def test_s3_handler_processes_notifications_and_redrives_and_reports_a_failure_in_lambdas_error_shape(
-        lambda_image_dir, doomed_s3):
+    lambda_image_dir, doomed_s3
+):
     s3, stop_s3 = doomed_s3
     notification = event("s3-put.json")
     seed(s3.client(), LOCAL_BUCKET, "s3", notification)
     s3.client().delete_object(Bucket=LOCAL_BUCKET, Key=CUTOUT)
 
     put, redriven, failed = run_under_the_runtime_client(
-        lambda_image_dir, s3, "function.handlers.s3_handler",
-        [Invocation(notification), Invocation(event("s3-put-failure-record.json")),
-         Invocation(notification, before=stop_s3)],  # S3 goes away: a failure worth a retry
+        lambda_image_dir,
+        s3,
+        "function.handlers.s3_handler",
+        [
+            Invocation(notification),
+            Invocation(event("s3-put-failure-record.json")),
+            Invocation(notification, before=stop_s3),
+        ],  # S3 goes away: a failure worth a retry
     )
 
     assert put.outcome == redriven.outcome == "response"
@@ -116,7 +136,10 @@ def test_s3_handler_processes_notifications_and_redrives_and_reports_a_failure_i
     assert failed.outcome == "error"
     assert set(failed.body) == {"errorMessage", "errorType", "requestId", "stackTrace"}
     assert (failed.body["errorType"], failed.body["requestId"]) == ("TransientFailure", failed.request_id)
-    assert failed.body["errorMessage"] == "1 record(s) failed transiently: input/holiday photos/café 1.jpg: StorageUnavailable"
+    assert (
+        failed.body["errorMessage"]
+        == "1 record(s) failed transiently: input/holiday photos/café 1.jpg: StorageUnavailable"
+    )
     assert any("in s3_handler" in line for line in failed.body["stackTrace"])
     assert json.loads(failed.xray_cause)["exceptions"][0]["type"] == "TransientFailure"
 
@@ -125,10 +148,14 @@ def test_sqs_handler_answers_with_a_partial_batch_response(lambda_image_dir, emb
     messages = event("sqs-s3-put.json")
     seed(embedded_s3.client(), LOCAL_BUCKET, "s3", messages)
 
-    answers = responses(run_under_the_runtime_client(
-        lambda_image_dir, embedded_s3, "function.handlers.sqs_handler",
-        [Invocation(messages), Invocation(event("sqs-redriven-failure-record.json"))],
-    ))
+    answers = responses(
+        run_under_the_runtime_client(
+            lambda_image_dir,
+            embedded_s3,
+            "function.handlers.sqs_handler",
+            [Invocation(messages), Invocation(event("sqs-redriven-failure-record.json"))],
+        )
+    )
 
     assert answers == [{"batchItemFailures": []}] * 2
 
@@ -138,13 +165,16 @@ def test_batch_handler_answers_batch_operations_in_both_schemas(lambda_image_dir
     seed(client, LOCAL_BUCKET, "batch", event("batch-ops-v1.json"))
     client.delete_object(Bucket=LOCAL_BUCKET, Key=CUTOUT)
 
-    v1, v2 = responses(run_under_the_runtime_client(
-        lambda_image_dir, embedded_s3, "function.handlers.batch_handler",
-        [Invocation(event("batch-ops-v1.json")), Invocation(event("batch-ops-v2.json"))],
-    ))
+    v1, v2 = responses(
+        run_under_the_runtime_client(
+            lambda_image_dir,
+            embedded_s3,
+            "function.handlers.batch_handler",
+            [Invocation(event("batch-ops-v1.json")), Invocation(event("batch-ops-v2.json"))],
+        )
+    )
 
     assert v1["invocationSchemaVersion"] == "1.0" and v2["invocationSchemaVersion"] == "2.0"
     assert [r["resultCode"] for r in v1["results"] + v2["results"]] == ["Succeeded", "Succeeded"]
     assert (v1["results"][0]["resultString"], v2["results"][0]["resultString"]) == (CUTOUT, f"duplicate {CUTOUT}")
     assert_astronaut_cutout(Image.open(io.BytesIO(client.get_object(Bucket=LOCAL_BUCKET, Key=CUTOUT)["Body"].read())))
-

@@ -8,12 +8,15 @@ import uuid
 
 import pytest
 
-from function.s3.keys import MAX_KEY_BYTES
 from function.errors import TransientFailure
+from function.s3.keys import MAX_KEY_BYTES
+from function.s3.processor import S3Pipeline
 from function.s3.records import objects_in_notification
+from function.s3.storage import ObjectStore
 from local.events import on_failure_record
 from tests.support import (
     assert_astronaut_cutout,
+    faulty_client,
     faulty_pipeline,
     jpeg_bytes,
     lambda_context,
@@ -95,7 +98,7 @@ def test_the_same_event_three_times_leaves_one_output(handlers, s3, bucket, phot
 
     out_key = key.replace("input/", "output/", 1).replace(".jpg", ".png")
     assert statuses == ["processed", "duplicate", "duplicate"]
-    (version,) = output_versions(s3, bucket, out_key)
+    assert len(output_versions(s3, bucket, out_key)) == 1
     metadata = s3.head_object(Bucket=bucket, Key=out_key)["Metadata"]
     assert metadata["source-etag"] == etag and metadata["source-key"]
 
@@ -199,6 +202,35 @@ def test_a_transient_s3_error_raises_for_a_retry_after_the_other_records_are_don
     assert [r["status"] for r in result["records"]] == ["processed", "duplicate"]
 
 
+def test_a_record_whose_object_is_gone_is_ignored(handlers, s3, bucket, photo):
+    """The real path: with s3:ListBucket on the input prefix S3 answers a deleted key with 404."""
+    key = unique("deleted.jpg")
+    drop(s3, bucket, key, photo)
+    s3.delete_object(Bucket=bucket, Key=key)
+
+    (record,) = handlers.s3_handler(s3_put_event(bucket, [key]), lambda_context())["records"]
+
+    assert (record["status"], record["detail"]) == ("ignored", "the object no longer exists")
+
+
+@pytest.mark.parametrize("operations, code", [(("HeadObject",), "403"), (("GetObject",), "AccessDenied")])
+def test_a_record_s3_denies_us_is_a_reported_error_never_ignored(handlers, embedded_s3, s3, bucket, photo, operations, code):
+    denied, fine = unique("denied.jpg"), unique("fine.jpg")
+    drop(s3, bucket, denied, photo)
+    drop(s3, bucket, fine, photo)
+    store = ObjectStore(faulty_client(embedded_s3, denied, status=403, code=code, operations=operations))
+    pipeline = S3Pipeline(handlers.settings, handlers.model, store)
+
+    denied_outcome, fine_outcome = pipeline.handle_all(objects_in_notification(s3_put_event(bucket, [denied, fine])))
+
+    assert (denied_outcome.status, denied_outcome.code) == ("failed", "storage_access_denied")
+    assert fine_outcome.status == "processed"
+    report = json.loads(read(s3, bucket, denied.replace("input/", "failed/", 1) + ".json"))
+    assert report["error"]["code"] == "storage_access_denied" and "denied" in report["error"]["message"]
+    assert report["source"]["key"] == denied
+    assert not output_versions(s3, bucket, denied.replace("input/", "output/", 1).replace(".jpg", ".png"))
+
+
 def test_sqs_batches_report_exactly_the_messages_to_retry(handlers, embedded_s3, s3, bucket, photo, monkeypatch):
     good, bad, flaky = unique("q-good.jpg"), unique("q-bad.jpg"), unique("q-flaky.jpg")
     drop(s3, bucket, good, photo)
@@ -233,7 +265,7 @@ def test_a_queue_batch_of_ten_with_three_throttled_returns_exactly_those_three(h
     response = handlers.sqs_handler(sqs_event([json.dumps(n) for n in notifications]), lambda_context())
 
     assert response == {"batchItemFailures": [{"itemIdentifier": f"message-{i}"} for i in (2, 4, 8)]}
-    for key in good + [redriven]:
+    for key in [*good, redriven]:
         assert_astronaut_cutout(open_image(read(s3, bucket, output_key(key))))
     assert json.loads(read(s3, bucket, not_an_image.replace("input/", "failed/", 1) + ".json"))["error"]["code"]
     for key in throttled:

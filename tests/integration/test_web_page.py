@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.support import lambda_context, header, http_api_event, response_body
+from tests.support import header, http_api_event, lambda_context, response_body
 
 
 def get(handlers, path: str) -> dict:

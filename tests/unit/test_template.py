@@ -25,7 +25,6 @@ from mangum import Mangum
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
-DOCKERFILE = ROOT / "Dockerfile"
 EVENTS = ROOT / "events"
 TOOLS_BIN = ROOT / ".venv-tools" / "bin"
 
@@ -33,6 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from function.settings import Settings  # noqa: E402
+from tests.dockerfile import DockerContext, dockerfile_instructions  # noqa: E402
 
 # Variables the template may pass besides Settings' own fields.
 EXTRA_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_TRACE_DISABLED", "LOG_LEVEL"}
@@ -41,14 +41,21 @@ NEVER_IN_TEMPLATE = {"AWS_REGION", "AWS_DEFAULT_REGION"}
 # Declared only so that `sam local invoke --env-vars` may set it; on AWS it stays empty.
 LOCAL_ONLY = "AWS_ENDPOINT_URL_S3"
 
-HTTP_ROUTES = {
-    ("POST", "/remove-bg"),
+PUBLIC_ROUTES = {
     ("GET", "/health"),
     ("GET", "/docs"),
+    ("GET", "/docs/{proxy+}"),  # the swagger-ui files
     ("GET", "/openapi.json"),
     ("GET", "/"),
-    ("ANY", "/{proxy+}"),  # the /docs assets, and the app's own 404/405 envelope for anything else
 }
+GUARDED_ROUTES = {
+    ("POST", "/remove-bg"),
+    ("ANY", "/{proxy+}"),  # the app's own 404/405 envelope, and any route it gains later
+}
+HTTP_ROUTES = PUBLIC_ROUTES | GUARDED_ROUTES
+# ApiAuth -> what the function is told (API_AUTH) and the OpenAPI security scheme on guarded routes.
+AUTH_MODES = {"AWS_IAM": ("iam", "AWS_IAM"), "JWT": ("jwt", "Jwt"), "NONE": ("none", None)}
+JWT_PARAMS = {"JwtIssuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example", "JwtAudience": "app-client-id"}
 
 # A stack context to resolve intrinsics with. The stack name has capitals on purpose:
 # allowed for stacks, not for buckets.
@@ -84,8 +91,9 @@ def resources(tpl: dict, type_: str) -> dict[str, dict]:
 
 def function_props(tpl: dict, name: str) -> dict:
     """A function's properties with SAM Globals merged in (what SAM deploys)."""
-    from cfnlint.template.transforms._sam_globals import merge_globals
     import copy
+
+    from cfnlint.template.transforms._sam_globals import merge_globals
 
     merged = merge_globals(copy.deepcopy(dict(tpl)))
     return merged["Resources"][name]["Properties"]
@@ -97,15 +105,39 @@ def parameters(tpl: dict, **overrides: str) -> dict[str, str]:
     return values
 
 
-def resolve(value, params: dict[str, str]):
-    """Resolve the intrinsics the template uses in names and ARNs (Ref/Sub/Select/Split)."""
+def holds(tpl: dict, condition, params: dict[str, str]) -> bool:
+    """Evaluate a condition (by name, or an expression) the way CloudFormation would."""
+    if isinstance(condition, str):
+        return holds(tpl, tpl["Conditions"][condition], params)
+    (fn, arg), = condition.items()
+    if fn == "Fn::Equals":
+        return str(resolve(arg[0], params)) == str(resolve(arg[1], params))
+    if fn == "Fn::Not":
+        return not holds(tpl, arg[0], params)
+    if fn == "Fn::Or":
+        return any(holds(tpl, c, params) for c in arg)
+    if fn == "Fn::And":
+        return all(holds(tpl, c, params) for c in arg)
+    if fn == "Condition":
+        return holds(tpl, arg, params)
+    raise AssertionError(f"unsupported condition {fn}")
+
+
+def resolve(value, params: dict[str, str], tpl: dict | None = None):
+    """Resolve the intrinsics the template uses in names and ARNs (Ref/Sub/Select/Split), and
+    Fn::If when given the template whose conditions it names."""
     if isinstance(value, list):
-        return [resolve(v, params) for v in value]
+        return [resolve(v, params, tpl) for v in value]
     if not isinstance(value, dict):
         return value
     if len(value) != 1:
-        return {k: resolve(v, params) for k, v in value.items()}
+        return {k: v for k, v in ((k, resolve(v, params, tpl)) for k, v in value.items()) if v != NO_VALUE}
     (fn, arg), = value.items()
+    if fn == "Fn::If" and tpl is not None:
+        name, when_true, when_false = arg
+        return resolve(when_true if holds(tpl, name, params) else when_false, params, tpl)
+    if value == {"Ref": "AWS::NoValue"}:
+        return NO_VALUE
     if fn == "Ref":
         if arg in PSEUDO:
             return PSEUDO[arg]
@@ -128,7 +160,10 @@ def resolve(value, params: dict[str, str]):
     if fn == "Fn::Split":
         sep, text = arg
         return resolve(text, params).split(sep)
-    return {k: resolve(v, params) for k, v in value.items()}
+    return {k: resolve(v, params, tpl) for k, v in value.items()}
+
+
+NO_VALUE = object()  # what {"Ref": "AWS::NoValue"} resolves to: the key it is under disappears
 
 
 def bucket_name(tpl: dict, params: dict[str, str]) -> str:
@@ -149,26 +184,36 @@ def statements(tpl: dict, function: str) -> list[dict]:
     return out
 
 
-def grants(tpl: dict, function: str, params: dict[str, str]) -> set[tuple[str, str]]:
-    pairs = set()
+def grants(tpl: dict, function: str, params: dict[str, str]) -> set[tuple[str, str, str]]:
+    """(action, resource, condition) for every Allow; the condition as JSON, "" when there is none."""
+    triples = set()
     for st in statements(tpl, function):
         assert st["Effect"] == "Allow"
         actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
         res = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        condition = json.dumps(resolve(st["Condition"], params), sort_keys=True) if "Condition" in st else ""
         for action in actions:
             for r in res:
-                pairs.add((action, resolve(r, params)))
-    return pairs
+                triples.add((action, resolve(r, params), condition))
+    return triples
 
 
-def expected_grants(name: str, params: dict[str, str], spec: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    return {(action, f"arn:aws:s3:::{name}/{params[prefix]}*") for action, prefix in spec}
+def expected_grants(name: str, params: dict[str, str], spec: list[tuple[str, str]]) -> set[tuple[str, str, str]]:
+    expected = set()
+    for action, prefix in spec:
+        if action == "s3:ListBucket":  # on the bucket, and only for listings under the prefix
+            condition = json.dumps({"StringLike": {"s3:prefix": f"{params[prefix]}*"}}, sort_keys=True)
+            expected.add((action, f"arn:aws:s3:::{name}", condition))
+        else:
+            expected.add((action, f"arn:aws:s3:::{name}/{params[prefix]}*", ""))
+    return expected
 
 
 HTTP_GRANTS = [
     ("s3:GetObject", "InputPrefix"),
-    ("s3:GetObject", "OutputPrefix"),  # presigned GETs of outputs are signed with this role
-    ("s3:PutObject", "OutputPrefix"),
+    ("s3:GetObject", "ResultsPrefix"),  # presigned GETs of results are signed with this role
+    ("s3:PutObject", "ResultsPrefix"),  # never OutputPrefix: the API cannot touch pipeline outputs
+    ("s3:ListBucket", "InputPrefix"),  # a missing image_key is a 404, a denied one a 403
 ]
 S3_GRANTS = [
     ("s3:GetObject", "InputPrefix"),
@@ -176,6 +221,7 @@ S3_GRANTS = [
     ("s3:GetObject", "OutputPrefix"),  # also authorises HeadObject: "is the cutout already there?"
     ("s3:PutObject", "OutputPrefix"),
     ("s3:PutObject", "FailedPrefix"),
+    ("s3:ListBucket", "InputPrefix"),  # a deleted input is a 404 ("ignored"), a denied one a 403 (reported)
 ]
 
 
@@ -193,35 +239,56 @@ def all_handler_commands(tpl: dict) -> list[str]:
     return sorted({command for commands in handler_commands(tpl).values() for command in commands})
 
 
-def dockerfile_instructions() -> list[tuple[str, str]]:
-    text = DOCKERFILE.read_text()
-    logical = re.sub(r"\\\n", " ", "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("#")))
-    out = []
-    for line in logical.splitlines():
-        if line.strip():
-            keyword, _, rest = line.strip().partition(" ")
-            out.append((keyword.upper(), rest.strip()))
-    return out
-
-
 # --------------------------------------------------------------------------- linters
 
 
-def test_cfn_lint_reports_nothing():
+def template_for(mode: str, folder: Path) -> Path:
+    """template.yaml with ApiAuth defaulting to `mode` (and, for JWT, an issuer and audience), so the
+    linters, which only ever see default values, check that mode."""
+    text = TEMPLATE.read_text()
+    assert text.count("    Default: AWS_IAM\n") == 1
+    text = text.replace("    Default: AWS_IAM\n", f"    Default: {mode}\n")
+    if mode == "JWT":
+        for name, value in JWT_PARAMS.items():
+            block = f"  {name}:\n    Type: String\n    Default: \"\"\n"
+            assert text.count(block) == 1
+            text = text.replace(block, f"  {name}:\n    Type: String\n    Default: \"{value}\"\n")
+    path = folder / f"template-{mode.lower()}.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("mode", list(AUTH_MODES))
+def test_cfn_lint_reports_nothing(mode, tmp_path):
     from cfnlint.api import lint_file
 
-    matches = lint_file(TEMPLATE)
+    matches = lint_file(template_for(mode, tmp_path))
     assert not matches, "\n".join(str(m) for m in matches)
 
 
 @pytest.mark.skipif(not (TOOLS_BIN / "sam").exists(), reason="no .venv-tools/bin/sam (pip install aws-sam-cli into .venv-tools)")
-def test_sam_validate_lint():
+@pytest.mark.parametrize("mode", list(AUTH_MODES))
+def test_sam_validate_lint(mode, tmp_path):
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
     run = subprocess.run(
-        [str(TOOLS_BIN / "sam"), "validate", "--lint", "--template-file", str(TEMPLATE)],
+        [str(TOOLS_BIN / "sam"), "validate", "--lint", "--template-file", str(template_for(mode, tmp_path))],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def translated(template_path: Path, out: Path) -> dict:
+    """What SAM deploys: the real translator's output, checked by cfn-lint."""
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    run = subprocess.run(
+        [str(TOOLS_BIN / "python"), str(ROOT / "tests" / "sam_transform.py"), str(template_path)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    out.write_text(run.stdout)
+    lint = subprocess.run([str(TOOLS_BIN / "cfn-lint"), str(out)], capture_output=True, text=True, timeout=300)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    return json.loads(run.stdout)
 
 
 @pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-translator lives there)")
@@ -229,7 +296,8 @@ def test_sam_translator_output_lints_clean_no_circular_dependency(tmp_path):
     """cfn-lint 1.x checks SAM templates without expanding them, so it cannot see the
     bucket-notification <-> function-policy cycle (E3004). The real translator, then
     cfn-lint on its output, does."""
-    transformed = translated(TEMPLATE, tmp_path)
+    transformed = translated(TEMPLATE, tmp_path / "transformed.json")
+    assert "Transform" not in transformed
     # The S3 notification is wired to the S3 function (unless the queue is on) and the async config has the queue.
     res = transformed["Resources"]
     (bucket,) = [r for r in res.values() if r["Type"] == "AWS::S3::Bucket"]
@@ -251,29 +319,11 @@ def with_defaults(tmp_path: Path, **defaults: str) -> Path:
     for name, value in defaults.items():
         block = re.search(rf"^  {name}:\n(?:    .*\n)+", text, re.M).group(0)
         text = text.replace(block, re.sub(r"^    Default: .*$", f"    Default: {json.dumps(value)}", block, flags=re.M))
-    path = tmp_path / "template.yaml"
+    path = tmp_path / "template-overridden.yaml"
     path.write_text(text)
     changed, _ = decode(str(path))
     assert {name: str(changed["Parameters"][name]["Default"]) for name in defaults} == defaults
     return path
-
-
-def translated(path: Path, tmp_path: Path) -> dict:
-    """The real SAM translation of `path`, checked by cfn-lint as CloudFormation."""
-    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
-    # -P: the script's folder (tests/unit, which has an `http` package) must not shadow the stdlib.
-    run = subprocess.run(
-        [str(TOOLS_BIN / "python"), "-P", str(Path(__file__).with_name("_sam_transform.py")), str(path)],
-        env=env, capture_output=True, text=True, timeout=300,
-    )
-    assert run.returncode == 0, run.stderr
-    out = tmp_path / "transformed.json"
-    out.write_text(run.stdout)
-    transformed = json.loads(run.stdout)
-    assert "Transform" not in transformed
-    lint = subprocess.run([str(TOOLS_BIN / "cfn-lint"), str(out)], capture_output=True, text=True, timeout=300)
-    assert lint.returncode == 0, lint.stdout + lint.stderr
-    return transformed
 
 
 def test_cfn_lint_reports_nothing_with_the_ingest_queue(tmp_path):
@@ -295,7 +345,7 @@ def test_sam_validate_lint_with_the_ingest_queue(tmp_path):
 
 @pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-translator lives there)")
 def test_with_the_ingest_queue_s3_fills_a_paced_queue_whose_failures_reach_the_failure_queue(template, tmp_path):
-    res = translated(with_defaults(tmp_path, IngestQueue="true"), tmp_path)["Resources"]
+    res = translated(with_defaults(tmp_path, IngestQueue="true"), tmp_path / "transformed.json")["Resources"]
     params = parameters(template)
 
     queue = res["InputQueue"]["Properties"]
@@ -322,6 +372,46 @@ def test_with_the_ingest_queue_s3_fills_a_paced_queue_whose_failures_reach_the_f
     assert "sqs:ReceiveMessage" in statement and "sqs:DeleteMessage" in statement
 
 
+def routes_and_security(transformed: dict, params: dict[str, str]) -> tuple[dict, dict]:
+    """The deployed API's routes -> their resolved OpenAPI security, and its security schemes."""
+    (api,) = [r for r in transformed["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Api"]
+    body = api["Properties"]["Body"]
+    routes = {}
+    for path, methods in body["paths"].items():
+        for method, operation in methods.items():
+            assert operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"].endswith("${HttpFunction.Arn}/invocations")
+            name = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
+            routes[(name, path)] = resolve(operation.get("security", []), params, transformed)
+    schemes = resolve(body.get("components", {}).get("securitySchemes", {}), params, transformed)
+    return routes, {} if schemes is NO_VALUE else schemes
+
+
+@pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-translator lives there)")
+@pytest.mark.parametrize("mode", list(AUTH_MODES))
+def test_the_translated_api_guards_the_bucket_touching_routes_only(mode, tmp_path):
+    transformed = translated(template_for(mode, tmp_path), tmp_path / "transformed.json")
+    params = parameters(transformed)
+
+    routes, schemes = routes_and_security(transformed, params)
+
+    assert set(routes) == HTTP_ROUTES
+    scheme = AUTH_MODES[mode][1]
+    for route, security in routes.items():
+        expected = [{scheme: []}] if scheme and route in GUARDED_ROUTES else []
+        assert security == expected, route
+    assert set(schemes) == ({scheme} if scheme else set())
+    if mode == "AWS_IAM":
+        assert schemes[scheme]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    if mode == "JWT":
+        authorizer = schemes[scheme]["x-amazon-apigateway-authorizer"]
+        assert authorizer["type"] == "jwt" and authorizer["identitySource"] == "$request.header.Authorization"
+        assert authorizer["jwtConfiguration"] == {"issuer": JWT_PARAMS["JwtIssuer"], "audience": [JWT_PARAMS["JwtAudience"]]}
+    # API Gateway may invoke the function for every route, and nothing else.
+    permissions = [r["Properties"] for r in transformed["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
+    api_permissions = [p for p in permissions if p["Principal"] == "apigateway.amazonaws.com"]
+    assert len(api_permissions) == len(HTTP_ROUTES)
+
+
 # --------------------------------------------------------------------------- template
 
 
@@ -333,27 +423,82 @@ def test_parameters_and_defaults(template):
     assert p["S3Timeout"]["Default"] == 120
     assert p["Architecture"]["AllowedValues"] == ["x86_64", "arm64"]
     assert p["ModelName"]["Default"] == "u2net"
-    for name in ("InputPrefix", "OutputPrefix", "FailedPrefix", "FrontendUrl", "ReservedConcurrency", "LogRetentionDays"):
+    for name in ("InputPrefix", "OutputPrefix", "FailedPrefix", "ResultsPrefix", "FrontendUrl", "LogRetentionDays"):
         assert name in p
     # The template's defaults are the code's defaults.
     fields = Settings.model_fields
     assert p["InputPrefix"]["Default"] == fields["input_prefix"].default
     assert p["OutputPrefix"]["Default"] == fields["output_prefix"].default
     assert p["FailedPrefix"]["Default"] == fields["failed_prefix"].default
+    assert p["ResultsPrefix"]["Default"] == fields["results_prefix"].default
     assert p["ModelName"]["Default"] == fields["model_name"].default
+    # Authorization is on by default, and the function's own default is the same mode.
+    assert p["ApiAuth"]["Default"] == "AWS_IAM" and p["ApiAuth"]["AllowedValues"] == list(AUTH_MODES)
+    assert AUTH_MODES[p["ApiAuth"]["Default"]][0] == fields["api_auth"].default
+    # Concurrency per function; the S3 one capped by default so bulk uploads leave the API room.
+    assert p["HttpReservedConcurrency"]["Default"] == -1
+    assert 0 < p["S3ReservedConcurrency"]["Default"] <= 100
+    assert "ReservedConcurrency" not in p
+
+
+PREFIX_PARAMETERS = ("InputPrefix", "OutputPrefix", "FailedPrefix", "ResultsPrefix")
 
 
 @pytest.mark.parametrize("value", ["input/", "uploads/photos/"])
 def test_prefix_parameters_accept_folders(template, value):
-    for name in ("InputPrefix", "OutputPrefix", "FailedPrefix"):
+    for name in PREFIX_PARAMETERS:
         assert re.fullmatch(template["Parameters"][name]["AllowedPattern"], value)
 
 
 @pytest.mark.parametrize("value", ["", "/", "input", "/input/"])
 def test_prefix_parameters_refuse_non_folders(template, value):
     # An empty prefix would make the S3 function trigger on its own outputs.
-    for name in ("InputPrefix", "OutputPrefix", "FailedPrefix"):
+    for name in PREFIX_PARAMETERS:
         assert not re.fullmatch(template["Parameters"][name]["AllowedPattern"], value)
+
+
+def rule_refusals(tpl: dict, params: dict[str, str]) -> list[str]:
+    """The AssertDescriptions of every Rules assertion these parameter values fail."""
+    failed = []
+    for rule in tpl["Rules"].values():
+        if "RuleCondition" in rule and not holds(tpl, rule["RuleCondition"], params):
+            continue
+        failed += [a["AssertDescription"] for a in rule["Assertions"] if not holds(tpl, a["Assert"], params)]
+    return failed
+
+
+def test_the_defaults_pass_the_rules(template):
+    assert rule_refusals(template, parameters(template)) == []
+    assert rule_refusals(template, parameters(template, ApiAuth="JWT", **JWT_PARAMS)) == []
+
+
+@pytest.mark.parametrize("first, second", [(a, b) for i, a in enumerate(PREFIX_PARAMETERS) for b in PREFIX_PARAMETERS[i + 1:]])
+def test_rules_refuse_any_two_equal_prefixes(template, first, second):
+    params = parameters(template, **{first: "same/", second: "same/"})
+
+    assert len(rule_refusals(template, params)) == 1
+
+
+@pytest.mark.parametrize("missing", ["JwtIssuer", "JwtAudience"])
+def test_rules_refuse_jwt_without_an_issuer_or_an_audience(template, missing):
+    params = parameters(template, ApiAuth="JWT", **{**JWT_PARAMS, missing: ""})
+
+    (refusal,) = rule_refusals(template, params)
+    assert missing in refusal
+
+
+def test_jwt_issuer_must_be_an_https_url(template):
+    pattern = template["Parameters"]["JwtIssuer"]["AllowedPattern"]
+    assert re.fullmatch(pattern, JWT_PARAMS["JwtIssuer"]) and re.fullmatch(pattern, "")
+    assert not re.fullmatch(pattern, "http://issuer.example") and not re.fullmatch(pattern, "issuer.example")
+
+
+@pytest.mark.parametrize("api_auth", list(AUTH_MODES))
+def test_the_function_is_told_the_mode_the_gateway_enforces(template, api_auth):
+    params = parameters(template, ApiAuth=api_auth, **JWT_PARAMS)
+    env = function_props(template, "HttpFunction")["Environment"]["Variables"]
+
+    assert resolve(env["API_AUTH"], params, template) == AUTH_MODES[api_auth][0]
 
 
 def test_http_api_routes(template):
@@ -365,6 +510,12 @@ def test_http_api_routes(template):
         routes.add((event["Properties"]["Method"].upper(), event["Properties"]["Path"]))
     assert routes == HTTP_ROUTES
     assert ("POST", "/remove-bg") in routes
+
+
+def test_the_local_jwt_authorizer_leaves_the_same_routes_public():
+    from local.gateway import PUBLIC_ROUTES as LOCAL_PUBLIC_ROUTES
+
+    assert LOCAL_PUBLIC_ROUTES == PUBLIC_ROUTES
 
 
 def test_http_api_cors_follows_frontend_url(template):
@@ -389,11 +540,8 @@ def test_objects_created_under_the_input_prefix_reach_the_function_or_its_queue(
         (rule,) = conf["Filter"]["S3Key"]["Rules"]
         assert rule["Name"].lower() == "prefix"
         assert rule["Value"] == {"Ref": "InputPrefix"}
-    # S3 checks its right to deliver when the notification is set: the bucket comes after both.
-    permission = template["Resources"]["S3FunctionInvokedByBucket"]["Properties"]
-    assert template["Resources"][bucket_id]["DependsOn"] == "S3FunctionInvokedByBucket"
-    assert permission["Principal"] == "s3.amazonaws.com" and permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
-    assert resolve(permission["SourceArn"], parameters(template)) == f"arn:aws:s3:::{bucket_name(template, parameters(template))}"
+    assert "Events" not in template["Resources"]["S3Function"]["Properties"]  # wired on the bucket instead
+    # S3 checks its right to deliver when the notification is set: the queue's policy comes first.
     tags = json.dumps(template["Resources"][bucket_id]["Properties"]["Tags"])
     assert '{"Ref": "InputQueuePolicy"}' in tags
 
@@ -439,11 +587,24 @@ def test_batch_operations_may_invoke_the_backfill_function_and_touch_only_its_re
 
 
 def test_backfill_reports_have_a_prefix_of_their_own(template):
-    (rule,) = template["Rules"]["BatchReportsHaveTheirOwnPrefix"]["Assertions"]
-    others, mine = rule["Assert"]["Fn::Not"][0]["Fn::Contains"]
-    assert mine == {"Ref": "BatchReportPrefix"}
-    assert others == [{"Ref": "InputPrefix"}, {"Ref": "OutputPrefix"}, {"Ref": "FailedPrefix"}]
+    rules = [a["Assert"]["Fn::Not"][0]["Fn::Equals"] for a in template["Rules"]["PrefixesDoNotOverlap"]["Assertions"]
+             if "BatchReportPrefix" in json.dumps(a)]
+    assert rules == [[{"Ref": other}, {"Ref": "BatchReportPrefix"}]
+                     for other in ("InputPrefix", "OutputPrefix", "FailedPrefix", "ResultsPrefix")]
     assert re.fullmatch(template["Parameters"]["BatchReportPrefix"]["AllowedPattern"], "batch-reports/")
+
+
+def test_only_this_stacks_bucket_in_this_account_may_invoke_the_s3_function(template):
+    params = parameters(template)
+    ((permission_id, permission),) = resources(template, "AWS::Lambda::Permission").items()
+    props = permission["Properties"]
+    assert props["FunctionName"] == {"Fn::GetAtt": ["S3Function", "Arn"]}
+    assert (props["Action"], props["Principal"]) == ("lambda:InvokeFunction", "s3.amazonaws.com")
+    assert props["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert resolve(props["SourceArn"], params) == f"arn:aws:s3:::{bucket_name(template, params)}"
+    # S3 checks the permission when the notification is set up, so the bucket waits for it.
+    (bucket,) = resources(template, "AWS::S3::Bucket").values()
+    assert bucket["DependsOn"] == permission_id
 
 
 def test_bucket_is_private_and_encrypted(template):
@@ -487,7 +648,7 @@ def test_bucket_name_is_spelled_out_not_referenced(template):
 )
 @pytest.mark.parametrize(
     "overrides",
-    [{}, {"InputPrefix": "uploads/", "OutputPrefix": "cutouts/", "FailedPrefix": "errors/"}],
+    [{}, {"InputPrefix": "uploads/", "OutputPrefix": "cutouts/", "FailedPrefix": "errors/", "ResultsPrefix": "api/"}],
 )
 def test_least_privilege_s3_grants(template, function, spec, overrides):
     params = parameters(template, **overrides)
@@ -502,7 +663,8 @@ def test_no_broad_or_destructive_actions(template, function):
         for action in actions:
             assert "*" not in action, action
             assert not action.lower().startswith("s3:delete"), action
-            assert action != "s3:ListBucket", action  # not needed: objects are addressed by key
+            if action == "s3:ListBucket":  # listing only under the input prefix, never the whole bucket
+                assert st["Condition"] == {"StringLike": {"s3:prefix": {"Fn::Sub": "${InputPrefix}*"}}}
 
 
 def test_async_failures_go_to_the_queue(template):
@@ -517,11 +679,8 @@ def test_async_failures_go_to_the_queue(template):
     assert props["RecursiveLoop"] == "Terminate"
 
 
-@pytest.mark.parametrize(
-    "function, concurrency",
-    [("HttpFunction", "ReservedConcurrency"), ("S3Function", "ReservedConcurrency"), ("BackfillFunction", "BackfillConcurrency")],
-)
-def test_functions_are_images_with_build_metadata_logs_and_concurrency(template, function, concurrency):
+@pytest.mark.parametrize("function", ["HttpFunction", "S3Function", "BackfillFunction"])
+def test_functions_are_images_with_build_metadata_logs_and_concurrency(template, function):
     fn = template["Resources"][function]
     props = fn["Properties"]
     assert props["PackageType"] == "Image"
@@ -535,8 +694,10 @@ def test_functions_are_images_with_build_metadata_logs_and_concurrency(template,
     assert template["Resources"][log_group]["Type"] == "AWS::Logs::LogGroup"
     assert template["Resources"][log_group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     condition, value, unset = props["ReservedConcurrentExecutions"]["Fn::If"]
-    assert value == {"Ref": concurrency} and unset == {"Ref": "AWS::NoValue"}
-    assert condition in template["Conditions"]
+    parameter = {"HttpFunction": "HttpReservedConcurrency", "S3Function": "S3ReservedConcurrency",
+                 "BackfillFunction": "BackfillConcurrency"}[function]
+    assert value == {"Ref": parameter} and unset == {"Ref": "AWS::NoValue"}
+    assert condition in template["Conditions"] and parameter in json.dumps(template["Conditions"][condition])
 
 
 def test_both_functions_share_one_image(template):
@@ -582,10 +743,13 @@ def test_default_environment_is_a_valid_configuration(template, monkeypatch):
             monkeypatch.delenv(key)
     for fn in resources(template, "AWS::Serverless::Function"):
         for key, value in function_props(template, fn)["Environment"]["Variables"].items():
-            monkeypatch.setenv(key, str(resolve(value, params)))
+            monkeypatch.setenv(key, str(resolve(value, params, template)))
         settings = Settings()
         assert settings.aws_bucket_name == bucket_name(template, params)
         assert settings.input_prefix == params["InputPrefix"]
+        assert settings.results_prefix == params["ResultsPrefix"]
+        if fn == "HttpFunction":
+            assert settings.api_auth == "iam"
 
 
 # --------------------------------------------------------------------------- handlers
@@ -663,10 +827,28 @@ def test_dockerfile_base_image_and_cmd(template):
     assert [handler] == handler_commands(template)["HttpFunction"]
 
 
+def dockerfile_runs() -> list[list[str]]:
+    return [shlex.split(rest) for kw, rest in dockerfile_instructions() if kw == "RUN"]
+
+
+def test_every_dockerfile_run_is_a_build_step_from_the_repo():
+    """The build is the repo's steps, in layer order: the lock, then models and caches, then the code."""
+    steps = "${BUILD_STEPS}/build_steps.py"
+    assert dockerfile_runs() == [
+        ["python", steps, "dependencies", "${BUILD_STEPS}/requirements.lock", "${LAMBDA_TASK_ROOT}"],
+        ["python", steps, "prepare", "${LAMBDA_TASK_ROOT}", "${MODELS}"],
+        ["python", steps, "compile", "${LAMBDA_TASK_ROOT}"],
+    ]
+    copies = [rest.split() for kw, rest in dockerfile_instructions() if kw == "COPY"]
+    assert copies[0] == ["requirements.lock", "container/build_steps.py", "${BUILD_STEPS}/"]
+    assert copies[-1] == ["function/", "${LAMBDA_TASK_ROOT}/function/"]
+    # The steps and the lock live outside the task root, so they are not shipped as code.
+    build_steps = dict(rest.split("=", 1) for kw, rest in dockerfile_instructions() if kw == "ARG")["BUILD_STEPS"]
+    assert not build_steps.startswith("/var/task")
+
+
 def test_dockerfile_bakes_models_and_numba_cache_with_prepare():
     instructions = dockerfile_instructions()
-    runs = [rest for kw, rest in instructions if kw == "RUN"]
-    assert any(re.search(r"python -m function\.imaging\.prepare \$\{?MODELS\}?", r) for r in runs), runs
     assert ("ARG", 'MODELS="u2net"') in instructions
     env = {}
     for kw, rest in instructions:
@@ -674,29 +856,61 @@ def test_dockerfile_bakes_models_and_numba_cache_with_prepare():
             env.update(dict(tok.split("=", 1) for tok in shlex.split(rest)))
     assert env["NUMBA_CPU_NAME"] == "generic"
     assert env["NUMBA_CACHE_DIR"].startswith("/tmp/")  # the only writable place on Lambda
+    assert env["NUMBA_BAKED_CACHE_DIR"].startswith("${LAMBDA_TASK_ROOT}/")  # prepare bakes it when set
     assert env["U2NET_HOME"] == "${LAMBDA_TASK_ROOT}/models"
     assert env["MODEL_NAME"] == "u2net"
     # The image's model folder is the one Settings defaults to: models/ beside function/.
     from function.settings import DEFAULT_MODEL_HOME
 
     assert DEFAULT_MODEL_HOME.name == "models" and DEFAULT_MODEL_HOME.parent == ROOT
-    # Installs pinned requirements into the task root and makes it world-readable.
-    assert any("pip install" in r and "-r" in r and "requirements.txt" in r for r in runs)
-    assert any("chmod" in r and "a+r" in r for r in runs)
     # The prepare step runs after the code it executes (prepare.py and what it imports) is copied in.
     order = [kw + " " + rest for kw, rest in instructions]
-    prepare = next(i for i, line in enumerate(order) if "function.imaging.prepare" in line)
+    prepare = next(i for i, line in enumerate(order) if "build_steps.py prepare" in line)
     copied_before = " ".join(line for line in order[:prepare] if line.startswith("COPY"))
-    for needed in ("function/__init__.py", "function/imaging/prepare.py", "function/settings.py", "function/errors.py"):
+    for needed in ("function/__init__.py", "function/imaging/__init__.py", "function/imaging/prepare.py",
+                   "function/settings.py", "function/errors.py"):
         assert needed in copied_before
     prepare_imports = re.findall(r"^\s*from (function[.\w]*) import", (ROOT / "function/imaging/prepare.py").read_text(), re.M)
     assert set(prepare_imports) <= {"function.settings", "function.errors"}
 
 
-def test_dockerignore_keeps_the_context_to_code_and_requirements():
-    lines = [l.strip() for l in (ROOT / ".dockerignore").read_text().splitlines() if l.strip() and not l.startswith("#")]
-    assert lines[0] == "*"  # allow-list: tests/, events/, benchmarks/, models/, .venv*, .git stay out
-    assert {l for l in lines if l.startswith("!")} == {"!requirements.txt", "!function/"}
+def test_build_steps_use_only_the_standard_library():
+    """The first step runs on the bare base image, before anything is installed."""
+    tree = ast.parse((ROOT / "container" / "build_steps.py").read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert imported <= sys.stdlib_module_names | {"__future__"}, imported - sys.stdlib_module_names
+
+
+def test_dockerignore_keeps_the_context_to_code_lock_and_build_steps():
+    context = DockerContext(ROOT)  # an allow-list: tests/, events/, benchmarks/, models/, .venv*, .git stay out
+    assert set(context.allowed) == {"requirements.lock", "container/build_steps.py", "function"}
+    assert {"__pycache__", "*.pyc"} <= set(context.excluded)
+
+
+# --------------------------------------------------------------------------- the lock
+
+
+def pins(path: Path) -> dict[str, str]:
+    """name -> version of every `name==version` line (extras dropped, names normalised)."""
+    found = {}
+    for line in path.read_text().splitlines():
+        if m := re.match(r"^([A-Za-z0-9._-]+)(?:\[[^]]*\])?==([^\s;#\\]+)", line):
+            found[re.sub(r"[-_.]+", "-", m[1]).lower()] = m[2]
+    return found
+
+
+def test_the_lock_pins_every_direct_requirement_at_its_version():
+    """requirements.txt is the hand-edited list; after editing it, `make lock` must run."""
+    direct, locked = pins(ROOT / "requirements.txt"), pins(ROOT / "requirements.lock")
+    assert direct and {name: locked.get(name) for name in direct} == direct, "run `make lock`"
+
+
+def test_every_locked_package_has_hashes():
+    blocks = re.split(r"\n(?=[A-Za-z0-9])", (ROOT / "requirements.lock").read_text())
+    packages = [b for b in blocks if re.match(r"[A-Za-z0-9._-]+==", b)]
+    assert len(packages) == len(pins(ROOT / "requirements.lock"))
+    assert all("--hash=sha256:" in b for b in packages), [b.split()[0] for b in packages if "--hash" not in b]
 
 
 # --------------------------------------------------------------------------- events
@@ -819,13 +1033,13 @@ def test_local_env_file_points_at_local_bucket(template):
 
 
 def containers_of_sam_local_invoke(env_vars_file: str, *overrides: str) -> dict:
-    """Each function's command and environment as `sam local invoke` resolves them (tests/unit/_sam_local_env.py)."""
+    """Each function's command and environment as `sam local invoke` resolves them (tests/sam_local_env.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     # A developer's profile, as the SAM CLI would find it in the shell.
     env.update(AWS_ACCESS_KEY_ID="developer-key", AWS_SECRET_ACCESS_KEY="developer-secret", AWS_DEFAULT_REGION="eu-west-1",
                AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null", SAM_CLI_TELEMETRY="0")
     run = subprocess.run(
-        [str(TOOLS_BIN / "python"), "-P", str(Path(__file__).with_name("_sam_local_env.py")), str(TEMPLATE),
+        [str(TOOLS_BIN / "python"), str(ROOT / "tests" / "sam_local_env.py"), str(TEMPLATE),
          env_vars_file, *overrides],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )

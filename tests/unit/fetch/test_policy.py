@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from function.errors import UrlNotAllowed
-from function.settings import Settings
 from function.fetch.policy import check_address, check_url
+from function.settings import Settings
 
 BUCKET = "my-bucket"
 

@@ -16,14 +16,21 @@ from pathlib import Path
 import pytest
 
 from tests.hostile_inputs import (
-    bmp_bomb, gif_bomb, jpeg_bomb, just_over_the_pixel_cap, png_bomb, tiff_bomb, webp_bomb, webp_canvas_bomb,
+    bmp_bomb,
+    gif_bomb,
+    jpeg_bomb,
+    just_over_the_pixel_cap,
+    png_bomb,
+    tiff_bomb,
+    webp_bomb,
+    webp_canvas_bomb,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
 BOMBS = [png_bomb, gif_bomb, webp_bomb, webp_canvas_bomb, jpeg_bomb, tiff_bomb, bmp_bomb, just_over_the_pixel_cap]
 RUNS = 20
 
-MEASURE = """
+MEASURE = f"RUNS = {RUNS}\n" + """
 import json, sys, time
 from function.errors import ServiceError
 from function.imaging.decode import DecodeLimits, decode_image
@@ -41,7 +48,7 @@ for name in sys.argv[1:]:
     _, data, _ = getattr(hostile_inputs, name)()
     before_rss, before_peak, before_vm = rss_kb("VmRSS"), rss_kb("VmHWM"), rss_kb("VmPeak")
     slowest, codes = 0.0, set()
-    for _ in range(%d):
+    for _ in range(RUNS):
         started = time.perf_counter()
         try:
             decode_image(data, limits)
@@ -57,7 +64,7 @@ for name in sys.argv[1:]:
         "process_peak_mb": rss_kb("VmHWM") / 1024,
     }
 print(json.dumps(results))
-""" % RUNS
+"""
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from function.imaging.options import Margin, RemovalOptions
 from function.imaging.pipeline import Box, compose, remove_background, subject_box
 from tests.support import open_image, png_bytes
 
-
 LIMITS = DecodeLimits(max_bytes=10**6, max_pixels=10**6)
 
 

@@ -1,6 +1,7 @@
 """The banded PNG writer: Pillow must decode exactly the pixels we gave it, in every mode and band layout."""
 
 import io
+import itertools
 import struct
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -70,5 +71,5 @@ def test_bands_cover_every_row_once():
     for height in (1, 2, 7, 1000, 3464):
         spans = png.band_spans(height, 4 * 3464, 2)
         assert spans[0][0] == 0 and spans[-1][1] == height
-        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
         assert len(spans) >= min(2, height)

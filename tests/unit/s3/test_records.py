@@ -68,10 +68,16 @@ def test_the_test_event_s3_sends_to_a_queue_has_nothing_to_do():
         (["x"], "Records[0]", "the record is not a JSON object"),
         ([{"s3": {}}], "Records[0]", "the record has no eventName"),
         ([{"eventName": "ObjectCreated:Put"}], "Records[0]", "the record has no s3.bucket.name"),
-        ([{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"}, "object": {}}}], "Records[0]",
-         "the record has no s3.object.key"),
-        ([{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"}, "object": {"key": 7}}}], "Records[0]",
-         "the record has no s3.object.key"),
+        (
+            [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"}, "object": {}}}],
+            "Records[0]",
+            "the record has no s3.object.key",
+        ),
+        (
+            [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"}, "object": {"key": 7}}}],
+            "Records[0]",
+            "the record has no s3.object.key",
+        ),
     ],
 )
 def test_a_record_without_the_fields_it_needs_is_named_as_malformed_not_a_key_error(records, where, reason):
@@ -89,5 +95,7 @@ def test_good_records_beside_a_malformed_one_still_count():
 
 
 def test_an_event_that_is_not_an_object_is_malformed():
-    assert objects_in_notification(["not", "an", "event"]) == [MalformedRecord("event", "the event is not a JSON object")]
+    assert objects_in_notification(["not", "an", "event"]) == [
+        MalformedRecord("event", "the event is not a JSON object")
+    ]
     assert not is_sqs_event("not an event") and not is_sqs_event({"Records": "x"})

@@ -5,7 +5,7 @@ aws-sam-translator; the function's venv must not). cfn-lint >= 1 validates SAM t
 against SAM's schema without expanding them, so it cannot see problems that only exist
 after the transform, e.g. the bucket notification <-> function policy circular dependency.
 
-    .venv-tools/bin/python tests/unit/_sam_transform.py template.yaml > transformed.json
+    .venv-tools/bin/python tests/sam_transform.py template.yaml > transformed.json
 """
 
 import json
@@ -15,9 +15,9 @@ import sys
 if not os.environ.get("AWS_DEFAULT_REGION"):
     os.environ["AWS_DEFAULT_REGION"] = "us-east-1"  # only pseudo parameters need one
 
-from cfnlint.decode import decode  # noqa: E402  (cfn-lint understands the !Tags)
-from samtranslator.public.exceptions import InvalidDocumentException  # noqa: E402
-from samtranslator.translator.transform import transform  # noqa: E402
+from cfnlint.decode import decode  # cfn-lint understands the !Tags
+from samtranslator.public.exceptions import InvalidDocumentException
+from samtranslator.translator.transform import transform
 
 
 class NoManagedPolicies:
