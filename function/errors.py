@@ -54,7 +54,8 @@ class ErrorCode(StrEnum):
     INPUT_TOO_LARGE = "input_too_large", 413, "the image is over MAX_INPUT_BYTES"
     IMAGE_TOO_MANY_PIXELS = "image_too_many_pixels", 413, "over MAX_INPUT_MEGAPIXELS, or a side over 16,383 px"
     # What was asked of it
-    INVALID_OPTION = "invalid_option", 422, "a query option is out of range or of the wrong type"
+    INVALID_OPTION = "invalid_option", 422, "an option is out of range or of the wrong type"
+    UNKNOWN_OPTION = "unknown_option", 422, "a query parameter the route does not have (a typo?); the message lists them"
     INVALID_FORMAT = "invalid_format", 422, "format is not png or webp"
     INVALID_BGCOLOR = "invalid_bgcolor", 422, "bgcolor is not RRGGBB or RRGGBBAA"
     INVALID_CROP_MARGIN = "invalid_crop_margin", 422, "crop_margin is not pixels or a percentage up to 100%"

@@ -182,7 +182,7 @@ def test_five_records_two_bad_give_three_outputs_and_two_reports(handlers, s3, b
 
 def faulty_pipeline(handlers, embedded_s3, failing_key: str) -> S3Pipeline:
     """The real pipeline and S3, except S3 answers 503 SlowDown for one object."""
-    return S3Pipeline(handlers.settings, handlers.model, ObjectStore(faulty_client(embedded_s3, failing_key)))
+    return S3Pipeline(handlers.settings, handlers.models, ObjectStore(faulty_client(embedded_s3, failing_key)))
 
 
 def test_a_transient_s3_error_raises_for_a_retry_after_the_other_records_are_done(handlers, embedded_s3, s3, bucket, photo):
