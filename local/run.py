@@ -1,5 +1,7 @@
 """`make run`: the service on http://127.0.0.1:8090 over an embedded S3, offline.
 
+PORT (8090) and LOCAL_S3_PORT (8091) choose the two ports.
+
 The same `function.handlers` module Lambda imports is served by uvicorn, with the local
 u2netp model and a moto S3 server standing in for AWS; objects put under the input prefix
 are processed by `s3_handler` as the S3 trigger would (see local/s3_trigger.py).
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import socket
 from urllib.parse import quote
 
 from local.embedded_s3 import LOCAL_BUCKET, EmbeddedS3, put_sample, start_local_aws
@@ -56,6 +59,24 @@ Try it:
     )
 
 
+def refuse_taken_ports(ports: dict[str, int]) -> None:
+    """Exit naming the port and its variable: moto's server thread dies silently on a taken port
+    and leaves `make run` waiting forever, and uvicorn would only fail after the model loads."""
+    chosen = [port for port in ports.values() if port]  # 0: any free port
+    if len(set(chosen)) < len(chosen):
+        raise SystemExit(f"make run: {' and '.join(ports)} must differ (both are {chosen[0]})")
+    for variable, port in ports.items():
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind: TIME_WAIT is no obstacle
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as error:
+                raise SystemExit(
+                    f"make run: port {port} on 127.0.0.1 is taken ({error.strerror}); stop what holds it, "
+                    f"or choose another port: {variable}={port + 10} make run"
+                ) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8090)))
@@ -66,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     mode = os.environ.setdefault("API_AUTH", "none").lower()
     if mode == "iam":
         parser.error("API_AUTH=iam needs API Gateway to check SigV4 signatures; run with API_AUTH=none or API_AUTH=jwt")
+    refuse_taken_ports({"PORT": args.port, "LOCAL_S3_PORT": args.s3_port})
 
     s3 = start_local_aws(args.s3_port)
     import uvicorn
