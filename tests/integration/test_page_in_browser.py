@@ -51,12 +51,14 @@ def browser():
 
 
 @contextmanager
-def opened(browser, server: str):
-    """The page at `server` in a fresh browser context (its own sessionStorage), checked to load nothing from elsewhere."""
+def opened(browser, server: str, also: tuple[str, ...] = ()):
+    """The page at `server` in a fresh browser context (its own sessionStorage), checked to load
+    nothing from anywhere but there and `also`."""
     context = browser.new_context(viewport={"width": 1000, "height": 700}, accept_downloads=True)
     page = context.new_page()
     elsewhere = []
-    page.on("request", lambda request: None if request.url.startswith((server, "blob:", "data:")) else elsewhere.append(request.url))
+    allowed = (server, "blob:", "data:", *also)
+    page.on("request", lambda request: None if request.url.startswith(allowed) else elsewhere.append(request.url))
     page.goto(f"{server}/")
     yield page
     context.close()
@@ -75,6 +77,13 @@ def jwt_api(app_in_mode):
     gateway = LocalJwtAuthorizer(app_in_mode("jwt"))
     with served(gateway) as url:
         yield gateway, url
+
+
+@pytest.fixture
+def parking_page(browser, parking_api, embedded_s3):
+    """The page of a server that parks every result in the (embedded) bucket."""
+    with opened(browser, parking_api, also=(embedded_s3.endpoint,)) as page:
+        yield page
 
 
 def test_upload_see_and_download_the_cutout(page, tmp_path):
@@ -121,6 +130,28 @@ def test_options_go_to_the_api_and_its_errors_are_shown(page, tmp_path):
     expect(status).to_have_class("error", timeout=30_000)
     expect(status).to_contain_text("unsupported_media_type")
     expect(status).to_contain_text("request ")
+    # The previous photo's cutout is not this file's answer: neither it nor its Download stays.
+    expect(page.locator("#result")).to_be_hidden()
+    expect(page.locator("#download")).to_be_hidden()
+    expect(page.locator("#facts")).to_be_hidden()
+
+
+def test_a_result_parked_in_the_bucket_is_shown_and_saved_without_leaving_the_page(parking_page, tmp_path):
+    photo = tmp_path / "astronaut.jpg"
+    photo.write_bytes(jpeg_bytes())
+    expect = sync_api.expect
+
+    parking_page.set_input_files("#file", str(photo))
+
+    expect(parking_page.locator("#status")).to_have_text("Done.", timeout=60_000)
+    assert parking_page.eval_on_selector("#result", "img => img.src").startswith("blob:")
+    assert parking_page.eval_on_selector("#result", "img => img.complete && img.naturalWidth") == 512
+    address = parking_page.url
+    with parking_page.expect_download() as download_info:
+        parking_page.get_by_role("link", name="Download").click()
+    assert download_info.value.suggested_filename == "astronaut-cutout.png"
+    assert_astronaut_cutout(open_image(Path(download_info.value.path()).read_bytes()))
+    assert parking_page.url == address, "Download saved the file instead of navigating to the bucket"
 
 
 def test_api_docs_render_offline(page, server):

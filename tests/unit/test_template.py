@@ -874,3 +874,15 @@ def test_local_env_file_points_at_local_bucket(template):
     for variables in env.values():
         assert set(variables) <= declared  # sam local ignores variables the template does not declare
     assert env["Parameters"]["AWS_BUCKET_NAME"] == "local-bucket"
+
+
+def test_the_page_may_fetch_parked_results_from_the_bucket(template):
+    """The page saves a result parked in S3 by fetching its presigned URL: the bucket must let the
+    API's own origin (and FrontendUrl's) read, and nothing more than read."""
+    (bucket,) = resources(template, "AWS::S3::Bucket").values()
+    (rule,) = bucket["Properties"]["CorsConfiguration"]["CorsRules"]
+    condition, with_frontend, api_only = rule["AllowedOrigins"]["Fn::If"]
+    api_origin = {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+    assert set(rule["AllowedMethods"]) == {"GET", "HEAD"}
+    assert condition == "HasFrontendUrl" and api_only == [api_origin]
+    assert with_frontend == {"Fn::Split": [",", {"Fn::Sub": api_origin["Fn::Sub"] + ",${FrontendUrl}"}]}
