@@ -36,7 +36,7 @@ def print_examples(s3: EmbeddedS3, api: str, token: str | None) -> None:
     if token:
         put_sample(client, LOCAL_BUCKET, f"input/{LOCAL_USER}/sample.jpg")
         keys = f"""  # read your object under input/{LOCAL_USER}/ and store the result under results/{LOCAL_USER}/
-  curl -sS -X POST {bearer}'{api}/remove-bg?image_key=sample.jpg&output_key=my-cutout.png'
+  curl -sS --fail-with-body -d '' {bearer}'{api}/remove-bg?image_key=sample.jpg&output_key=my-cutout.png&overwrite=true'
   # the page at {api}/ takes the token in its "Bearer token" field"""
     else:
         keys = "  # image_key and output_key need a caller: API_AUTH=jwt make run"
@@ -46,13 +46,14 @@ Background removal is running at {api}  (docs: {api}/docs)  API_AUTH={"jwt" if t
 Embedded S3: {s3.endpoint}  bucket {LOCAL_BUCKET!r}  (sample photo at s3://{LOCAL_BUCKET}/{SAMPLE_KEY})
 
 Try it:
-{f"  TOKEN='{token}'  # {LOCAL_USER}'s, valid 7 days" + chr(10) if token else ""}  # upload a photo in the body, get a transparent PNG back
-  curl -sS -X POST {bearer}--data-binary @photo.jpg -H 'Content-Type: image/jpeg' {api}/remove-bg -o cutout.png
+{f"  TOKEN='{token}'  # {LOCAL_USER}'s, valid 7 days" + chr(10) if token else ""}  # upload a photo, get a transparent PNG back (-L follows a large result to the bucket)
+  curl -sS -L --fail-with-body {bearer}-F file=@photo.jpg {api}/remove-bg -o cutout.png || cat cutout.png
   # the old service's contract: a presigned S3 URL (this one works as printed)
-  curl -sS -X POST {bearer}{shlex.quote(presigned_call)} -o sample-cutout.png
+  curl -sS -L --fail-with-body -d '' {bearer}{shlex.quote(presigned_call)} -o sample-cutout.png || cat sample-cutout.png
 {keys}
   # the S3 pipeline (needs the AWS CLI): drop a file under input/, its cutout appears under output/
-  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local {s3_cli} cp photo.jpg s3://{LOCAL_BUCKET}/input/photo.jpg
+  # (options as metadata: this one comes out as output/photo.webp on white)
+  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local {s3_cli} cp photo.jpg s3://{LOCAL_BUCKET}/input/photo.jpg --metadata format=webp,bgcolor=ffffff
   AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local {s3_cli} ls --recursive s3://{LOCAL_BUCKET}/output/
 """,
         flush=True,
