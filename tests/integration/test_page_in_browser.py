@@ -86,37 +86,43 @@ def parking_page(browser, parking_api, embedded_s3):
         yield page
 
 
-def test_upload_see_and_download_the_cutout(page, tmp_path):
+def choose_the_astronaut(page, tmp_path) -> None:
     photo = tmp_path / "astronaut.jpg"
     photo.write_bytes(jpeg_bytes())
+    page.set_input_files("#file", str(photo))
+    sync_api.expect(page.locator("#status")).to_have_text("Done.", timeout=60_000)
+
+
+def download(page) -> tuple[str, bytes]:
+    """Click Download; the name the browser saves the file under, and its bytes."""
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download").click()
+    return download_info.value.suggested_filename, Path(download_info.value.path()).read_bytes()
+
+
+def test_upload_see_and_download_the_cutout(page, tmp_path):
     expect = sync_api.expect
 
-    page.set_input_files("#file", str(photo))
+    choose_the_astronaut(page, tmp_path)
 
-    expect(page.locator("#status")).to_have_text("Done.", timeout=60_000)
     expect(page.locator("#result")).to_be_visible()
     expect(page.locator("#size")).to_have_text("512 × 512 px")
     expect(page.locator("#subject")).to_contain_text("px at left")
     assert page.eval_on_selector("#result", "img => img.complete && img.naturalWidth") == 512
-    with page.expect_download() as download_info:
-        page.get_by_role("link", name="Download").click()
-    download = download_info.value
-    assert download.suggested_filename == "astronaut-cutout.png"
-    assert_astronaut_cutout(open_image(Path(download.path()).read_bytes()))
+    name, body = download(page)
+    assert name == "astronaut-cutout.png"
+    assert_astronaut_cutout(open_image(body))
     shot = SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "page.png"
     page.screenshot(path=str(shot), full_page=True)
     assert open_image(shot.read_bytes()).width == 1000
 
 
 def test_options_go_to_the_api_and_its_errors_are_shown(page, tmp_path):
-    photo = tmp_path / "astronaut.jpg"
-    photo.write_bytes(jpeg_bytes())
     not_an_image = tmp_path / "notes.png"
     not_an_image.write_bytes(b"this is text, not a picture")
     expect = sync_api.expect
 
-    page.set_input_files("#file", str(photo))
-    expect(page.locator("#status")).to_have_text("Done.", timeout=60_000)
+    choose_the_astronaut(page, tmp_path)
     page.check("#crop")
     page.select_option("#format", "webp")  # last: only the run with both options names a .webp
     expect(page.locator("#download")).to_have_attribute("download", "astronaut-cutout.webp", timeout=60_000)
@@ -137,20 +143,14 @@ def test_options_go_to_the_api_and_its_errors_are_shown(page, tmp_path):
 
 
 def test_a_result_parked_in_the_bucket_is_shown_and_saved_without_leaving_the_page(parking_page, tmp_path):
-    photo = tmp_path / "astronaut.jpg"
-    photo.write_bytes(jpeg_bytes())
-    expect = sync_api.expect
+    choose_the_astronaut(parking_page, tmp_path)
 
-    parking_page.set_input_files("#file", str(photo))
-
-    expect(parking_page.locator("#status")).to_have_text("Done.", timeout=60_000)
     assert parking_page.eval_on_selector("#result", "img => img.src").startswith("blob:")
     assert parking_page.eval_on_selector("#result", "img => img.complete && img.naturalWidth") == 512
     address = parking_page.url
-    with parking_page.expect_download() as download_info:
-        parking_page.get_by_role("link", name="Download").click()
-    assert download_info.value.suggested_filename == "astronaut-cutout.png"
-    assert_astronaut_cutout(open_image(Path(download_info.value.path()).read_bytes()))
+    name, body = download(parking_page)
+    assert name == "astronaut-cutout.png"
+    assert_astronaut_cutout(open_image(body))
     assert parking_page.url == address, "Download saved the file instead of navigating to the bucket"
 
 
