@@ -14,7 +14,9 @@ import threading
 from collections.abc import Iterator
 
 # Major brands of still images and sequences in HEIF (ISO/IEC 23008-12) and AVIF.
-BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1", b"avif", b"avis"})
+BRANDS = frozenset(
+    {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1", b"avif", b"avis"}
+)
 # Pillow format names, as `Image.open(formats=...)` takes them; HEIF before AVIF, because
 # Pillow's AVIF plugin also claims the generic mif1/msf1 brands that HEIC files may carry.
 FORMATS = ("HEIF", "AVIF")
@@ -86,7 +88,10 @@ def declared_sizes(data: bytes) -> list[tuple[int, int]]:
     if not ipco:
         return []
     return [
-        (int.from_bytes(data[payload + 4 : payload + 8], "big"), int.from_bytes(data[payload + 8 : payload + 12], "big"))
+        (
+            int.from_bytes(data[payload + 4 : payload + 8], "big"),
+            int.from_bytes(data[payload + 8 : payload + 12], "big"),
+        )
         for kind, payload, end in itertools.islice(_boxes(data, *ipco), MAX_PROPERTIES)
         if kind == b"ispe" and end - payload >= 12
     ]

@@ -52,13 +52,20 @@ def test_an_invalid_option_is_a_failure_report_naming_it(handlers, s3, bucket, p
     assert report["error"]["code"] == "invalid_format"
     assert "format" in report["error"]["message"] and "'gif'" in report["error"]["message"]
     assert report["source"]["etag"] == etag
-    assert not s3.list_objects_v2(Bucket=bucket, Prefix=key.replace("input/", "output/", 1).rsplit(".", 1)[0]).get("Contents")
+    assert not s3.list_objects_v2(Bucket=bucket, Prefix=key.replace("input/", "output/", 1).rsplit(".", 1)[0]).get(
+        "Contents"
+    )
 
 
 @pytest.mark.parametrize(
     "metadata, code",
-    [({"bgcolor": "red"}, "invalid_bgcolor"), ({"crop-margin": "lots"}, "invalid_crop_margin"), ({"scale": "3"}, "invalid_option"),
-     ({"only_mask": "maybe"}, "invalid_option"), ({"model": "u2net-huge"}, "model_not_available")],
+    [
+        ({"bgcolor": "red"}, "invalid_bgcolor"),
+        ({"crop-margin": "lots"}, "invalid_crop_margin"),
+        ({"scale": "3"}, "invalid_option"),
+        ({"only_mask": "maybe"}, "invalid_option"),
+        ({"model": "u2net-huge"}, "model_not_available"),
+    ],
 )
 def test_every_option_is_validated_as_the_api_validates_it(handlers, s3, bucket, photo, metadata, code):
     key = unique("options.jpg")
@@ -111,7 +118,9 @@ def test_two_inputs_that_map_to_one_webp_never_overwrite_each_other(handlers, s3
 
 
 def test_alpha_matting_on_s3_has_the_same_size_cap_as_the_api(handlers, s3, bucket, photo):
-    pipeline = S3Pipeline(Settings(model_name="u2netp", alpha_matting_max_megapixels=0.1), handlers.models, ObjectStore(s3))
+    pipeline = S3Pipeline(
+        Settings(model_name="u2netp", alpha_matting_max_megapixels=0.1), handlers.models, ObjectStore(s3)
+    )
     key = unique("matted.jpg")
     drop_with(s3, bucket, key, photo, alpha_matting="true")
 

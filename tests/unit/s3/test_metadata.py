@@ -16,7 +16,10 @@ def test_options_and_model_are_read_from_metadata_and_the_rest_is_left_alone():
 
 
 def test_the_tag_is_the_same_for_the_same_options_and_empty_without_any():
-    assert requested_in({"bgcolor": "ffffff", "format": "png"}).tag == requested_in({"format": "png", "bgcolor": "ffffff"}).tag
+    assert (
+        requested_in({"bgcolor": "ffffff", "format": "png"}).tag
+        == requested_in({"format": "png", "bgcolor": "ffffff"}).tag
+    )
     assert requested_in({"mtime": "1"}) == requested_in({}) and requested_in({}).tag == ""
     assert requested_in({"model": ""}).model is None
 
