@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from function.errors import ErrorCode, InvalidOption
 
 CONTENT_TYPES = {"png": "image/png", "webp": "image/webp"}
-HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
-MARGIN = re.compile(r"^(\d{1,4})(px|%)?$")
+# Matched whole (fullmatch) and ASCII only, exactly as the OpenAPI patterns read: "ffffff\n" or
+# Arabic-Indic digits must not pass here when the documented pattern refuses them.
+HEX_COLOR = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+MARGIN = re.compile(r"([0-9]{1,4})(px|%)?")
 WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 # Spelled as pydantic (and so FastAPI) reads booleans, so no client that used to work is refused.
 TRUE, FALSE = {"true", "1", "yes", "on", "t", "y"}, {"false", "0", "no", "off", "f", "n"}
@@ -70,7 +72,7 @@ class RemovalOptions:
 
 def parse_bgcolor(text: str) -> tuple[int, int, int, int]:
     """`RRGGBB` or `RRGGBBAA` (a leading # allowed) -> an RGBA tuple."""
-    match = HEX_COLOR.match(text)
+    match = HEX_COLOR.fullmatch(text)
     if not match:
         raise InvalidOption(
             f"bgcolor must be RRGGBB or RRGGBBAA in hex, e.g. ffffff, not {text!r}", code=ErrorCode.INVALID_BGCOLOR
@@ -81,7 +83,7 @@ def parse_bgcolor(text: str) -> tuple[int, int, int, int]:
 
 def parse_margin(text: str) -> Margin:
     """`30`, `30px` or `10%` (of the subject's width/height) -> a Margin."""
-    match = MARGIN.match(text)
+    match = MARGIN.fullmatch(text)
     if not match or (match.group(2) == "%" and int(match.group(1)) > 100):
         raise InvalidOption(
             f"crop_margin must be pixels (30 or 30px) or a percentage up to 100%, not {text!r}",

@@ -67,6 +67,8 @@ def test_text_options_become_removal_options():
         ({"alpha_matting_erode_size": "-1"}, ErrorCode.INVALID_OPTION),
         ({"bgcolor": "red"}, ErrorCode.INVALID_BGCOLOR),
         ({"crop_margin": "5em"}, ErrorCode.INVALID_CROP_MARGIN),
+        ({"bgcolor": "ffffff\n"}, ErrorCode.INVALID_BGCOLOR),
+        ({"crop_margin": "\u0663\u0660px"}, ErrorCode.INVALID_CROP_MARGIN),  # Arabic-Indic 30
     ],
 )
 def test_every_refusal_names_its_option_and_the_value(values, code):
