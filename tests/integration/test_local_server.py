@@ -89,8 +89,14 @@ def test_make_run_stops_and_names_the_variable_when_a_port_is_taken(variable):
         ports = {"PORT": "0", "LOCAL_S3_PORT": "0", variable: str(taken)}
 
         # The timeout only guards the test run: before the fix, a taken S3 port waited forever.
-        done = subprocess.run([sys.executable, "-m", "local.run"], env={**os.environ, **ports}, capture_output=True,
-                              text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+        done = subprocess.run(
+            [sys.executable, "-m", "local.run"],
+            env={**os.environ, "API_AUTH": "none", **ports},  # the session's lambda_env says iam
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=Path(__file__).resolve().parents[2],
+        )
 
     assert done.returncode != 0
     assert f"port {taken}" in done.stderr and f"{variable}=" in done.stderr
