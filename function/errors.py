@@ -48,11 +48,14 @@ class ErrorCode(StrEnum):
     # What the image is
     IMAGE_EMPTY = "image_empty", 400, "the image is 0 bytes"
     IMAGE_UNDECODABLE = "image_undecodable", 400, "the image is corrupt or truncated"
-    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415, "not JPEG, PNG, WebP, GIF, TIFF or BMP (judged by content)"
+    UNSUPPORTED_MEDIA_TYPE = (
+        "unsupported_media_type", 415, "not JPEG, PNG, WebP, GIF, TIFF, BMP, HEIC/HEIF or AVIF (judged by content)"
+    )
     INPUT_TOO_LARGE = "input_too_large", 413, "the image is over MAX_INPUT_BYTES"
     IMAGE_TOO_MANY_PIXELS = "image_too_many_pixels", 413, "over MAX_INPUT_MEGAPIXELS, or a side over 16,383 px"
     # What was asked of it
-    INVALID_OPTION = "invalid_option", 422, "a query option is out of range or of the wrong type"
+    INVALID_OPTION = "invalid_option", 422, "an option is out of range or of the wrong type"
+    UNKNOWN_OPTION = "unknown_option", 422, "a query parameter the route does not have (a typo?); the message lists them"
     INVALID_FORMAT = "invalid_format", 422, "format is not png or webp"
     INVALID_BGCOLOR = "invalid_bgcolor", 422, "bgcolor is not RRGGBB or RRGGBBAA"
     INVALID_CROP_MARGIN = "invalid_crop_margin", 422, "crop_margin is not pixels or a percentage up to 100%"

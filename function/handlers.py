@@ -34,7 +34,7 @@ store = ObjectStore()
 app = create_app(settings, models, store)
 # lifespan="off": Mangum would otherwise run the app's startup/shutdown on every invocation.
 _asgi = Mangum(app, lifespan="off")
-s3_pipeline = S3Pipeline(settings, model, store)
+s3_pipeline = S3Pipeline(settings, models, store)
 _sqs_batch = BatchProcessor(event_type=EventType.SQS)
 
 

@@ -56,6 +56,10 @@ class EmbeddedS3:
     def create_bucket(self, bucket: str = LOCAL_BUCKET, versioned: bool = False) -> str:
         client = self.client()
         client.create_bucket(Bucket=bucket)
+        # As the template's rule: the page fetches results parked here (from any origin, locally).
+        client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [
+            {"AllowedMethods": ["GET", "HEAD"], "AllowedOrigins": ["*"], "MaxAgeSeconds": 600},
+        ]})
         if versioned:
             client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         return bucket

@@ -1,5 +1,7 @@
 """`make run`: the service on http://127.0.0.1:8090 over an embedded S3, offline.
 
+PORT (8090) and LOCAL_S3_PORT (8091) choose the two ports.
+
 The same `function.handlers` module Lambda imports is served by uvicorn, with the local
 u2netp model and a moto S3 server standing in for AWS; objects put under the input prefix
 are processed by `s3_handler` as the S3 trigger would (see local/s3_trigger.py).
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import socket
 from urllib.parse import quote
 
 from local.embedded_s3 import LOCAL_BUCKET, EmbeddedS3, put_sample, start_local_aws
@@ -33,7 +36,7 @@ def print_examples(s3: EmbeddedS3, api: str, token: str | None) -> None:
     if token:
         put_sample(client, LOCAL_BUCKET, f"input/{LOCAL_USER}/sample.jpg")
         keys = f"""  # read your object under input/{LOCAL_USER}/ and store the result under results/{LOCAL_USER}/
-  curl -sS -X POST {bearer}'{api}/remove-bg?image_key=sample.jpg&output_key=my-cutout.png'
+  curl -sS --fail-with-body -d '' {bearer}'{api}/remove-bg?image_key=sample.jpg&output_key=my-cutout.png&overwrite=true'
   # the page at {api}/ takes the token in its "Bearer token" field"""
     else:
         keys = "  # image_key and output_key need a caller: API_AUTH=jwt make run"
@@ -43,17 +46,36 @@ Background removal is running at {api}  (docs: {api}/docs)  API_AUTH={"jwt" if t
 Embedded S3: {s3.endpoint}  bucket {LOCAL_BUCKET!r}  (sample photo at s3://{LOCAL_BUCKET}/{SAMPLE_KEY})
 
 Try it:
-{f"  TOKEN='{token}'  # {LOCAL_USER}'s, valid 7 days" + chr(10) if token else ""}  # upload a photo in the body, get a transparent PNG back
-  curl -sS -X POST {bearer}--data-binary @photo.jpg -H 'Content-Type: image/jpeg' {api}/remove-bg -o cutout.png
+{f"  TOKEN='{token}'  # {LOCAL_USER}'s, valid 7 days" + chr(10) if token else ""}  # upload a photo, get a transparent PNG back (-L follows a large result to the bucket)
+  curl -sS -L --fail-with-body {bearer}-F file=@photo.jpg {api}/remove-bg -o cutout.png || cat cutout.png
   # the old service's contract: a presigned S3 URL (this one works as printed)
-  curl -sS -X POST {bearer}{shlex.quote(presigned_call)} -o sample-cutout.png
+  curl -sS -L --fail-with-body -d '' {bearer}{shlex.quote(presigned_call)} -o sample-cutout.png || cat sample-cutout.png
 {keys}
   # the S3 pipeline (needs the AWS CLI): drop a file under input/, its cutout appears under output/
-  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local {s3_cli} cp photo.jpg s3://{LOCAL_BUCKET}/input/photo.jpg
+  # (options as metadata: this one comes out as output/photo.webp on white)
+  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local {s3_cli} cp photo.jpg s3://{LOCAL_BUCKET}/input/photo.jpg --metadata format=webp,bgcolor=ffffff
   AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local {s3_cli} ls --recursive s3://{LOCAL_BUCKET}/output/
 """,
         flush=True,
     )
+
+
+def refuse_taken_ports(ports: dict[str, int]) -> None:
+    """Exit naming the port and its variable: moto's server thread dies silently on a taken port
+    and leaves `make run` waiting forever, and uvicorn would only fail after the model loads."""
+    chosen = [port for port in ports.values() if port]  # 0: any free port
+    if len(set(chosen)) < len(chosen):
+        raise SystemExit(f"make run: {' and '.join(ports)} must differ (both are {chosen[0]})")
+    for variable, port in ports.items():
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind: TIME_WAIT is no obstacle
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as error:
+                raise SystemExit(
+                    f"make run: port {port} on 127.0.0.1 is taken ({error.strerror}); stop what holds it, "
+                    f"or choose another port: {variable}={port + 10} make run"
+                ) from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -66,6 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     mode = os.environ.setdefault("API_AUTH", "none").lower()
     if mode == "iam":
         parser.error("API_AUTH=iam needs API Gateway to check SigV4 signatures; run with API_AUTH=none or API_AUTH=jwt")
+    refuse_taken_ports({"PORT": args.port, "LOCAL_S3_PORT": args.s3_port})
 
     s3 = start_local_aws(args.s3_port)
     import uvicorn

@@ -91,6 +91,14 @@ def live_api(app_in_mode):
 
 
 @pytest.fixture(scope="session")
+def parking_api(app_in_mode):
+    """Public, over real HTTP, with a 10 KB response limit: every result is parked in the bucket
+    and answered with a presigned URL (303, or 201 JSON with redirect=false), as large ones are."""
+    with served(app_in_mode("none", max_response_bytes=10_000)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def photo() -> bytes:
     return jpeg_bytes()
 

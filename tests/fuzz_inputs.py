@@ -17,7 +17,10 @@ SEEDS = seed_images(48)
 HOSTILE = [make()[1] for make in HOSTILE_INPUTS] + [
     seed_images(48)["png"][:12] + b"\0" * 100
 ]
-SIGNATURES = [b"\xff\xd8\xff\xe0", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"RIFF\x00\x01\x00\x00WEBPVP8L", b"II*\x00", b"BM"]
+SIGNATURES = [
+    b"\xff\xd8\xff\xe0", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"RIFF\x00\x01\x00\x00WEBPVP8L", b"II*\x00", b"BM",
+    b"\x00\x00\x00\x18ftypheic", b"\x00\x00\x00\x1cftypavif", b"\x00\x00\x00\x1cftypmif1",
+]
 DIMENSIONS = st.sampled_from([0, 1, 2, 3, 255, 256, 4097, 16383, 16384, 50_000, 65535, 2**24 - 1, 2**31 - 1, 2**32 - 1])
 
 
@@ -38,6 +41,9 @@ def _dimension_fields(data: bytes) -> list[tuple[int, str]]:
         return [(sof + 5, ">H"), (sof + 7, ">H")] if sof > 0 else []
     if data.startswith(b"II*"):
         return [(offset, "<I") for offset in range(8, min(len(data) - 4, 200), 12)]
+    if data[4:8] == b"ftyp":  # HEIC/AVIF: the ispe property's width and height
+        ispe = data.find(b"ispe")
+        return [(ispe + 8, ">I"), (ispe + 12, ">I")] if ispe > 0 else []
     return []
 
 

@@ -19,10 +19,12 @@ import io
 
 from PIL import Image
 
+from function.imaging.heif import register_heif_opener
 from tests.image_files import (
     bmp_declaring,
     encoded,
     gif_declaring,
+    heif_declaring,
     jpeg_declaring,
     png_chunk,
     png_declaring,
@@ -41,8 +43,10 @@ def _seed_picture(size: int) -> Image.Image:
     return Image.open(io.BytesIO(jpeg_bytes())).convert("RGB").resize((size, size))
 
 
+@functools.lru_cache(maxsize=8)
 def seed_images(size: int = 64) -> dict[str, bytes]:
-    """The astronaut at `size` px as JPEG, PNG, WebP (lossy and lossless), GIF, BMP and TIFF."""
+    """The astronaut at `size` px as JPEG, PNG, WebP (lossy and lossless), GIF, BMP, TIFF, HEIC and AVIF."""
+    register_heif_opener()  # pillow-heif's HEIC encoder
     picture = _seed_picture(size)
     return {
         "jpeg": encoded(picture, "JPEG", quality=85),
@@ -52,6 +56,8 @@ def seed_images(size: int = 64) -> dict[str, bytes]:
         "gif": encoded(picture, "GIF"),
         "bmp": encoded(picture, "BMP"),
         "tiff": encoded(picture, "TIFF"),
+        "heic": encoded(picture, "HEIF", quality=80),
+        "avif": encoded(picture, "AVIF", quality=80),
     }
 
 
@@ -76,6 +82,14 @@ def truncated_gif() -> Hostile:
     return _truncated("gif")
 
 
+def truncated_heic() -> Hostile:
+    return _truncated("heic")
+
+
+def truncated_avif() -> Hostile:
+    return _truncated("avif")
+
+
 def png_bomb() -> Hostile:
     return "png-50000x50000", png_declaring(50_000, 50_000), "image_too_many_pixels"
 
@@ -93,6 +107,20 @@ def webp_canvas_bomb() -> Hostile:
     # 144 MP: under Pillow's own hard limit (179 MP), so only our pre-open header check stops
     # libwebp from reserving 1.1 GB for a 92-byte file.
     return "webp-anim-12000x12000", webp_animation_on_canvas(12_000, 12_000), "image_too_many_pixels"
+
+
+def heic_bomb() -> Hostile:
+    return "heic-50000x50000", heif_declaring(seed_images()["heic"], 50_000, 50_000), "image_too_many_pixels"
+
+
+def avif_bomb() -> Hostile:
+    # libavif itself refuses this size as a parse error; it is refused as too large before that.
+    return "avif-50000x50000", heif_declaring(seed_images()["avif"], 50_000, 50_000), "image_too_many_pixels"
+
+
+def heic_larger_than_declared() -> Hostile:
+    # The coded picture is 64x64, the header says 16x16: libheif refuses to decode past the header's size.
+    return "heic-declares-16x16", heif_declaring(seed_images()["heic"], 16, 16), "image_undecodable"
 
 
 def jpeg_bomb() -> Hostile:
@@ -160,6 +188,8 @@ def oversized(max_bytes: int) -> Hostile:
 
 HOSTILE_INPUTS = [
     empty, text, svg, unaccepted_format, signature_only,
-    truncated_png, truncated_jpeg, truncated_webp, truncated_gif, png_bad_crc, png_text_bomb,
-    png_bomb, gif_bomb, webp_bomb, webp_canvas_bomb, jpeg_bomb, tiff_bomb, bmp_bomb, just_over_the_pixel_cap, one_pixel_wide_strip,
+    truncated_png, truncated_jpeg, truncated_webp, truncated_gif, truncated_heic, truncated_avif, png_bad_crc, png_text_bomb,
+    heic_larger_than_declared,
+    png_bomb, gif_bomb, webp_bomb, webp_canvas_bomb, jpeg_bomb, tiff_bomb, bmp_bomb, heic_bomb, avif_bomb,
+    just_over_the_pixel_cap, one_pixel_wide_strip,
 ]

@@ -88,6 +88,13 @@ def tiff_declaring(width: int, height: int) -> bytes:
     return b"II*\x00" + struct.pack("<I", 8) + ifd
 
 
+def heif_declaring(data: bytes, width: int, height: int) -> bytes:
+    """A HEIC/AVIF file whose first `ispe` box (the size the picture declares) says width x height;
+    the coded picture behind it is left as it was."""
+    at = data.find(b"ispe")
+    return data[: at + 8] + struct.pack(">II", width, height) + data[at + 16 :]
+
+
 def _s15(value: float) -> bytes:
     return struct.pack(">i", round(value * 65536))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import os
@@ -33,6 +34,21 @@ def jpeg_bytes(array: np.ndarray | None = None, quality: int = 90, **save_args) 
     image = Image.fromarray(skdata.astronaut() if array is None else array)
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=quality, **save_args)
+    return buffer.getvalue()
+
+
+@functools.lru_cache(maxsize=4)
+def phone_photo(fmt: str) -> bytes:
+    """The astronaut as a phone saves it in `fmt` ("HEIF" for HEIC, "AVIF"): the sensor's pixels
+    lying on their side, with the orientation (irot) that turns them upright."""
+    from function.imaging.heif import register_heif_opener
+
+    register_heif_opener()  # pillow-heif's HEIC encoder
+    exif = Image.Exif()
+    exif[0x0112] = 6  # as bytes, the encoders turn it into the container's own rotation
+    sideways = Image.fromarray(skdata.astronaut()).transpose(Image.Transpose.ROTATE_90)
+    buffer = io.BytesIO()
+    sideways.save(buffer, fmt, quality=85, exif=exif.tobytes())
     return buffer.getvalue()
 
 
@@ -205,7 +221,7 @@ def faulty_pipeline(handlers, embedded_s3, *failing_keys: str):
     from function.s3.processor import S3Pipeline
     from function.s3.storage import ObjectStore
 
-    return S3Pipeline(handlers.settings, handlers.model, ObjectStore(faulty_client(embedded_s3, failing_keys)))
+    return S3Pipeline(handlers.settings, handlers.models, ObjectStore(faulty_client(embedded_s3, failing_keys)))
 
 
 @contextmanager

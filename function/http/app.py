@@ -17,7 +17,7 @@ from function.settings import Settings
 def create_app(settings: Settings, models: ModelRegistry, store: ObjectStore) -> FastAPI:
     app = FastAPI(title="Background removal", version=__version__, docs_url=None, redoc_url=None)
     app.state.processor = RequestProcessor(settings, models, store)
-    add_web_routes(app)  # the page at / and offline /docs
+    add_web_routes(app, settings)  # the page at / and offline /docs
     add_cors(app, settings.cors_origins)
     add_error_handling(app)
     app.include_router(router)

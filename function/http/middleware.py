@@ -65,7 +65,12 @@ async def invalid_request(request: Request, exc: RequestValidationError) -> JSON
 
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(exc.status_code, ErrorCode.BAD_REQUEST)
-    return await service_error(request, ServiceError(str(exc.detail), code=code))
+    message = str(exc.detail)
+    if allowed := (exc.headers or {}).get("Allow"):  # a 405: say which method to use instead
+        message = f"{request.method} is not allowed on {request.url.path}; use {allowed}"
+    response = await service_error(request, ServiceError(message, code=code))
+    response.headers.update(exc.headers or {})
+    return response
 
 
 def add_error_handling(app: FastAPI) -> None:

@@ -1,47 +1,67 @@
 """The output options of POST /remove-bg, read from the query string into RemovalOptions.
 
 A FastAPI dependency, so the route's signature stays about where the image comes from and
-goes to, and OpenAPI still documents every option with its range.
+goes to. Each option is declared here only so OpenAPI documents it with its type and range;
+FastAPI hands the text over as it came and `options_from_text` validates it, the same parser
+the S3 pipeline runs on an object's metadata, so both refuse the same values the same way.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from fastapi import Query, Request
+from fastapi.dependencies.models import Dependant
 
-from fastapi import Query
-
+from function.errors import ErrorCode, InvalidOption
 from function.http.docs import BGCOLOR_PATTERN
-from function.imaging.options import Matting, RemovalOptions, parse_bgcolor, parse_margin
+from function.imaging.options import (
+    CONTENT_TYPES,
+    ERODE_RANGE,
+    OPTION_NAMES,
+    SCALE_RANGE,
+    THRESHOLD_RANGE,
+    RemovalOptions,
+    options_from_text,
+)
+
+
+def _documented(kind: str, description: str, allowed: tuple[int, int] | None = None, **schema) -> str:
+    """A query option FastAPI passes through as text, documented as `kind` (its schema's type)."""
+    if allowed:
+        schema.update(minimum=allowed[0], maximum=allowed[1])
+    return Query(None, description=description, json_schema_extra={"type": kind, **schema})
 
 
 def removal_options(
-    format: Literal["png", "webp"] = Query("png", description="png (lossless RGBA) or webp"),
-    only_mask: bool = Query(False, description="Return the grey mask instead of the cutout"),
-    bgcolor: str | None = Query(
-        None, description="Flatten onto this colour: RRGGBB or RRGGBBAA", json_schema_extra=BGCOLOR_PATTERN
+    request: Request,
+    format: str = _documented("string", "png (lossless RGBA, the default) or webp", enum=list(CONTENT_TYPES)),
+    only_mask: str = _documented("boolean", "Return the grey mask instead of the cutout"),
+    bgcolor: str = _documented("string", "Flatten onto this colour: RRGGBB or RRGGBBAA", **BGCOLOR_PATTERN),
+    crop: str = _documented("boolean", "Trim the result to the subject's bounding box"),
+    crop_margin: str = _documented(
+        "string", "With crop: keep this much around the subject, e.g. 20px or 10% (implies crop)",
+        pattern=r"^(\d{1,4}(px|%)?)?$",
     ),
-    crop: bool = Query(False, description="Trim the result to the subject's bounding box"),
-    crop_margin: str | None = Query(
-        None, description="With crop: keep this much around the subject, e.g. 20px or 10% (implies crop)",
-        json_schema_extra={"pattern": r"^\d{1,4}(px|%)?$"},
-    ),
-    scale: int | None = Query(None, ge=16, le=16383, description="Longest side of the output, in pixels (never enlarges)"),
-    alpha_matting: bool = Query(False, description="Refine soft edges (hair, fur) with rembg's alpha matting; slower"),
-    alpha_matting_foreground_threshold: int = Query(240, ge=0, le=255),
-    alpha_matting_background_threshold: int = Query(10, ge=0, le=255),
-    alpha_matting_erode_size: int = Query(10, ge=0, le=40),
+    scale: str = _documented("integer", "Longest side of the output, in pixels (never enlarges)", SCALE_RANGE),
+    alpha_matting: str = _documented("boolean", "Refine soft edges (hair, fur) with rembg's alpha matting; slower"),
+    alpha_matting_foreground_threshold: str = _documented("integer", "Default 240", THRESHOLD_RANGE),
+    alpha_matting_background_threshold: str = _documented("integer", "Default 10", THRESHOLD_RANGE),
+    alpha_matting_erode_size: str = _documented("integer", "Default 10", ERODE_RANGE),
 ) -> RemovalOptions:
-    matting = None
-    if alpha_matting:
-        matting = Matting(
-            alpha_matting_foreground_threshold, alpha_matting_background_threshold, alpha_matting_erode_size
+    # The parameters above are FastAPI's copies of the same text; the parser reads the query itself.
+    return options_from_text({name: value for name in OPTION_NAMES if (value := request.query_params.get(name)) is not None})
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    return {param.alias for param in dependant.query_params}.union(*map(_query_names, dependant.dependencies))
+
+
+def known_query_only(request: Request) -> None:
+    """Refuse query parameters the route does not declare: a typo (`formt=webp`) must not pass
+    as the default silently. The accepted names come from the route itself, so they cannot drift."""
+    accepted = sorted(_query_names(request.scope["route"].dependant))
+    unknown = [name for name in request.query_params if name not in accepted]
+    if unknown:
+        raise InvalidOption(
+            f"unknown query parameter {', '.join(map(repr, dict.fromkeys(unknown)))}; accepted: {', '.join(accepted)}",
+            code=ErrorCode.UNKNOWN_OPTION,
         )
-    return RemovalOptions(
-        format=format,
-        only_mask=only_mask,
-        bgcolor=parse_bgcolor(bgcolor) if bgcolor else None,
-        crop=crop,
-        crop_margin=parse_margin(crop_margin) if crop_margin else None,
-        scale=scale,
-        matting=matting,
-    )

@@ -10,7 +10,7 @@ from function import __version__
 from function.http.auth import Caller, current_caller
 from function.http.delivery import Destination
 from function.http.docs import IMAGE_BODY, IMAGE_RESPONSES
-from function.http.options import removal_options
+from function.http.options import known_query_only, removal_options
 from function.http.processor import RequestProcessor
 from function.http.source import image_source
 from function.imaging.options import RemovalOptions
@@ -36,7 +36,10 @@ def health(service: RequestProcessor = Depends(processor)) -> dict:
 
 
 # response_class=Response: the 200 is an image, so FastAPI must not document a JSON 200.
-@router.post("/remove-bg", responses=IMAGE_RESPONSES, openapi_extra=IMAGE_BODY, response_class=Response)
+@router.post(
+    "/remove-bg", responses=IMAGE_RESPONSES, openapi_extra=IMAGE_BODY, response_class=Response,
+    dependencies=[Depends(known_query_only)],
+)
 async def remove_bg(
     request: Request,
     image_url: str | None = Query(None, description="URL of the image, e.g. a presigned S3 GET URL"),

@@ -9,10 +9,14 @@ the root of a local server and under an API Gateway stage path alike.
 from __future__ import annotations
 
 from importlib.resources import files
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
+
+from function.fetch.policy import s3_hosts
+from function.settings import Settings
 
 PAGE = files(__package__) / "static" / "index.html"
 SWAGGER = files("fastapi_offline") / "static"
@@ -21,18 +25,31 @@ ASSETS = {  # route under /docs/ -> (file in the fastapi-offline wheel, content 
     "swagger-ui.css": ("swagger-ui.css", "text/css; charset=utf-8"),
     "favicon.png": ("favicon.png", "image/png"),
 }
-# The page is one file with inline CSS/JS; it may talk to this API and show blob: images, nothing else.
+# The page is one file with inline CSS/JS; it may talk to this API, fetch results parked in the
+# bucket (result_origins) and show blob: images, nothing else.
 PAGE_CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-    "img-src 'self' blob: data: https: http:; connect-src 'self'; base-uri 'none'; form-action 'none'"
+    "img-src 'self' blob: data:; connect-src 'self'{results}; base-uri 'none'; form-action 'none'"
 )
 CACHE = {"Cache-Control": "public, max-age=86400"}
 
 
-def add_web_routes(app: FastAPI) -> None:
+def result_origins(settings: Settings) -> list[str]:
+    """Where the presigned URLs of parked results point: the bucket's own S3 host names (exact,
+    never a wildcard), or the configured endpoint (the local S3)."""
+    if settings.aws_endpoint_url_s3:
+        endpoint = urlsplit(settings.aws_endpoint_url_s3)
+        return [f"{endpoint.scheme}://{endpoint.netloc}"]
+    if not (settings.results_bucket and settings.aws_region):
+        return []
+    return sorted(f"https://{host}" for host in s3_hosts(settings.results_bucket, settings.aws_region)[0])
+
+
+def add_web_routes(app: FastAPI, settings: Settings) -> None:
     if app.docs_url or app.redoc_url:
         raise ValueError("create the app with docs_url=None and redoc_url=None: their pages load from a CDN")
     page = PAGE.read_text(encoding="utf-8")
+    csp = PAGE_CSP.format(results="".join(f" {origin}" for origin in result_origins(settings)))
     assets = {name: (SWAGGER.joinpath(file).read_bytes(), kind) for name, (file, kind) in ASSETS.items()}
     # Relative to /docs: the assets sit under docs/ and the schema beside it.
     docs = get_swagger_ui_html(
@@ -46,7 +63,7 @@ def add_web_routes(app: FastAPI) -> None:
 
     @app.get("/", include_in_schema=False)
     def index() -> HTMLResponse:
-        return HTMLResponse(page, headers={"Content-Security-Policy": PAGE_CSP})
+        return HTMLResponse(page, headers={"Content-Security-Policy": csp})
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:

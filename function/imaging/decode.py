@@ -1,8 +1,9 @@
 """Decoding rules for untrusted image bytes: which formats, how big, which frame. Pure.
 
 Order matters, and every size check runs before a pixel is decoded:
-1. bytes cap, then (WebP only) the size declared in the RIFF header: libwebp allocates its
-   canvas when Pillow merely opens the file, so that check must run before `Image.open`;
+1. bytes cap, then the size declared in a WebP's RIFF header (libwebp allocates its canvas
+   when Pillow merely opens the file, so that check must run before `Image.open`) or in a
+   HEIC/AVIF's `ispe` boxes (heif.py);
 2. `Image.open` (lazy: header only), restricted to the accepted formats, judged by content;
 3. pixel cap and per-side cap on the declared size;
 4. decode frame 0 only, refusing truncated data; apply EXIF orientation;
@@ -19,13 +20,14 @@ from dataclasses import dataclass
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from function.errors import ErrorCode, ImageUndecodable, InputTooLarge, UnsupportedMediaType
+from function.imaging import heif
 from function.imaging.colour import to_rgb_or_rgba
 
 logger = logging.getLogger(__name__)
 
 # Checked by content (Pillow's format sniffing), never by file name or Content-Type. Every
 # format is attack surface (each is a C decoder), so this list is kept to what people upload.
-ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP")
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", *heif.FORMATS)
 SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*", b"BM")
 # Pillow's JPEG plugin answers "MPO" for camera JPEGs carrying extra frames (depth maps,
 # stereo pairs); frame 0 of an MPO is the ordinary JPEG picture.
@@ -36,7 +38,8 @@ OPENED_AS = frozenset(ACCEPTED_FORMATS) | {"MPO"}
 MAX_SIDE = 16383
 # What Pillow raises on bad data while opening/decoding (EOFError: WebP frame decode). Only
 # Pillow code runs under these handlers; anything else would be our bug and stays a 500.
-DECODE_ERRORS = (OSError, EOFError, SyntaxError, ValueError)
+# RuntimeError: pillow-heif's report of a libheif failure (e.g. a stream larger than its header said).
+DECODE_ERRORS = (OSError, EOFError, SyntaxError, ValueError, RuntimeError)
 
 # Half-decoded pictures (grey below the cut) must never pass as success. This is a process-wide
 # Pillow switch; nothing in this service turns it on, and decode_image forces it off again.
@@ -97,7 +100,7 @@ def webp_declared_size(data: bytes) -> tuple[int, int] | None:
 
 def _looks_accepted(data: bytes) -> bool:
     """Starts like one of the accepted formats (so a failure to open it is corruption)."""
-    return data.startswith(SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+    return data.startswith(SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP") or heif.looks_like_heif(data)
 
 
 def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
@@ -108,8 +111,10 @@ def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
     declared = webp_declared_size(data)
     if declared is not None:
         check_size(*declared, limits)
+    for size in heif.declared_sizes(data):  # libavif refuses large sizes as a parse error: check them first
+        check_size(*size, limits)
     try:
-        image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+        image = Image.open(io.BytesIO(data), formats=heif.formats_to_try(data, ACCEPTED_FORMATS))
     except UnidentifiedImageError as exc:
         if _looks_accepted(data):  # Pillow hides a corrupt header behind "unidentified"
             raise ImageUndecodable("the image header is corrupt") from exc

@@ -1,29 +1,30 @@
 """S3 ObjectCreated records -> cutouts under the output prefix, each input version exactly once.
 
-S3 delivers notifications at least once and Lambda may run one event twice, even at the same
-time. Each output carries its source's ETag in its metadata and is written conditionally
-(If-None-Match for a first output, If-Match on the old output for a newer upload), so racing
-duplicates lose at S3 instead of writing a second object.
+The options (format, bgcolor, ...) come from the input's user metadata (metadata.py); the
+output's key takes the format's extension. S3 delivers notifications at least once and Lambda
+may run one event twice, even at the same time. Each output carries its source's key, ETag and
+options in its metadata and is written conditionally (If-None-Match for a first output,
+If-Match on the old output for a newer upload), so racing duplicates lose at S3 instead of
+writing a second object.
 
 Failures are sorted: a ServiceError below 500 (empty, not an image, too large, undecodable,
-or S3 denying the read) would fail the same way on every retry, so it is reported under the
-failed prefix and not raised; anything else (S3 5xx, throttling, timeouts) is raised so Lambda
-retries. Only an object S3 says does not exist (404) is "ignored".
+an invalid option, or S3 denying the read) would fail the same way on every retry, so it is
+reported under the failed prefix and not raised; anything else (S3 5xx, throttling, timeouts)
+is raised so Lambda retries. Only an object S3 says does not exist (404) is "ignored".
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from urllib.parse import quote
 
 from function.errors import AlreadyExists, ErrorCode, OutputExists, ServiceError, StorageAccessDenied, TransientFailure
-from function.imaging.options import RemovalOptions
-from function.imaging.pipeline import MaskModel, remove_background
+from function.imaging.model import ModelRegistry
+from function.imaging.pipeline import remove_background
 from function.observability import logger, record_failure, record_image, subsegment, timed_stage
 from function.s3.keys import output_key_for_input, report_key_for_input
+from function.s3.metadata import metadata_value, requested_in
 from function.s3.records import InputObject, MalformedRecord
 from function.s3.storage import ObjectInfo, ObjectStore
 from function.settings import Settings
@@ -38,19 +39,11 @@ class Outcome:
     detail: str | None = None
 
 
-def source_tag(key: str) -> str:
-    """The input key as output metadata: URL-quoted (metadata is ASCII), hashed if long (it is
-    capped at 2 KB in all, and quoting can triple a 1,024-byte key)."""
-    quoted = quote(key)
-    return quoted if len(quoted) <= 512 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-
-
 class S3Pipeline:
-    def __init__(self, settings: Settings, model: MaskModel, store: ObjectStore):
+    def __init__(self, settings: Settings, models: ModelRegistry, store: ObjectStore):
         self.settings = settings
-        self.model = model
+        self.models = models
         self.store = store
-        self.options = RemovalOptions(format="png")
 
     def _ignored_because(self, obj: InputObject) -> str | None:
         s = self.settings
@@ -72,30 +65,43 @@ class S3Pipeline:
             return self._report_failure(obj, None, error)
         if source is None:
             return Outcome(obj.key, "ignored", detail="the object no longer exists")
-        out_bucket = self.settings.results_bucket or obj.bucket
-        out_key = output_key_for_input(obj.key, self.settings.input_prefix, self.settings.output_prefix, "png")
-        previous = self.store.head(out_bucket, out_key, denied_means_missing=True)
-        tag = source_tag(obj.key)
-        made_from = (previous.metadata.get("source-key"), previous.metadata.get("source-etag")) if previous else None
-        if made_from == (tag, source.etag):
-            return Outcome(obj.key, "duplicate", output_key=out_key)
-        stage_ms: dict[str, float] = {}
         try:
-            if made_from and made_from[0] != tag:
-                # e.g. input/a.jpg after input/a.png, or an API caller's output_key: never overwrite it.
-                raise OutputExists(f"{out_key} already holds another object's result; rename this input")
-            with timed_stage("fetch", stage_ms):
-                data = self.store.get_bytes(obj.bucket, obj.key, self.settings.max_input_bytes, source.version_id)
-            cutout = remove_background(data, self.options, self.model, self.settings.decode_limits, trace=subsegment)
+            return self._process(obj, source)
         except ServiceError as error:
             if error.status >= 500:
                 raise
             return self._report_failure(obj, source, error)
+
+    def _process(self, obj: InputObject, source: ObjectInfo) -> Outcome:
+        requested = requested_in(source.metadata)
+        model = self.models.get(requested.model)
+        out_bucket = self.settings.results_bucket or obj.bucket
+        out_key = output_key_for_input(
+            obj.key, self.settings.input_prefix, self.settings.output_prefix, requested.options.format
+        )
+        previous = self.store.head(out_bucket, out_key, denied_means_missing=True)
+        made_by = (metadata_value(obj.key), source.etag, requested.tag)
+        made_from = None
+        if previous:  # outputs from before options existed carry no "options": the defaults made them
+            made_from = tuple(previous.metadata.get(name, "") for name in ("source-key", "source-etag", "options"))
+        if made_from == made_by:
+            return Outcome(obj.key, "duplicate", output_key=out_key)
+        if made_from and made_from[0] != made_by[0]:
+            # e.g. input/a.jpg after input/a.png, or an API caller's output_key: never overwrite it.
+            raise OutputExists(f"{out_key} already holds another object's result; rename this input")
+        stage_ms: dict[str, float] = {}
+        with timed_stage("fetch", stage_ms):
+            data = self.store.get_bytes(obj.bucket, obj.key, self.settings.max_input_bytes, source.version_id)
+        cutout = remove_background(
+            data, requested.options, model, self.settings.decode_limits, trace=subsegment,
+            matting_max_pixels=self.settings.alpha_matting_max_pixels,
+        )
         metadata = {
-            "source-key": tag,
+            "source-key": made_by[0],
             "source-etag": source.etag,
             "source-version": source.version_id or "",
-            "model": self.model.name,
+            "options": requested.tag,
+            "model": model.name,
             "width": str(cutout.width),
             "height": str(cutout.height),
         }
@@ -107,7 +113,7 @@ class S3Pipeline:
                 )
         except AlreadyExists:
             return Outcome(obj.key, "duplicate", output_key=out_key)
-        record_image(cutout, stage_ms, self.model.name)
+        record_image(cutout, stage_ms, model.name)
         return Outcome(obj.key, "processed", output_key=out_key)
 
     def _report_failure(self, obj: InputObject, source: ObjectInfo | None, error: ServiceError) -> Outcome:
@@ -118,7 +124,6 @@ class S3Pipeline:
                 "etag": source and source.etag, "version": source and source.version_id,
             },
             "error": {"code": error.code, "message": error.message},
-            "model": self.model.name,
             "at": datetime.now(UTC).isoformat(),
         }
         body = json.dumps(report, indent=2).encode()

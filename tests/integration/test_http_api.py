@@ -15,6 +15,7 @@ from tests.support import (
     lambda_context,
     multipart,
     open_image,
+    phone_photo,
     response_body,
     response_json,
 )
@@ -54,6 +55,20 @@ def test_upload_as_multipart_file_field(handlers, photo):
 
     assert response["statusCode"] == 200
     assert_astronaut_cutout(open_image(response_body(response)))
+
+
+@pytest.mark.parametrize("fmt, content_type", [("HEIF", "image/heic"), ("AVIF", "image/avif")])
+def test_phone_photos_in_heic_and_avif_come_out_upright_and_cut_out(handlers, photo, fmt, content_type):
+    as_jpeg = invoke(handlers, body=photo, headers={"content-type": "image/jpeg"})
+
+    response = invoke(handlers, body=phone_photo(fmt), headers={"content-type": content_type})
+
+    assert response["statusCode"] == 200, response_body(response)[:300]
+    cutout = open_image(response_body(response))
+    assert_astronaut_cutout(cutout)
+    alpha = np.asarray(cutout)[:, :, 3].astype(int)
+    difference = np.abs(alpha - np.asarray(open_image(response_body(as_jpeg)))[:, :, 3]).mean()
+    assert difference < 3, f"the same mask as from the JPEG, but for compression: {difference:.2f}/255"
 
 
 def test_presigned_s3_url_like_the_old_service(handlers, s3, bucket, photo):

@@ -59,7 +59,7 @@ def giant_png(width: int, height: int) -> bytes:
         ({"body": b"<svg xmlns='http://www.w3.org/2000/svg'/>", "headers": {"content-type": "image/svg+xml"}}, 415, "unsupported_media_type"),
         ({"body": jpeg_bytes()[:5000], "headers": {"content-type": "image/jpeg"}}, 400, "image_undecodable"),
         ({"body": jpeg_bytes()[:200], "headers": {"content-type": "image/jpeg"}}, 400, "image_undecodable"),
-        ({"query": {"format": "gif"}, "body": jpeg_bytes(), "headers": {"content-type": "image/jpeg"}}, 422, "invalid_option"),
+        ({"query": {"format": "gif"}, "body": jpeg_bytes(), "headers": {"content-type": "image/jpeg"}}, 422, "invalid_format"),
         ({"query": {"bgcolor": "red"}, "body": jpeg_bytes(), "headers": {"content-type": "image/jpeg"}}, 422, "invalid_bgcolor"),
         ({"query": {"crop": "maybe"}, "body": jpeg_bytes(), "headers": {"content-type": "image/jpeg"}}, 422, "invalid_option"),
         ({"query": {"image_key": "nothing-here.jpg"}}, 400, "image_not_found"),
@@ -77,6 +77,20 @@ def giant_png(width: int, height: int) -> bytes:
 )
 def test_bad_requests_get_a_clear_error(handlers, event_args, status, code):
     assert_error(invoke(handlers, **event_args), status, code)
+
+
+def test_a_misspelt_option_is_refused_naming_it_and_the_accepted_ones(handlers):
+    response = invoke(handlers, query={"formt": "webp"}, body=jpeg_bytes(), headers={"content-type": "image/jpeg"})
+
+    error = assert_error(response, 422, "unknown_option")
+    assert "'formt'" in error["message"] and "format" in error["message"] and "bgcolor" in error["message"]
+
+
+def test_get_on_remove_bg_says_to_post(handlers):
+    response = invoke(handlers, method="GET", path="/remove-bg")
+
+    error = assert_error(response, 405, "method_not_allowed")
+    assert "use POST" in error["message"] and header(response, "allow") == "POST"
 
 
 def test_multipart_without_a_file_field(handlers):

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import requests
 
@@ -72,3 +78,25 @@ def test_oversized_chunked_upload_is_cut_off(api, handlers):
 
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "input_too_large"
+
+
+@pytest.mark.parametrize("variable", ["PORT", "LOCAL_S3_PORT"])
+def test_make_run_stops_and_names_the_variable_when_a_port_is_taken(variable):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        ports = {"PORT": "0", "LOCAL_S3_PORT": "0", variable: str(taken)}
+
+        # The timeout only guards the test run: before the fix, a taken S3 port waited forever.
+        done = subprocess.run(
+            [sys.executable, "-m", "local.run"],
+            env={**os.environ, "API_AUTH": "none", **ports},  # the session's lambda_env says iam
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+
+    assert done.returncode != 0
+    assert f"port {taken}" in done.stderr and f"{variable}=" in done.stderr

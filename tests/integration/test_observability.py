@@ -112,7 +112,7 @@ def test_a_read_s3_denies_is_logged_as_an_error_and_counted(handlers, capture, e
     store = ObjectStore(faulty_client(embedded_s3, key, status=403, code="AccessDenied", operations=("HeadObject",)))
 
     output = capture()
-    (outcome,) = S3Pipeline(handlers.settings, handlers.model, store).handle_all(objects_in_notification(s3_put_event(bucket, [key])))
+    (outcome,) = S3Pipeline(handlers.settings, handlers.models, store).handle_all(objects_in_notification(s3_put_event(bucket, [key])))
 
     documents = emitted(output)
     assert outcome.code == "storage_access_denied"

@@ -51,12 +51,14 @@ def browser():
 
 
 @contextmanager
-def opened(browser, server: str):
-    """The page at `server` in a fresh browser context (its own sessionStorage), checked to load nothing from elsewhere."""
+def opened(browser, server: str, also: tuple[str, ...] = ()):
+    """The page at `server` in a fresh browser context (its own sessionStorage), checked to load
+    nothing from anywhere but there and `also`."""
     context = browser.new_context(viewport={"width": 1000, "height": 700}, accept_downloads=True)
     page = context.new_page()
     elsewhere = []
-    page.on("request", lambda request: None if request.url.startswith((server, "blob:", "data:")) else elsewhere.append(request.url))
+    allowed = (server, "blob:", "data:", *also)
+    page.on("request", lambda request: None if request.url.startswith(allowed) else elsewhere.append(request.url))
     page.goto(f"{server}/")
     yield page
     context.close()
@@ -77,37 +79,50 @@ def jwt_api(app_in_mode):
         yield gateway, url
 
 
-def test_upload_see_and_download_the_cutout(page, tmp_path):
+@pytest.fixture
+def parking_page(browser, parking_api, embedded_s3):
+    """The page of a server that parks every result in the (embedded) bucket."""
+    with opened(browser, parking_api, also=(embedded_s3.endpoint,)) as page:
+        yield page
+
+
+def choose_the_astronaut(page, tmp_path) -> None:
     photo = tmp_path / "astronaut.jpg"
     photo.write_bytes(jpeg_bytes())
+    page.set_input_files("#file", str(photo))
+    sync_api.expect(page.locator("#status")).to_have_text("Done.", timeout=60_000)
+
+
+def download(page) -> tuple[str, bytes]:
+    """Click Download; the name the browser saves the file under, and its bytes."""
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download").click()
+    return download_info.value.suggested_filename, Path(download_info.value.path()).read_bytes()
+
+
+def test_upload_see_and_download_the_cutout(page, tmp_path):
     expect = sync_api.expect
 
-    page.set_input_files("#file", str(photo))
+    choose_the_astronaut(page, tmp_path)
 
-    expect(page.locator("#status")).to_have_text("Done.", timeout=60_000)
     expect(page.locator("#result")).to_be_visible()
     expect(page.locator("#size")).to_have_text("512 × 512 px")
     expect(page.locator("#subject")).to_contain_text("px at left")
     assert page.eval_on_selector("#result", "img => img.complete && img.naturalWidth") == 512
-    with page.expect_download() as download_info:
-        page.get_by_role("link", name="Download").click()
-    download = download_info.value
-    assert download.suggested_filename == "astronaut-cutout.png"
-    assert_astronaut_cutout(open_image(Path(download.path()).read_bytes()))
+    name, body = download(page)
+    assert name == "astronaut-cutout.png"
+    assert_astronaut_cutout(open_image(body))
     shot = SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "page.png"
     page.screenshot(path=str(shot), full_page=True)
     assert open_image(shot.read_bytes()).width == 1000
 
 
 def test_options_go_to_the_api_and_its_errors_are_shown(page, tmp_path):
-    photo = tmp_path / "astronaut.jpg"
-    photo.write_bytes(jpeg_bytes())
     not_an_image = tmp_path / "notes.png"
     not_an_image.write_bytes(b"this is text, not a picture")
     expect = sync_api.expect
 
-    page.set_input_files("#file", str(photo))
-    expect(page.locator("#status")).to_have_text("Done.", timeout=60_000)
+    choose_the_astronaut(page, tmp_path)
     page.check("#crop")
     page.select_option("#format", "webp")  # last: only the run with both options names a .webp
     expect(page.locator("#download")).to_have_attribute("download", "astronaut-cutout.webp", timeout=60_000)
@@ -121,6 +136,22 @@ def test_options_go_to_the_api_and_its_errors_are_shown(page, tmp_path):
     expect(status).to_have_class("error", timeout=30_000)
     expect(status).to_contain_text("unsupported_media_type")
     expect(status).to_contain_text("request ")
+    # The previous photo's cutout is not this file's answer: neither it nor its Download stays.
+    expect(page.locator("#result")).to_be_hidden()
+    expect(page.locator("#download")).to_be_hidden()
+    expect(page.locator("#facts")).to_be_hidden()
+
+
+def test_a_result_parked_in_the_bucket_is_shown_and_saved_without_leaving_the_page(parking_page, tmp_path):
+    choose_the_astronaut(parking_page, tmp_path)
+
+    assert parking_page.eval_on_selector("#result", "img => img.src").startswith("blob:")
+    assert parking_page.eval_on_selector("#result", "img => img.complete && img.naturalWidth") == 512
+    address = parking_page.url
+    name, body = download(parking_page)
+    assert name == "astronaut-cutout.png"
+    assert_astronaut_cutout(open_image(body))
+    assert parking_page.url == address, "Download saved the file instead of navigating to the bucket"
 
 
 def test_api_docs_render_offline(page, server):

@@ -219,7 +219,7 @@ def test_a_record_s3_denies_us_is_a_reported_error_never_ignored(handlers, embed
     drop(s3, bucket, denied, photo)
     drop(s3, bucket, fine, photo)
     store = ObjectStore(faulty_client(embedded_s3, denied, status=403, code=code, operations=operations))
-    pipeline = S3Pipeline(handlers.settings, handlers.model, store)
+    pipeline = S3Pipeline(handlers.settings, handlers.models, store)
 
     denied_outcome, fine_outcome = pipeline.handle_all(objects_in_notification(s3_put_event(bucket, [denied, fine])))
 

@@ -1102,3 +1102,15 @@ def test_failure_records_wrap_the_s3_event_as_lambda_does(template):
     assert message["eventSource"] == "aws:sqs"
     assert message["md5OfBody"] == hashlib.md5(message["body"].encode()).hexdigest()
     assert json.loads(message["body"]) == record
+
+
+def test_the_page_may_fetch_parked_results_from_the_bucket(template):
+    """The page saves a result parked in S3 by fetching its presigned URL: the bucket must let the
+    API's own origin (and FrontendUrl's) read, and nothing more than read."""
+    (bucket,) = resources(template, "AWS::S3::Bucket").values()
+    (rule,) = bucket["Properties"]["CorsConfiguration"]["CorsRules"]
+    condition, with_frontend, api_only = rule["AllowedOrigins"]["Fn::If"]
+    api_origin = {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+    assert set(rule["AllowedMethods"]) == {"GET", "HEAD"}
+    assert condition == "HasFrontendUrl" and api_only == [api_origin]
+    assert with_frontend == {"Fn::Split": [",", {"Fn::Sub": api_origin["Fn::Sub"] + ",${FrontendUrl}"}]}

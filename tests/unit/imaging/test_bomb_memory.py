@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 
 from tests.hostile_inputs import (
+    avif_bomb,
     bmp_bomb,
     gif_bomb,
+    heic_bomb,
     jpeg_bomb,
     just_over_the_pixel_cap,
     png_bomb,
@@ -27,7 +29,9 @@ from tests.hostile_inputs import (
 )
 
 ROOT = Path(__file__).resolve().parents[3]
-BOMBS = [png_bomb, gif_bomb, webp_bomb, webp_canvas_bomb, jpeg_bomb, tiff_bomb, bmp_bomb, just_over_the_pixel_cap]
+BOMBS = [
+    png_bomb, gif_bomb, webp_bomb, webp_canvas_bomb, jpeg_bomb, tiff_bomb, bmp_bomb, heic_bomb, avif_bomb, just_over_the_pixel_cap,
+]
 RUNS = 20
 
 MEASURE = f"RUNS = {RUNS}\n" + """

@@ -8,10 +8,12 @@ from PIL import Image, ImageFile
 
 from function.errors import ServiceError
 from function.imaging.decode import DecodeLimits, decode_image
+from function.imaging.heif import register_heif_opener
 from tests.hostile_inputs import HOSTILE_INPUTS, oversized, seed_images
 from tests.image_files import SRGB_BLUE, SRGB_GREEN, SRGB_RED, encoded, png_declaring, png_rgb16, rgb_icc_profile
 
 LIMITS = DecodeLimits(max_bytes=20 * 2**20, max_pixels=50_000_000)
+register_heif_opener()  # pillow-heif's encoder makes the HEIC files below
 
 
 def decode(data: bytes, limits: DecodeLimits = LIMITS) -> Image.Image:
@@ -79,6 +81,15 @@ def test_an_embedded_icc_profile_is_converted_to_srgb():
     assert close(centre(with_alpha), (0, 255, 0, 100))
 
 
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_phone_formats_keep_their_profile_alpha_and_grey(fmt):
+    swapped = rgb_icc_profile(SRGB_GREEN, SRGB_RED, SRGB_BLUE)
+
+    assert close(centre(decode(encoded(Image.new("RGB", (64, 64), (255, 0, 0)), fmt, icc_profile=swapped, quality=95))), (0, 255, 0), 16)
+    assert close(centre(decode(encoded(Image.new("RGBA", (64, 64), (255, 0, 0, 100)), fmt, quality=95))), (255, 0, 0, 100), 4)
+    assert centre(decode(encoded(Image.new("L", (64, 64), 90), fmt, quality=95))) == (90, 90, 90)
+
+
 @pytest.mark.parametrize(
     "label, mode, icc",
     [
@@ -112,7 +123,7 @@ def upright_picture() -> Image.Image:
     return picture
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "HEIF", "AVIF"])
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_every_exif_orientation_comes_out_upright(orientation, fmt):
     method = STORED_AS[orientation]
@@ -120,14 +131,16 @@ def test_every_exif_orientation_comes_out_upright(orientation, fmt):
     exif = Image.Exif()
     exif[0x0112] = orientation
 
-    image = decode(encoded(stored, fmt, exif=exif, **({"quality": 95} if fmt != "PNG" else {})))
+    # As bytes, which pillow-heif turns into the irot/imir boxes a phone writes: HEIF readers follow
+    # those and ignore the EXIF tag, as the HEIF specification says.
+    image = decode(encoded(stored, fmt, exif=exif.tobytes(), **({"quality": 95} if fmt != "PNG" else {})))
 
     assert image.size == (48, 32)
     for point, colour in QUADRANTS.items():
         assert close(image.getpixel(point), colour, tolerance=40), (orientation, point, image.getpixel(point))
 
 
-@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG", "HEIF", "AVIF"])
 def test_animations_give_their_first_frame(fmt):
     frames = [Image.new("RGB", (16, 16), colour) for colour in ((255, 0, 0), (0, 0, 255), (0, 255, 0))]
 
@@ -136,7 +149,7 @@ def test_animations_give_their_first_frame(fmt):
     assert close(centre(image)[:3], (255, 0, 0), tolerance=8)
 
 
-@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp", "webp-lossless", "gif", "bmp", "tiff"])
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp", "webp-lossless", "gif", "bmp", "tiff", "heic", "avif"])
 def test_truncated_files_are_refused_at_every_cut(fmt):
     data = seed_images()[fmt]
     # The last bytes are end markers and checksums after the pixel data; cutting those loses no pixel.

@@ -3,7 +3,15 @@
 import pytest
 
 from function.errors import ErrorCode, InvalidOption
-from function.imaging.options import Margin, RemovalOptions, parse_bgcolor, parse_margin
+from function.imaging.options import (
+    SCALE_RANGE,
+    Margin,
+    Matting,
+    RemovalOptions,
+    options_from_text,
+    parse_bgcolor,
+    parse_margin,
+)
 
 
 def test_bgcolor_parsing():
@@ -28,3 +36,51 @@ def test_only_formats_the_service_can_write():
     with pytest.raises(InvalidOption) as refused:
         RemovalOptions(format="gif")
     assert refused.value.status == 422 and refused.value.code is ErrorCode.INVALID_FORMAT
+
+
+def test_text_options_become_removal_options():
+    options = options_from_text({
+        "format": "webp", "only_mask": "false", "bgcolor": "#00ff00", "crop": "Yes", "crop_margin": "10%", "scale": "300",
+        "alpha_matting": "1", "alpha_matting_erode_size": "4",
+    })
+
+    assert options == RemovalOptions(
+        format="webp", bgcolor=(0, 255, 0, 255), crop=True, crop_margin=Margin(10, percent=True), scale=300,
+        matting=Matting(erode_size=4),
+    )
+    assert options_from_text({}) == RemovalOptions()
+    assert options_from_text({"bgcolor": "", "crop_margin": "", "other": "not an option"}) == RemovalOptions()
+
+
+@pytest.mark.parametrize(
+    "values, code",
+    [
+        ({"format": "gif"}, ErrorCode.INVALID_FORMAT),
+        ({"format": ""}, ErrorCode.INVALID_FORMAT),
+        ({"crop": "maybe"}, ErrorCode.INVALID_OPTION),
+        ({"scale": "15"}, ErrorCode.INVALID_OPTION),
+        ({"scale": "16384"}, ErrorCode.INVALID_OPTION),
+        ({"scale": "1e3"}, ErrorCode.INVALID_OPTION),
+        ({"scale": " 300"}, ErrorCode.INVALID_OPTION),  # exactly what the schema documents
+        ({"scale": "300\n"}, ErrorCode.INVALID_OPTION),
+        ({"alpha_matting_foreground_threshold": "256"}, ErrorCode.INVALID_OPTION),
+        ({"alpha_matting_erode_size": "-1"}, ErrorCode.INVALID_OPTION),
+        ({"bgcolor": "red"}, ErrorCode.INVALID_BGCOLOR),
+        ({"crop_margin": "5em"}, ErrorCode.INVALID_CROP_MARGIN),
+        ({"bgcolor": "ffffff\n"}, ErrorCode.INVALID_BGCOLOR),
+        ({"crop_margin": "\u0663\u0660px"}, ErrorCode.INVALID_CROP_MARGIN),  # Arabic-Indic 30
+    ],
+)
+def test_every_refusal_names_its_option_and_the_value(values, code):
+    ((name, value),) = values.items()
+
+    with pytest.raises(InvalidOption) as refused:
+        options_from_text(values)
+
+    assert refused.value.code is code
+    assert refused.value.message.startswith(name) and repr(value) in refused.value.message
+
+
+def test_the_ranges_are_inclusive():
+    assert options_from_text({"scale": str(SCALE_RANGE[0])}).scale == 16
+    assert options_from_text({"scale": str(SCALE_RANGE[1])}).scale == 16383
