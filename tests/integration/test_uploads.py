@@ -140,7 +140,7 @@ def test_a_jwt_callers_jobs_live_in_its_folder_and_no_one_else_sees_them(app_in_
     handler = Mangum(app_in_mode("jwt"), lifespan="off")
     alice, bob = jwt_authorizer("alice-uploads"), jwt_authorizer("bob-uploads")
     status, ticket = call(handler, "POST", "/uploads", authorizer=alice)
-    assert post_to_s3(ticket, photo).status_code == 204
+    assert status == 201 and post_to_s3(ticket, photo).status_code == 204
 
     own = call(handler, "GET", f"/jobs/{ticket['id']}", authorizer=alice)
     foreign = call(handler, "GET", f"/jobs/{ticket['id']}", authorizer=bob)
