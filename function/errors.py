@@ -62,6 +62,9 @@ class ErrorCode(StrEnum):
     CROP_MARGIN_TOO_LARGE = "crop_margin_too_large", 422, "crop_margin would make a result over the input limits"
     MODEL_NOT_AVAILABLE = "model_not_available", 422, "model is not one of the models baked into the image"
     ALPHA_MATTING_TOO_LARGE = "alpha_matting_too_large", 413, "alpha matting over ALPHA_MATTING_MAX_MEGAPIXELS"
+    JOB_NOT_FOUND = (
+        "job_not_found", 404, "no upload under this job id for this caller: not uploaded yet, unknown or another caller's"
+    )
     # Where the result goes
     KEY_NOT_ALLOWED = "key_not_allowed", 400, "image_key or output_key escapes its folder or is not a valid key"
     OUTPUT_EXISTS = "output_exists", 409, "the output key exists and overwrite was not asked for"
@@ -147,6 +150,10 @@ class InvalidOption(ServiceError):
 
 class KeyNotAllowed(ServiceError):
     code = ErrorCode.KEY_NOT_ALLOWED
+
+
+class JobNotFound(ServiceError):
+    code = ErrorCode.JOB_NOT_FOUND
 
 
 class OutputExists(ServiceError):

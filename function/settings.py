@@ -21,6 +21,8 @@ DEFAULT_MODEL_HOME = Path(__file__).resolve().parent.parent / "models"
 # A synchronous Lambda response is capped at 6 MB after base64 (x4/3), headers included,
 # so about 4.4 MB of image bytes is the most that reliably fits.
 LAMBDA_RESPONSE_BYTES = 4_400_000
+# The same cap applies to a request: a larger body never reaches the function.
+LAMBDA_REQUEST_BYTES = LAMBDA_RESPONSE_BYTES
 
 
 def _split_csv(value: str) -> tuple[str, ...]:

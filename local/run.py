@@ -51,6 +51,10 @@ Try it:
   # the old service's contract: a presigned S3 URL (this one works as printed)
   curl -sS -L --fail-with-body -d '' {bearer}{shlex.quote(presigned_call)} -o sample-cutout.png || cat sample-cutout.png
 {keys}
+  # a photo over ~4.4 MB (a request body's cap on AWS): straight to the bucket, then poll the job (needs jq)
+  curl -sS --fail-with-body -d '' {bearer}'{api}/uploads?content_type=image/jpeg' -o ticket.json
+  curl -sS --fail-with-body $(jq -r '.upload.fields | to_entries[] | "-F \\(.key)=\\(.value)"' ticket.json) -F file=@photo.jpg "$(jq -r .upload.url ticket.json)"
+  curl -sS --fail-with-body {bearer}"{api}/jobs/$(jq -r .id ticket.json)"
   # the S3 pipeline (needs the AWS CLI): drop a file under input/, its cutout appears under output/
   # (options as metadata: this one comes out as output/photo.webp on white)
   AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local {s3_cli} cp photo.jpg s3://{LOCAL_BUCKET}/input/photo.jpg --metadata format=webp,bgcolor=ffffff

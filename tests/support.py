@@ -52,6 +52,15 @@ def phone_photo(fmt: str) -> bytes:
     return buffer.getvalue()
 
 
+@functools.lru_cache(maxsize=1)
+def large_phone_photo() -> bytes:
+    """An 8 MB, 24 MP (6000x4000) JPEG as a phone takes it: scikit-image's cat upscaled, with sensor
+    noise (which is what makes real photos that large), saved at high quality."""
+    noise = np.random.default_rng(7).normal(0, 8, (4000, 6000, 3))
+    upscaled = np.asarray(Image.fromarray(skdata.chelsea()).resize((6000, 4000), Image.Resampling.BICUBIC))
+    return jpeg_bytes(np.clip(upscaled + noise, 0, 255).astype(np.uint8), quality=93)
+
+
 def png_bytes(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")

@@ -6,6 +6,8 @@ every real response (status, content type, JSON body) matches what is written he
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel
 
 from function.errors import ErrorCode, http_codes
@@ -30,6 +32,40 @@ class StoredResult(BaseModel):
     width: int
     height: int
     format: str
+
+
+class PresignedPost(BaseModel):
+    url: str
+    fields: dict[str, str]
+
+
+class UploadTicket(BaseModel):
+    """POST the file to `upload.url` as multipart form data: every field of `upload.fields`, then `file`."""
+
+    id: str
+    upload: PresignedPost
+    job_url: str
+    expires_in: int
+
+
+class JobResult(BaseModel):
+    url: str
+    key: str
+    width: int
+    height: int
+    format: str
+
+
+class JobError(BaseModel):
+    code: str
+    message: str
+
+
+class JobStatus(BaseModel):
+    id: str
+    status: Literal["pending", "done", "failed"]
+    result: JobResult | None
+    error: JobError | None
 
 
 def error_responses() -> dict[int, dict]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi.responses import Response
 
 from function.http.delivery import Delivery, Destination
+from function.http.jobs import Jobs
 from function.http.source import ImageSource
 from function.imaging.model import BackgroundModel, ModelRegistry
 from function.imaging.options import RemovalOptions
@@ -23,6 +24,7 @@ class RequestProcessor:
         self.models = models
         self.store = store
         self.delivery = Delivery(settings, store)
+        self.jobs = Jobs(settings, store)
 
     def process(
         self, source: ImageSource, model: BackgroundModel, options: RemovalOptions, destination: Destination

@@ -9,11 +9,13 @@ from starlette.concurrency import run_in_threadpool
 from function import __version__
 from function.http.auth import Caller, current_caller
 from function.http.delivery import Destination
-from function.http.docs import IMAGE_BODY, IMAGE_RESPONSES
+from function.http.docs import IMAGE_BODY, IMAGE_RESPONSES, JobStatus, UploadTicket, error_responses
 from function.http.options import known_query_only, removal_options
 from function.http.processor import RequestProcessor
 from function.http.source import image_source
 from function.imaging.options import RemovalOptions
+from function.s3.metadata import METADATA_NAMES
+from function.settings import LAMBDA_REQUEST_BYTES
 
 router = APIRouter()
 
@@ -32,6 +34,11 @@ def health(service: RequestProcessor = Depends(processor)) -> dict:
         "models": list(models.available),
         "version": __version__,
         "auth": service.settings.api_auth,
+        # What the page needs to choose: bodies up to max_body_bytes go to /remove-bg, larger
+        # files (up to max_input_bytes) through /uploads when the API has a bucket.
+        "max_body_bytes": LAMBDA_REQUEST_BYTES,
+        "max_input_bytes": service.settings.max_input_bytes,
+        "uploads": bool(service.settings.aws_bucket_name),
     }
 
 
@@ -65,3 +72,31 @@ async def remove_bg(
     chosen = service.models.get(model)  # before any I/O: an unknown model is refused at once
     destination = Destination(stored_at, overwrite, redirect, caller.folder)
     return await run_in_threadpool(service.process, source, chosen, options, destination)
+
+
+@router.post(
+    "/uploads", status_code=201, response_model=UploadTicket, responses=error_responses(),
+    dependencies=[Depends(known_query_only)],
+)
+def create_upload(
+    request: Request,
+    content_type: str | None = Query(
+        None, description="The file's media type; S3 then stores it with this Content-Type", pattern=r"^[a-z]+/[a-z0-9.+-]+$"
+    ),
+    model: str | None = Query(None, description="One of the models baked into the image (see /health)"),
+    options: RemovalOptions = Depends(removal_options),  # validated here, so the job cannot fail on them
+    service: RequestProcessor = Depends(processor),
+    caller: Caller = Depends(current_caller),
+) -> dict:
+    """For photos over what a request body can carry (~4.4 MB): a presigned POST straight to S3, and
+    a job to poll. The options travel as the object's metadata, as on any S3 drop."""
+    service.models.get(model)  # an unknown model is refused now, not in the job
+    given = {name: value for name in METADATA_NAMES if (value := request.query_params.get(name))}
+    ticket = service.jobs.create(caller, given, content_type)
+    return {**ticket, "job_url": str(request.url_for("job_status", job_id=ticket["id"]))}
+
+
+@router.get("/jobs/{job_id}", response_model=JobStatus, responses=error_responses())
+def job_status(job_id: str, service: RequestProcessor = Depends(processor), caller: Caller = Depends(current_caller)):
+    """pending until the S3 function has written the output (done) or a failure report (failed)."""
+    return service.jobs.status(caller, job_id)

@@ -26,7 +26,7 @@ ASSETS = {  # route under /docs/ -> (file in the fastapi-offline wheel, content 
     "favicon.png": ("favicon.png", "image/png"),
 }
 # The page is one file with inline CSS/JS; it may talk to this API, fetch results parked in the
-# bucket (result_origins) and show blob: images, nothing else.
+# bucket and POST uploads to it (result_origins), and show blob: images, nothing else.
 PAGE_CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
     "img-src 'self' blob: data:; connect-src 'self'{results}; base-uri 'none'; form-action 'none'"
@@ -35,14 +35,16 @@ CACHE = {"Cache-Control": "public, max-age=86400"}
 
 
 def result_origins(settings: Settings) -> list[str]:
-    """Where the presigned URLs of parked results point: the bucket's own S3 host names (exact,
-    never a wildcard), or the configured endpoint (the local S3)."""
+    """Where the page's requests to S3 go (presigned GETs of parked results, presigned POSTs of
+    uploads): the buckets' own S3 host names (exact, never a wildcard), or the configured endpoint
+    (the local S3)."""
     if settings.aws_endpoint_url_s3:
         endpoint = urlsplit(settings.aws_endpoint_url_s3)
         return [f"{endpoint.scheme}://{endpoint.netloc}"]
-    if not (settings.results_bucket and settings.aws_region):
+    buckets = {bucket for bucket in (settings.results_bucket, settings.aws_bucket_name) if bucket}
+    if not (buckets and settings.aws_region):
         return []
-    return sorted(f"https://{host}" for host in s3_hosts(settings.results_bucket, settings.aws_region)[0])
+    return sorted({f"https://{host}" for bucket in buckets for host in s3_hosts(bucket, settings.aws_region)[0]})
 
 
 def add_web_routes(app: FastAPI, settings: Settings) -> None:

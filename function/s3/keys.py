@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import re
+import secrets
 import unicodedata
 import uuid
 
@@ -73,6 +75,22 @@ def input_key_for_request(requested: str, input_prefix: str, folder: str = "") -
 def generated_result_key(results_prefix: str, folder: str, fmt: str) -> str:
     """Where a result too large for a Lambda response is parked for a presigned download: unguessable."""
     return f"{results_prefix}{folder}{uuid.uuid4().hex}.{fmt}"
+
+
+UPLOADS_FOLDER = "uploads/"  # where presigned uploads land, inside the caller's folder
+JOB_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def new_job_id() -> str:
+    """128 random bits: a job id is its own capability, so it must not be guessable."""
+    return secrets.token_hex(16)
+
+
+def upload_key(input_prefix: str, folder: str, job_id: str) -> str:
+    """`input/<folder>uploads/<id>`: no extension, so the output is `output/<folder>uploads/<id>.<format>`."""
+    if not JOB_ID.fullmatch(job_id):
+        raise ValueError("a job id is 32 lower-case hex digits")
+    return f"{input_prefix}{folder}{UPLOADS_FOLDER}{job_id}"
 
 
 def output_key_for_input(input_key: str, input_prefix: str, output_prefix: str, fmt: str) -> str:

@@ -49,7 +49,10 @@ class ObjectStore:
         import boto3
         from botocore.config import Config
 
-        config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
+        # s3v4: S3 refuses SigV2 on buckets made since 2020, and boto3 would sign a presigned POST with it.
+        config = Config(
+            retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30, signature_version="s3v4"
+        )
         return boto3.client("s3", config=config)
 
     @staticmethod
@@ -127,6 +130,15 @@ class ObjectStore:
             raise self._translate(error, bucket, key, reading=False) from error
         except BotoCoreError as error:
             raise self._translate(error, bucket, key, reading=False) from error
+
+    def presign_post(self, bucket: str, key: str, fields: dict[str, str], max_bytes: int, expires_in: int) -> dict:
+        """A browser-form upload of exactly `key`, 1 to `max_bytes` bytes, with exactly these extra
+        `fields` (metadata, Content-Type): S3 refuses any POST that strays from the signed policy."""
+        conditions = [{name: value} for name, value in fields.items()]
+        conditions.append(["content-length-range", 1, max_bytes])
+        return self.client.generate_presigned_post(
+            bucket, key, Fields=dict(fields), Conditions=conditions, ExpiresIn=expires_in
+        )
 
     def presign_get(self, bucket: str, key: str, expires_in: int) -> str:
         return self.client.generate_presigned_url(

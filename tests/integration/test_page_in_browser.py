@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 from local.gateway import LocalJwtAuthorizer
+from local.s3_trigger import InputPrefixPoller
 from tests.support import (
     assert_astronaut_cutout,
     jpeg_bytes,
+    large_phone_photo,
     open_image,
     recording_server,
     run_signing_example,
@@ -152,6 +154,56 @@ def test_a_result_parked_in_the_bucket_is_shown_and_saved_without_leaving_the_pa
     assert name == "astronaut-cutout.png"
     assert_astronaut_cutout(open_image(body))
     assert parking_page.url == address, "Download saved the file instead of navigating to the bucket"
+
+
+@pytest.fixture
+def upload_trigger(handlers, s3, bucket):
+    """`make run`'s emulated S3 trigger, on the uploads' folder only (the photos other tests dropped stay put)."""
+    trigger = InputPrefixPoller(s3, bucket, "input/uploads/", handlers.s3_handler, interval=0.5)
+    trigger.new_objects()  # uploads from before this test are not its work
+    trigger.start()
+    yield trigger
+    trigger.stop()
+    trigger.join(30)
+
+
+def test_an_8_mb_photo_goes_up_to_the_bucket_with_a_progress_bar_and_comes_back(
+    browser, live_api, embedded_s3, upload_trigger, tmp_path
+):
+    photo = tmp_path / "IMG_1234.jpg"
+    photo.write_bytes(large_phone_photo())
+    expect = sync_api.expect
+
+    with opened(browser, live_api, also=(embedded_s3.endpoint,)) as page:
+        sent = []
+        page.on("request", lambda request: sent.append((request.method, request.url.split("?")[0])))
+        page.set_input_files("#file", str(photo))
+        expect(page.locator("#progress")).to_be_visible(timeout=30_000)
+        expect(page.locator("#status")).to_contain_text("job runs in the bucket", timeout=120_000)
+        expect(page.locator("#status")).to_have_text("Done.", timeout=300_000)
+
+        expect(page.locator("#size")).to_have_text("6000 × 4000 px")
+        expect(page.locator("#progress")).to_be_hidden()
+        assert page.eval_on_selector("#result", "img => img.complete && img.naturalWidth") == 6000
+        name, body = download(page)
+    assert name == "IMG_1234-cutout.png" and open_image(body).size == (6000, 4000)
+    assert ("POST", f"{live_api}/uploads") in sent and ("POST", f"{embedded_s3.endpoint}/local-bucket") in sent
+    assert not any(url.endswith("/remove-bg") for _, url in sent), "too large for a request body"
+    assert any(url.startswith(f"{live_api}/jobs/") for _, url in sent)
+
+
+def test_a_file_over_the_input_limit_is_refused_before_it_is_sent(page, tmp_path):
+    huge = tmp_path / "huge.jpg"
+    huge.write_bytes(b"\xff" * (20 * 1024 * 1024 + 1))
+    sent = []
+    page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
+
+    page.set_input_files("#file", str(huge))
+
+    status = page.locator("#status")
+    sync_api.expect(status).to_have_class("error", timeout=10_000)
+    sync_api.expect(status).to_contain_text("up to 21.0 MB (20971520 bytes)")
+    assert sent == []
 
 
 def test_api_docs_render_offline(page, server):

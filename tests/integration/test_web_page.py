@@ -21,7 +21,8 @@ def test_the_page_is_served_at_the_root(handlers):
     assert header(response, "content-type").startswith("text/html")
     assert '<input id="file" type="file" accept="image/*">' in page
     assert 'id="format"' in page and 'id="mask"' in page and 'id="crop"' in page and 'id="bgcolor"' in page
-    assert "'remove-bg?'" in page, "the page calls the API with a relative URL"
+    for route in ("remove-bg?", "uploads?", "jobs/"):
+        assert "`${base}" + route in page, f"the page calls {route} with a relative URL"
     assert "default-src 'none'" in header(response, "content-security-policy")
 
 

@@ -50,6 +50,8 @@ PUBLIC_ROUTES = {
 }
 GUARDED_ROUTES = {
     ("POST", "/remove-bg"),
+    ("POST", "/uploads"),  # presigned POSTs into the caller's folder
+    ("GET", "/jobs/{id}"),
     ("ANY", "/{proxy+}"),  # the app's own 404/405 envelope, and any route it gains later
 }
 HTTP_ROUTES = PUBLIC_ROUTES | GUARDED_ROUTES
@@ -200,12 +202,13 @@ def grants(tpl: dict, function: str, params: dict[str, str]) -> set[tuple[str, s
 
 def expected_grants(name: str, params: dict[str, str], spec: list[tuple[str, str]]) -> set[tuple[str, str, str]]:
     expected = set()
-    for action, prefix in spec:
+    for action, prefix, *pattern in spec:
         if action == "s3:ListBucket":  # on the bucket, and only for listings under the prefix
             condition = json.dumps({"StringLike": {"s3:prefix": f"{params[prefix]}*"}}, sort_keys=True)
             expected.add((action, f"arn:aws:s3:::{name}", condition))
         else:
-            expected.add((action, f"arn:aws:s3:::{name}/{params[prefix]}*", ""))
+            for rest in pattern or ["*"]:
+                expected.add((action, f"arn:aws:s3:::{name}/{params[prefix]}{rest}", ""))
     return expected
 
 
@@ -214,6 +217,14 @@ HTTP_GRANTS = [
     ("s3:GetObject", "ResultsPrefix"),  # presigned GETs of results are signed with this role
     ("s3:PutObject", "ResultsPrefix"),  # never OutputPrefix: the API cannot touch pipeline outputs
     ("s3:ListBucket", "InputPrefix"),  # a missing image_key is a 404, a denied one a 403
+    # Presigned POSTs are signed with this role: only where uploads land, in any caller's folder.
+    ("s3:PutObject", "InputPrefix", "uploads/*"),
+    ("s3:PutObject", "InputPrefix", "*/uploads/*"),
+    # A job's status: the uploads' outputs and failure reports, nothing else of the pipeline's.
+    ("s3:GetObject", "OutputPrefix", "uploads/*"),
+    ("s3:GetObject", "OutputPrefix", "*/uploads/*"),
+    ("s3:GetObject", "FailedPrefix", "uploads/*"),
+    ("s3:GetObject", "FailedPrefix", "*/uploads/*"),
 ]
 S3_GRANTS = [
     ("s3:GetObject", "InputPrefix"),
@@ -1104,13 +1115,13 @@ def test_failure_records_wrap_the_s3_event_as_lambda_does(template):
     assert json.loads(message["body"]) == record
 
 
-def test_the_page_may_fetch_parked_results_from_the_bucket(template):
-    """The page saves a result parked in S3 by fetching its presigned URL: the bucket must let the
-    API's own origin (and FrontendUrl's) read, and nothing more than read."""
+def test_the_page_may_fetch_parked_results_from_the_bucket_and_post_uploads_to_it(template):
+    """The page saves a result parked in S3 by fetching its presigned URL, and sends a large photo with a
+    presigned POST: the bucket must let the API's own origin (and FrontendUrl's) read and POST, nothing more."""
     (bucket,) = resources(template, "AWS::S3::Bucket").values()
     (rule,) = bucket["Properties"]["CorsConfiguration"]["CorsRules"]
     condition, with_frontend, api_only = rule["AllowedOrigins"]["Fn::If"]
     api_origin = {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
-    assert set(rule["AllowedMethods"]) == {"GET", "HEAD"}
+    assert set(rule["AllowedMethods"]) == {"GET", "HEAD", "POST"}
     assert condition == "HasFrontendUrl" and api_only == [api_origin]
     assert with_frontend == {"Fn::Split": [",", {"Fn::Sub": api_origin["Fn::Sub"] + ",${FrontendUrl}"}]}
