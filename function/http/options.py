@@ -30,6 +30,10 @@ def removal_options(
     alpha_matting_foreground_threshold: int = Query(240, ge=0, le=255),
     alpha_matting_background_threshold: int = Query(10, ge=0, le=255),
     alpha_matting_erode_size: int = Query(10, ge=0, le=40),
+    decontaminate: bool = Query(
+        True, description="Clean edges: unmix the old background's colour out of the soft edge (false: rembg's colours)"
+    ),
+    post_process_mask: bool = Query(False, description="rembg's mask post-processing: smoothed, hard-edged mask"),
 ) -> RemovalOptions:
     matting = None
     if alpha_matting:
@@ -44,4 +48,6 @@ def removal_options(
         crop_margin=parse_margin(crop_margin) if crop_margin else None,
         scale=scale,
         matting=matting,
+        decontaminate=decontaminate,
+        post_process_mask=post_process_mask,
     )
