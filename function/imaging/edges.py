@@ -37,11 +37,15 @@ SUBJECT_MARGIN = 1
 SUPPORT = 0.5
 # |I - B| (of 1) below which a pixel is too close to the background to show a direction: use S.
 FLAT = 0.1
+# Soft pixels unmixed at a time (~10 MB of temporaries).
+CHUNK_PIXELS = 1 << 16
+# A mask soft over more than this share of the photo has no edge to speak of (real photos: 1-10 %), and
+# unmixing it all would cost many times a real photo's edge: such masks keep rembg's colours.
+MAX_SOFT_SHARE = 0.25
 
 
 # Alpha lifted to 255 from SOFT_MIN up, so that premultiplying keeps those pixels' own colour.
 _LIFT = [255 if value >= SOFT_MIN else value for value in range(256)]
-_SOFT = [1 if SOFT_MIN <= value < SOFT_MAX else 0 for value in range(256)]
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,10 @@ class EdgeColours:
 
     @classmethod
     def estimate(cls, image: Image.Image, small_mask: Image.Image) -> EdgeColours | None:
-        """From an RGB photo and the model's small mask; None if there is no background or no subject."""
+        """From an RGB photo and the model's small mask; None if there is no background or no subject,
+        or no edge (see MAX_SOFT_SHARE)."""
+        if _is_soft(np.asarray(small_mask)).mean() > MAX_SOFT_SHARE:
+            return None
         alpha = np.asarray(small_mask.resize(GRID, Image.Resampling.BOX), np.float32) / 255
         background = _shrink(alpha <= BACKGROUND_MAX, BACKGROUND_MARGIN)
         subject = _shrink(alpha >= SUBJECT_MIN, SUBJECT_MARGIN)
@@ -87,13 +94,18 @@ class EdgeColours:
         band = photo.convert("RGBA")
         band.putalpha(alpha.point(_LIFT))
         out[...] = np.asarray(band.convert("RGBa"))
-        out[..., 3] = np.asarray(alpha)
+        opacity = np.asarray(alpha)
+        out[..., 3] = opacity
         pixels = out.reshape(-1, 4)
-        flat = np.flatnonzero(np.asarray(alpha.point(_SOFT)))
-        if not flat.size:
-            return
-        ys, xs = np.divmod(flat, alpha.width)
-        local = self._lookup(y0, alpha.height, ys, xs)
+        soft = np.flatnonzero(_is_soft(opacity))
+        # In chunks, so that a mask soft all over costs time, not memory.
+        for start in range(0, soft.size, CHUNK_PIXELS):
+            self._unmix(pixels, soft[start : start + CHUNK_PIXELS], y0, alpha.width)
+
+    def _unmix(self, pixels: np.ndarray, flat: np.ndarray, y0: int, width: int) -> None:
+        """Give the pixels at `flat` (indices into the band's `pixels`) their unmixed colour."""
+        ys, xs = np.divmod(flat, width)
+        local = self._lookup(ys + y0, xs)
         background, subject = local[:, :3], local[:, 3:]
         pixel = pixels[flat, :3].astype(np.float32) * np.float32(1 / 255)
         away = pixel - background
@@ -104,14 +116,21 @@ class EdgeColours:
         colour = certain * unmixed + (1 - certain) * subject
         pixels[flat, :3] = np.rint(np.clip(colour, 0, 1) * 255).astype(np.uint8)
 
-    def _lookup(self, y0: int, height: int, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-        """The grid's colours, bilinearly interpolated at the centres of photo pixels (y0 + ys, xs)."""
-        rows = slice(y0, y0 + height)
-        grid = self.local.reshape(-1, self.grid_width, 6)
-        weight = self.rows.weight[rows][..., np.newaxis]
-        band = (grid[self.rows.low[rows]] * (1 - weight) + grid[self.rows.high[rows]] * weight).reshape(-1, 6)
-        start, wx = ys * self.grid_width, self.columns.weight[xs]
-        return band[start + self.columns.low[xs]] * (1 - wx) + band[start + self.columns.high[xs]] * wx
+    def _lookup(self, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """The grid's colours, bilinearly interpolated at the centres of photo pixels (ys, xs)."""
+        top, bottom = self.rows.low[ys] * self.grid_width, self.rows.high[ys] * self.grid_width
+        left, right = self.columns.low[xs], self.columns.high[xs]
+        upper, lower = self.local.take(top + left, axis=0), self.local.take(bottom + left, axis=0)
+        wx = self.columns.weight[xs]
+        upper += (self.local.take(top + right, axis=0) - upper) * wx
+        lower += (self.local.take(bottom + right, axis=0) - lower) * wx
+        upper += (lower - upper) * self.rows.weight[ys]
+        return upper
+
+
+def _is_soft(alpha: np.ndarray) -> np.ndarray:
+    """SOFT_MIN <= alpha < SOFT_MAX, as one unsigned comparison (below SOFT_MIN wraps around to large)."""
+    return (alpha - np.uint8(SOFT_MIN)) < np.uint8(SOFT_MAX - SOFT_MIN)
 
 
 def _spread(colours: np.ndarray, masks: list[np.ndarray]) -> np.ndarray:

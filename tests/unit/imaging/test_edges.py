@@ -53,8 +53,17 @@ def test_only_the_soft_band_is_unmixed():
     assert np.array_equal(clean[solid][:, :3], np.asarray(photo)[solid]), "from SOFT_MAX up: the photo's colour"
 
 
-@pytest.mark.parametrize("mask_value", [0, 255])
-def test_nothing_to_unmix_without_both_a_background_and_a_subject(mask_value):
+def mask_of(value: int, corners: bool = False) -> Image.Image:
+    mask = Image.new("L", (320, 320), value)
+    if corners:  # a little sure background and sure subject
+        mask.paste(0, (0, 0, 20, 20))
+        mask.paste(255, (300, 300, 320, 320))
+    return mask
+
+
+@pytest.mark.parametrize("mask", [mask_of(0), mask_of(255), mask_of(128, corners=True)],
+                         ids=["all background", "all subject", "soft all over"])
+def test_nothing_to_unmix_without_a_background_a_subject_and_an_edge_between(mask):
     photo, _ = disc_on_green()
 
-    assert EdgeColours.estimate(photo, Image.new("L", (320, 320), mask_value)) is None
+    assert EdgeColours.estimate(photo, mask) is None
