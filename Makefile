@@ -39,9 +39,11 @@ run: setup
 test: setup browser $(TOOLS)
 	$(PY) -m pytest
 
-# Our handlers against rembg side by side: cold start, warm latency, memory (benchmarks/README.md).
+# Our handlers against rembg side by side: cold start, warm latency, memory; then edge quality
+# (benchmarks/README.md).
 bench: setup
 	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.edges
 
 lint: setup $(TOOLS)
 	$(VENV)/bin/cfn-lint template.yaml
