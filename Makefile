@@ -57,9 +57,11 @@ local-s3: setup
 test: setup browser $(TOOLS)
 	$(PY) -m pytest
 
-# Our handlers against rembg side by side: cold start, warm latency, memory (benchmarks/README.md).
+# Our handlers against rembg side by side: cold start, warm latency, memory; then edge quality
+# (benchmarks/README.md).
 bench: setup
 	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.edges
 
 # House style (pyproject.toml) and the template; CI runs this before the tests.
 lint: setup $(TOOLS)

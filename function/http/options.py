@@ -46,6 +46,10 @@ def removal_options(
     alpha_matting_foreground_threshold: str = _documented("integer", "Default 240", THRESHOLD_RANGE),
     alpha_matting_background_threshold: str = _documented("integer", "Default 10", THRESHOLD_RANGE),
     alpha_matting_erode_size: str = _documented("integer", "Default 10", ERODE_RANGE),
+    decontaminate: str = _documented(
+        "boolean", "Clean edges (default true): unmix the old background's colour out of the soft edge; false gives rembg's colours"
+    ),
+    post_process_mask: str = _documented("boolean", "rembg's mask post-processing: a smoothed, hard-edged mask"),
 ) -> RemovalOptions:
     # The parameters above are FastAPI's copies of the same text; the parser reads the query itself.
     return options_from_text({name: value for name in OPTION_NAMES if (value := request.query_params.get(name)) is not None})

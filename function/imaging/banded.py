@@ -3,17 +3,20 @@
 rembg upscales the 320x320 mask to full size on one core, composites on one core and
 deflates on one core; at 12 MP that is most of its time. Here the mask upscale, the cutout
 and the PNG deflate are fused per band of rows and the bands run on a thread pool sized to
-the CPUs Lambda gives (Pillow, numpy and ISA-L release the GIL). Pixels match rembg's.
+the CPUs Lambda gives (Pillow, numpy and ISA-L release the GIL). With clean edges off, pixels
+match rembg's; with them on (the default), the soft edge is unmixed in the same bands (edges.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from PIL import Image
 
 from function.imaging import png
+from function.imaging.edges import EdgeColours
 from function.imaging.model import usable_cpus
 
 WORKERS = usable_cpus()
@@ -49,30 +52,66 @@ class Upscaler:
         return Image.fromarray(pixels)
 
 
-def cutout_png(image: Image.Image, small_mask: Image.Image, subject_lut: list[int]):
-    """(PNG bytes, subject bbox (left, top, right, bottom) or None) in one pass of parallel bands.
+def cutout(image: Image.Image, alpha_rows: Callable[[int, int], Image.Image], subject_lut: list[int],
+           edges: EdgeColours | None = None) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
+    """(RGBA pixels, subject bbox (left, top, right, bottom) or None), made in parallel bands.
 
-    Per band: upscale the mask rows, put them in as alpha and premultiply the colour by them
-    (Pillow's RGBA -> "RGBa" conversion rounds exactly as Image.composite(img, transparent,
-    mask) does, i.e. rembg's naive_cutout: identical bytes), note the subject's rows; then
-    png.encode_bands filters and deflates the bands in parallel.
+    Per band: take its alpha rows (`alpha_rows(y0, y1)`), put them in as alpha and premultiply the
+    colour by them (Pillow's RGBA -> "RGBa" conversion rounds exactly as Image.composite(img,
+    transparent, mask) does, i.e. rembg's naive_cutout: identical bytes); with `edges`, clean the
+    soft edge's colours (edges.py); note the subject's rows.
     """
-    upscaler = Upscaler(small_mask, image.size)
+    pixels = np.empty((image.height, image.width, 4), np.uint8)
     boxes: dict[int, tuple[int, int, int, int] | None] = {}
 
-    def fill(out: np.ndarray, y0: int, y1: int) -> None:
-        alpha = upscaler.band(y0, y1)
-        band = image.crop((0, y0, image.width, y1)).convert("RGBA")
-        band.putalpha(alpha)
-        out[...] = np.asarray(band.convert("RGBa"))
+    def fill(span: tuple[int, int]) -> None:
+        y0, y1 = span
+        alpha = alpha_rows(y0, y1)
+        photo = image.crop((0, y0, image.width, y1))
+        if edges is None:
+            band = photo.convert("RGBA")
+            band.putalpha(alpha)
+            pixels[y0:y1] = np.asarray(band.convert("RGBa"))
+        else:
+            edges.cut(pixels[y0:y1], photo, alpha, y0)
         boxes[y0] = alpha.point(subject_lut).getbbox()
 
-    body = png.encode_bands(image.width, image.height, "RGBA", fill, pool, WORKERS, png.DEFAULT_LEVEL)
+    list(pool.map(fill, png.band_spans(image.height, image.width * 4, WORKERS)))
     found = [(x0, y0 + top, x1, y0 + bottom) for y0, bbox in boxes.items() if bbox is not None for x0, top, x1, bottom in [bbox]]
     if not found:
-        return body, None
-    return body, (min(b[0] for b in found), min(b[1] for b in found), max(b[2] for b in found), max(b[3] for b in found))
+        return pixels, None
+    return pixels, (min(b[0] for b in found), min(b[1] for b in found),
+                    max(b[2] for b in found), max(b[3] for b in found))
+
+
+def cutout_png(image: Image.Image, small_mask: Image.Image, subject_lut: list[int],
+               edges: EdgeColours | None = None) -> tuple[bytes, tuple[int, int, int, int] | None]:
+    """The default request in one pass: upscale the mask, cut out and deflate, all in parallel bands."""
+    pixels, bbox = cutout(image, Upscaler(small_mask, image.size).band, subject_lut, edges)
+    return png.encode_png(pixels, "RGBA", pool, WORKERS, png.DEFAULT_LEVEL), bbox
 
 
 def encode_png(image: Image.Image) -> bytes:
     return png.encode_png(np.asarray(image), image.mode, pool, WORKERS, png.DEFAULT_LEVEL)
+
+
+# rembg's mask post_process is an opening by a 3x3 disk (reach 2 rows) then a gaussian of sigma 2
+# truncated at 4 sigma (reach 8 rows): bands overlapping by this many rows give the one-call result.
+POST_PROCESS_REACH = 10
+
+
+def post_process_mask(mask: Image.Image) -> Image.Image:
+    """rembg's post_process (opening, blur, threshold at 127: a hard 0/255 mask), in parallel bands."""
+    from function.imaging.coldstart import load_rembg_bg  # imports pymatting: only when asked for
+
+    post_process = load_rembg_bg().post_process
+    pixels = np.asarray(mask)
+    result = np.empty_like(pixels)
+
+    def run(span: tuple[int, int]) -> None:
+        y0, y1 = span
+        top, bottom = max(0, y0 - POST_PROCESS_REACH), min(mask.height, y1 + POST_PROCESS_REACH)
+        result[y0:y1] = post_process(pixels[top:bottom])[y0 - top : y1 - top]
+
+    list(pool.map(run, png.band_spans(mask.height, mask.width * 4, WORKERS)))
+    return Image.fromarray(result)

@@ -16,7 +16,8 @@ where it lies. Two measures, both here:
 Contract:
   prepare_runtime() -> None     idempotent; call before anything imports rembg, pymatting or numba.
   load_session_factory()        a `new_session` like rembg's, without importing pymatting.
-  load_matting()                rembg.bg.alpha_matting_cutout; the first call imports pymatting.
+  load_rembg_bg()               rembg.bg (matting, post_process); the first call imports pymatting.
+  load_matting()                rembg.bg.alpha_matting_cutout.
 Env (the Dockerfile sets them): NUMBA_CPU_NAME=generic (must equal the bake's),
 NUMBA_CACHE_DIR=/tmp/numba_cache, NUMBA_BAKED_CACHE_DIR=<baked dir in the image>.
 """
@@ -100,12 +101,17 @@ def load_session_factory():
     return new_session
 
 
-def load_matting():
-    """rembg's alpha_matting_cutout. The first call imports pymatting (from the copied cache)."""
+def load_rembg_bg():
+    """rembg.bg (alpha matting, mask post-processing). The first call imports pymatting (from the copied cache)."""
     prepare_runtime()
-    from rembg.bg import alpha_matting_cutout
+    import rembg.bg
 
-    return alpha_matting_cutout
+    return rembg.bg
+
+
+def load_matting():
+    """rembg's alpha_matting_cutout (see load_rembg_bg)."""
+    return load_rembg_bg().alpha_matting_cutout
 
 
 def _check_numba_not_configured_yet(cache_dir: str) -> None:

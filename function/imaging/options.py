@@ -30,7 +30,10 @@ MATTING_FIELDS = {  # option name -> (Matting field, range)
     "alpha_matting_erode_size": ("erode_size", ERODE_RANGE),
 }
 # Every option a caller may give as text, in the order the docs list them.
-OPTION_NAMES = ("format", "only_mask", "bgcolor", "crop", "crop_margin", "scale", "alpha_matting", *MATTING_FIELDS)
+OPTION_NAMES = (
+    "format", "only_mask", "bgcolor", "crop", "crop_margin", "scale", "alpha_matting", *MATTING_FIELDS,
+    "decontaminate", "post_process_mask",
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class RemovalOptions:
     crop_margin: Margin | None = None
     scale: int | None = None  # the output's longest side at most this many pixels
     matting: Matting | None = None
+    decontaminate: bool = True  # unmix the soft edge's colours from the old background (edges.py)
+    post_process_mask: bool = False  # rembg's post_process: a smoothed, hard 0/255 mask
 
     def __post_init__(self):
         if self.format not in CONTENT_TYPES:
@@ -128,4 +133,6 @@ def options_from_text(values: Mapping[str, str]) -> RemovalOptions:
         crop_margin=parse_margin(margin) if margin else None,
         scale=number("scale", SCALE_RANGE),
         matting=Matting(**knobs) if flag("alpha_matting") else None,
+        decontaminate=parse_bool("decontaminate", values["decontaminate"]) if "decontaminate" in values else True,
+        post_process_mask=flag("post_process_mask"),
     )

@@ -15,6 +15,7 @@ from PIL import Image
 from function.errors import ErrorCode, InputTooLarge, InvalidOption
 from function.imaging import banded
 from function.imaging.decode import DecodeLimits, decode_image
+from function.imaging.edges import EdgeColours
 from function.imaging.options import CONTENT_TYPES, Margin, Matting, RemovalOptions
 from function.imaging.stages import Trace, timed, untraced
 
@@ -93,15 +94,16 @@ def compose(
     mask: Image.Image,
     options: RemovalOptions,
     limits: DecodeLimits,
-    matte: Image.Image | None = None,
+    cutout: Image.Image | None = None,
 ) -> tuple[Image.Image, Box]:
-    """The output picture and the subject's box within it. Crop before flattening onto bgcolor,
-    so a crop margin's padding takes the background colour too."""
+    """The output picture and the subject's box within it. `cutout`: one made already (alpha
+    matting's, or the clean-edged one). Crop before flattening onto bgcolor, so a crop margin's
+    padding takes the background colour too."""
     box = subject_box(mask)
     if options.only_mask:
         result = mask
-    elif matte is not None:
-        result = matte
+    elif cutout is not None:
+        result = cutout
     else:
         # Same compositing as rembg's default cutout, so results match rembg's pixel for pixel.
         result = Image.composite(image.convert("RGBA"), Image.new("RGBA", image.size, 0), mask)
@@ -137,6 +139,20 @@ def alpha_matte(image: Image.Image, mask: Image.Image, matting: Matting) -> Imag
         return None
 
 
+def _cleans_edges(image: Image.Image, options: RemovalOptions) -> bool:
+    """Edges are unmixed for RGB photos; post-processed masks are hard (no soft edge), and an
+    input's own transparency keeps rembg's compositing."""
+    return options.decontaminate and not (options.only_mask or options.post_process_mask) and image.mode == "RGB"
+
+
+def _clean_cutout(image: Image.Image, mask: Image.Image, small: Image.Image) -> Image.Image | None:
+    edges = EdgeColours.estimate(image, small)
+    if edges is None:
+        return None
+    pixels, _ = banded.cutout(image, lambda y0, y1: mask.crop((0, y0, mask.width, y1)), _SUBJECT_LUT, edges)
+    return Image.fromarray(pixels)
+
+
 def remove_background(
     data: bytes,
     options: RemovalOptions,
@@ -164,20 +180,25 @@ def remove_background(
         )
     with stage("infer"):
         small = model.small_mask(image)
-    if image.mode == "RGB" and options == RemovalOptions():
+    if image.mode == "RGB" and options in (RemovalOptions(), RemovalOptions(decontaminate=False)):
         # The default request (and every S3 record): fused, parallel upscale + cutout + PNG.
         with stage("compose_encode"):
-            body, bbox = banded.cutout_png(image, small, _SUBJECT_LUT)
+            edges = EdgeColours.estimate(image, small) if options.decontaminate else None
+            body, bbox = banded.cutout_png(image, small, _SUBJECT_LUT, edges)
         box, size = _box(bbox) or Box(0, 0, 0, 0), image.size
     else:
         with stage("compose"):
             mask = banded.Upscaler(small, image.size).full()
-        matte = None
+            if options.post_process_mask:
+                mask = banded.post_process_mask(mask)
+        cutout = None
         if options.matting and not options.only_mask:
             with stage("matte"):
-                matte = alpha_matte(image, mask, options.matting)
+                cutout = alpha_matte(image, mask, options.matting)
         with stage("compose"):
-            result, box = compose(image, mask, options, limits, matte)
+            if cutout is None and _cleans_edges(image, options):
+                cutout = _clean_cutout(image, mask, small)
+            result, box = compose(image, mask, options, limits, cutout)
         with stage("encode"):
             body = encode(result, options.format)
         size = result.size

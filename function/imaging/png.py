@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 import struct
 import zlib
-from collections.abc import Callable
 from concurrent.futures import Executor
 
 import numpy as np
@@ -107,18 +106,3 @@ def encode_png(pixels: np.ndarray, mode: str, pool: Executor, workers: int,
         adler = adler32_combine(adler, band_adler, length)
     parts += [_chunk(b"IDAT", struct.pack(">I", adler)), _chunk(b"IEND", b"")]
     return b"".join(parts)
-
-
-def encode_bands(width: int, height: int, mode: str, fill: Callable[[np.ndarray, int, int], None],
-                 pool: Executor, workers: int, level: int = DEFAULT_LEVEL) -> bytes:
-    """Like encode_png, but the pixels are produced band by band, in parallel, by `fill(out, y0, y1)`.
-
-    `fill` writes rows y0..y1-1 into `out` (a view of shape (y1-y0, width, channels)). All bands
-    are filled before any is filtered, because a band's first row is filtered against the
-    last row of the band above.
-    """
-    _, channels = _COLOR_TYPES[mode]
-    pixels = np.empty((height, width, channels), np.uint8)
-    spans = band_spans(height, width * channels, workers)
-    list(pool.map(lambda span: fill(pixels[span[0] : span[1]], *span), spans))
-    return encode_png(pixels, mode, pool, workers, level)
