@@ -176,7 +176,8 @@ def test_health_names_the_model(handlers):
 
     assert response["statusCode"] == 200
     assert response_json(response) == {
-        "status": "ok", "model": "u2netp", "models": ["u2netp"], "version": handlers.app.version, "auth": "iam"
+        "status": "ok", "model": "u2netp", "models": ["u2netp"], "version": handlers.app.version, "auth": "iam",
+        "max_body_bytes": 4_400_000, "max_input_bytes": 20 * 1024 * 1024, "uploads": True,
     }
 
 
