@@ -42,6 +42,16 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415, "not JPEG, PNG, WebP, GIF, TIFF or BMP (judged by content)"
     INPUT_TOO_LARGE = "input_too_large", 413, "the image is over MAX_INPUT_BYTES"
     IMAGE_TOO_MANY_PIXELS = "image_too_many_pixels", 413, "over MAX_INPUT_MEGAPIXELS, or a side over 16,383 px"
+    IMAGE_TOO_MANY_SCANS = "image_too_many_scans", 413, (
+        "a progressive JPEG with more scans than 1,200 / its megapixels (24 at 50 MP), or over 256"
+    )
+    IMAGE_TOO_MANY_SEGMENTS = "image_too_many_segments", 413, (
+        "over 65,536 markers, chunks, blocks, tags or tiles, or over 16 Exif/Photoshop segments in a JPEG"
+    )
+    IMAGE_RLE_TOO_MANY_PIXELS = "image_rle_too_many_pixels", 413, "a run-length-encoded BMP over 4 MP"
+    IMAGE_UNPROCESSABLE = "image_unprocessable", 422, (
+        "the image decoded, then a processing step failed on it; the same bytes fail the same way"
+    )
     # What was asked of it
     INVALID_OPTION = "invalid_option", 422, "a query option is out of range or of the wrong type"
     INVALID_FORMAT = "invalid_format", 422, "format is not png or webp"
@@ -50,6 +60,7 @@ class ErrorCode(StrEnum):
     CROP_MARGIN_TOO_LARGE = "crop_margin_too_large", 422, "crop_margin would make a result over the input limits"
     MODEL_NOT_AVAILABLE = "model_not_available", 422, "model is not one of the models baked into the image"
     ALPHA_MATTING_TOO_LARGE = "alpha_matting_too_large", 413, "alpha matting over ALPHA_MATTING_MAX_MEGAPIXELS"
+    WEBP_TOO_LARGE = "webp_too_large", 413, "format=webp for a result over WEBP_MAX_MEGAPIXELS"
     # Where the result goes
     KEY_NOT_ALLOWED = "key_not_allowed", 400, "image_key or output_key escapes its prefix or is not a valid key"
     OUTPUT_EXISTS = "output_exists", 409, "the output key exists and overwrite was not asked for"
@@ -109,6 +120,12 @@ class UnsupportedMediaType(ServiceError):
 
 class InputTooLarge(ServiceError):
     code = ErrorCode.INPUT_TOO_LARGE
+
+
+class ImageUnprocessable(ServiceError):
+    """A step after decoding failed on this image: deterministic, so a refusal, never a retry."""
+
+    code = ErrorCode.IMAGE_UNPROCESSABLE
 
 
 class OutputTooLarge(ServiceError):
