@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # Alpha matting's time and memory grow fast with size (measured here: 1 MP 5 s / 1.25 GB,
     # 2 MP 13 s / 1.8 GB, 4 MP 47 s / 2.8 GB), so beyond this it is refused, not attempted.
     alpha_matting_max_megapixels: float = Field(default=2.0, gt=0)
+    # libwebp's encoder needs up to ~40 bytes a pixel beside the picture (README, Performance), so
+    # beyond this a WebP result is refused: a 50 MP one would need more memory than anything else.
+    webp_max_megapixels: float = Field(default=12.0, gt=0)
     fetch_connect_timeout: float = Field(default=3.0, gt=0)
     fetch_timeout: float = Field(default=10.0, gt=0)
     presigned_url_ttl: int = Field(default=3600, gt=0, le=7 * 24 * 3600)
@@ -101,3 +104,7 @@ class Settings(BaseSettings):
     @property
     def alpha_matting_max_pixels(self) -> int:
         return int(self.alpha_matting_max_megapixels * 1_000_000)
+
+    @property
+    def webp_max_pixels(self) -> int:
+        return int(self.webp_max_megapixels * 1_000_000)

@@ -132,7 +132,8 @@ def create_app(settings: Settings, models: Models, store: ObjectStore) -> FastAP
                     key = input_key_for_request(image_key, settings.input_prefix)
                     data = store.get_bytes(settings.aws_bucket_name, key, settings.max_input_bytes)
         cutout = remove_background(
-            data, options, chosen, limits, trace=subsegment, matting_max_pixels=settings.alpha_matting_max_pixels
+            data, options, chosen, limits, trace=subsegment, matting_max_pixels=settings.alpha_matting_max_pixels,
+            webp_max_pixels=settings.webp_max_pixels,
         )
         response = delivery.respond(cutout, destination, stage_ms)
         record_image(cutout, stage_ms, chosen.name)

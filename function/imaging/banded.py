@@ -1,9 +1,11 @@
-"""The default cutout (RGB photo -> RGBA PNG) done in parallel row bands on every CPU.
+"""Cutouts made in parallel row bands on every CPU, straight into one output array.
 
 rembg upscales the 320x320 mask to full size on one core, composites on one core and
 deflates on one core; at 12 MP that is most of its time. Here the mask upscale, the cutout
 and the PNG deflate are fused per band of rows and the bands run on a thread pool sized to
 the CPUs Lambda gives (Pillow, numpy and ISA-L release the GIL). Pixels match rembg's.
+Every other option combination (crop, bgcolor, masks, mattes) is rendered band by band too,
+so a request holds one full-size output next to its input, never a chain of full-size copies.
 """
 
 from __future__ import annotations
@@ -74,5 +76,38 @@ def cutout_png(image: Image.Image, small_mask: Image.Image, subject_lut: list[in
     return body, (min(b[0] for b in found), min(b[1] for b in found), max(b[2] for b in found), max(b[3] for b in found))
 
 
-def encode_png(image: Image.Image) -> bytes:
-    return png.encode_png(np.asarray(image), image.mode, pool, WORKERS, png.DEFAULT_LEVEL)
+MODES = {1: "L", 3: "RGB", 4: "RGBA"}  # channels -> mode
+
+
+def mode_of(pixels: np.ndarray) -> str:
+    return MODES[1 if pixels.ndim == 2 else pixels.shape[2]]
+
+
+def render(image: Image.Image, mask: Image.Image, area: tuple[int, int, int, int], *, only_mask: bool = False,
+           bgcolor: tuple[int, int, int, int] | None = None, matte: Image.Image | None = None) -> np.ndarray:
+    """The picture inside `area` (a box that may reach past the image: transparent there), as
+    (height, width[, channels]) uint8: the mask (L), the cutout (RGBA: rembg's composite, or the
+    matte), or either flattened onto `bgcolor` (RGB when that is opaque)."""
+    left, top, right, bottom = area
+    width, height = right - left, bottom - top
+    flat = bgcolor is not None and not only_mask
+    channels = 1 if only_mask else 3 if flat and bgcolor[3] == 255 else 4
+    pixels = np.empty((height, width) if channels == 1 else (height, width, channels), np.uint8)
+
+    def fill(span: tuple[int, int]) -> None:
+        box = (left, top + span[0], right, top + span[1])
+        band = mask.crop(box)
+        if matte is not None and not only_mask:
+            band = matte.crop(box)
+        elif not only_mask:  # rembg's cutout: the photo composited onto transparent through the mask
+            band = Image.composite(image.crop(box).convert("RGBA"), Image.new("RGBA", band.size, 0), band)
+        if flat:
+            band = Image.alpha_composite(Image.new("RGBA", band.size, bgcolor), band)
+        pixels[span[0] : span[1]] = np.asarray(band if channels != 3 else band.convert("RGB"))
+
+    list(pool.map(fill, png.band_spans(height, width * channels, WORKERS)))
+    return pixels
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    return png.encode_png(pixels, mode_of(pixels), pool, WORKERS, png.DEFAULT_LEVEL)
