@@ -41,7 +41,9 @@ class ErrorCode(StrEnum):
     IMAGE_UNDECODABLE = "image_undecodable", 400, "the image is corrupt or truncated"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415, "not JPEG, PNG, WebP, GIF, TIFF or BMP (judged by content)"
     INPUT_TOO_LARGE = "input_too_large", 413, "the image is over MAX_INPUT_BYTES"
-    IMAGE_TOO_MANY_PIXELS = "image_too_many_pixels", 413, "over MAX_INPUT_MEGAPIXELS, or a side over 16,383 px"
+    IMAGE_TOO_MANY_PIXELS = "image_too_many_pixels", 413, (
+        "over MAX_INPUT_MEGAPIXELS (WebP: half of it), or a side over 16,383 px"
+    )
     IMAGE_TOO_MANY_SCANS = "image_too_many_scans", 413, (
         "a progressive JPEG with more scans than 1,200 / its megapixels (24 at 50 MP), or over 256"
     )

@@ -47,9 +47,9 @@ class Settings(BaseSettings):
     max_input_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_input_megapixels: float = Field(default=50.0, gt=0)
     max_response_bytes: int = Field(default=LAMBDA_RESPONSE_BYTES, gt=0)
-    # Alpha matting's time and memory grow fast with size (measured here: 1 MP 5 s / 1.25 GB,
-    # 2 MP 13 s / 1.8 GB, 4 MP 47 s / 2.8 GB), so beyond this it is refused, not attempted.
-    alpha_matting_max_megapixels: float = Field(default=2.0, gt=0)
+    # Alpha matting's memory grows ~0.5 GB per megapixel (README, Performance): past this a request
+    # would need more than a 50 MP photo does, so it is refused, not attempted.
+    alpha_matting_max_megapixels: float = Field(default=0.5, gt=0)
     # libwebp's encoder needs up to ~40 bytes a pixel beside the picture (README, Performance), so
     # beyond this a WebP result is refused: a 50 MP one would need more memory than anything else.
     webp_max_megapixels: float = Field(default=12.0, gt=0)

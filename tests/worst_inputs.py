@@ -29,7 +29,8 @@ from tests.tiff_files import exif_blob, tiff_file
 MAX_BYTES = 20 * 2**20
 MAX_PIXELS = 50_000_000
 SIDE = 7071  # the largest square at the pixel cap
-WIDE = (16383, MAX_PIXELS // 16383)  # the widest picture at the cap: longest rows, fewest of them
+WIDE = (16383, MAX_PIXELS // 16383)
+WEBP_SIDE = (5000, 5000)  # the largest square at WebP's share of the pixel cap  # the widest picture at the cap: longest rows, fewest of them
 ANSWERED = "answered"
 ORIENTATION = 0x0112
 
@@ -91,7 +92,8 @@ def matting_noise() -> WorstCase:
 
 
 def real_photo_webp() -> WorstCase:
-    return WorstCase("real photo 50 MP WebP q80", encoded(_photo(), "WEBP", quality=80, method=0), ANSWERED)
+    picture = _photo().resize(WEBP_SIDE, Image.Resampling.LANCZOS)
+    return WorstCase("real photo 25 MP WebP q80 (the WebP cap)", encoded(picture, "WEBP", quality=80, method=0), ANSWERED)
 
 
 # ------------------------------------------------------------------ JPEG
@@ -216,11 +218,17 @@ def gif_screen_at_cap() -> WorstCase:
 
 
 def webp_animation_canvas_at_cap() -> WorstCase:
-    return WorstCase("webp 90 bytes: animation on a 50 MP canvas", webp_animation_on_canvas(SIDE, SIDE), ANSWERED)
+    # libwebp holds two canvases and Pillow a copy of the frame: WebP gets half the pixel cap.
+    return WorstCase("webp 90 bytes: animation on a 50 MP canvas", webp_animation_on_canvas(SIDE, SIDE), "image_too_many_pixels")
+
+
+def webp_animation_canvas_at_webp_cap() -> WorstCase:
+    return WorstCase("webp 90 bytes: animation on a 25 MP canvas", webp_animation_on_canvas(*WEBP_SIDE), ANSWERED)
 
 
 def webp_still_at_cap() -> WorstCase:
-    return WorstCase("webp 50 MP lossless, one colour", encoded(Image.new("RGB", (SIDE, SIDE), (9, 99, 199)), "WEBP", lossless=True), ANSWERED)
+    picture = Image.new("RGB", WEBP_SIDE, (9, 99, 199))
+    return WorstCase("webp 25 MP lossless, one colour", encoded(picture, "WEBP", lossless=True), ANSWERED)
 
 
 def noise_for_webp_output() -> WorstCase:
@@ -320,7 +328,7 @@ WORST_CASES = [
     jpeg_fill_bytes, jpeg_photoshop_resources, jpeg_restart_every_mcu, jpeg_malformed_exif, jpeg_largest_exif,
     png_many_chunks, png_tiny_idat_chunks, png_text_at_pillow_limit, png_sixteen_bit_grey, png_at_cap, png_malformed_exif,
     gif_comment_sub_blocks, gif_many_extensions, gif_screen_at_cap,
-    webp_animation_canvas_at_cap, webp_still_at_cap, webp_many_frames, noise_for_webp_output,
+    webp_animation_canvas_at_cap, webp_animation_canvas_at_webp_cap, webp_still_at_cap, webp_many_frames, noise_for_webp_output,
     bmp_rle8_end_of_lines, bmp_rle4_runs, bmp_rle_at_limit, bmp_one_bit_at_cap,
     tiff_tiny_tiles, tiff_tiny_compressed_tiles, tiff_strip_offsets_flood, tiff_rational_flood, tiff_at_cap,
     tiff_malformed_orientation,

@@ -12,15 +12,8 @@ from function.errors import ServiceError
 from function.imaging.decode import DecodeLimits, decode_image
 from tests.hostile_inputs import HOSTILE_INPUTS, oversized, seed_images
 from tests.image_files import (
-    SRGB_BLUE,
-    SRGB_GREEN,
-    SRGB_RED,
-    encoded,
-    png_chunk,
-    png_declaring,
-    png_rgb16,
-    raw_png,
-    rgb_icc_profile,
+    SRGB_BLUE, SRGB_GREEN, SRGB_RED, encoded, png_chunk, png_declaring, png_rgb16, raw_png, rgb_icc_profile,
+    webp_animation_on_canvas,
 )
 from tests.jpeg_files import exif_segment
 from tests.tiff_files import exif_blob
@@ -237,6 +230,14 @@ def test_byte_limit_is_inclusive():
     assert decode(data, DecodeLimits(max_bytes=len(data), max_pixels=10**6)).size == (64, 64)
     assert refusal(data, DecodeLimits(max_bytes=len(data) - 1, max_pixels=10**6)) == "input_too_large"
     assert refusal(oversized(len(data))[1], DecodeLimits(max_bytes=len(data), max_pixels=10**6)) == "input_too_large"
+
+
+def test_webp_gets_half_the_pixel_cap_since_libwebp_holds_the_canvas_several_times():
+    data = encoded(Image.new("RGB", (100, 50)), "WEBP", lossless=True)
+
+    assert decode(data, DecodeLimits(max_bytes=10**6, max_pixels=10_000)).size == (100, 50)
+    assert refusal(data, DecodeLimits(max_bytes=10**6, max_pixels=9_999)) == "image_too_many_pixels"
+    assert refusal(webp_animation_on_canvas(100, 51), DecodeLimits(max_bytes=10**6, max_pixels=10_000)) == "image_too_many_pixels"
 
 
 def test_pixel_limit_is_inclusive_and_checked_before_decoding():
