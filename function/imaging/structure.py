@@ -156,22 +156,23 @@ def _bmp(data: bytes) -> None:
 def _tiff(data: bytes) -> None:
     endian = "<" if data[:2] == b"II" else ">"
     big = data[2:4] in (b"+\x00", b"\x00+")
-    offset, = struct.unpack_from(endian + ("Q" if big else "I"), data, 8 if big else 4)
-    _tiff_ifd(data, offset, endian, big, depth=0)
-
-
-def _tiff_ifd(data: bytes, offset: int, endian: str, big: bool, depth: int) -> None:
-    count_format, entry_format = ("Q", "HHQ8s") if big else ("H", "HHI4s")
-    count, = struct.unpack_from(endian + count_format, data, offset)
-    if count > MAX_SEGMENTS:
-        raise too_many("entries in a TIFF directory", f"{count:,}", MAX_SEGMENTS)
-    start = offset + struct.calcsize(count_format)
-    entry = struct.Struct(endian + entry_format)
-    entries = data[start : start + count * entry.size]
-    for tag, kind, values, value in entry.iter_unpack(entries[: len(entries) - len(entries) % entry.size]):
-        # Strips, tiles and arrays; values the file cannot hold are Pillow's to drop as corrupt.
-        if values > MAX_SEGMENTS and values * _TIFF_NUMBER_SIZES.get(kind, 0) in range(1, len(data) + 1):
-            raise too_many(f"values in TIFF tag {tag}", f"{values:,}", MAX_SEGMENTS)
-        if tag in _TIFF_SUB_IFDS and depth < 2 and values == 1:
-            sub_ifd, = struct.unpack_from(endian + ("Q" if big else "I"), value)
-            _tiff_ifd(data, sub_ifd, endian, big, depth + 1)
+    pointer = endian + ("Q" if big else "I")
+    count_format, entry = endian + ("Q" if big else "H"), struct.Struct(endian + ("HHQ8s" if big else "HHI4s"))
+    directories, seen, entries_read = [struct.unpack_from(pointer, data, 8 if big else 4)[0]], set(), 0
+    while directories:  # IFD0 and the Exif, GPS and Interop directories under it, each read once
+        offset = directories.pop()
+        if offset in seen:
+            continue
+        seen.add(offset)
+        (count,) = struct.unpack_from(count_format, data, offset)
+        entries_read += count
+        if entries_read > MAX_SEGMENTS:
+            raise too_many("entries in its TIFF directories", f"over {MAX_SEGMENTS:,}", MAX_SEGMENTS)
+        start = offset + struct.calcsize(count_format)
+        table = data[start : start + count * entry.size]
+        for tag, kind, values, value in entry.iter_unpack(table[: len(table) - len(table) % entry.size]):
+            # Strips, tiles and arrays; values the file cannot hold are Pillow's to drop as corrupt.
+            if values > MAX_SEGMENTS and values * _TIFF_NUMBER_SIZES.get(kind, 0) in range(1, len(data) + 1):
+                raise too_many(f"values in TIFF tag {tag}", f"{values:,}", MAX_SEGMENTS)
+            if tag in _TIFF_SUB_IFDS and values == 1 and len(seen) < 8:
+                directories.append(struct.unpack_from(pointer, value)[0])

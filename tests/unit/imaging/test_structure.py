@@ -132,3 +132,13 @@ def test_tiff_exif_directory_is_counted_too():
 def test_broken_structure_is_left_to_pillow():
     for data in (b"\xff\xd8\xff\xe1", b"\x89PNG\r\n\x1a\n\0\0", b"GIF89a\x01\0", b"BM\0", b"II*\x00\xff\xff\xff\x7f"):
         check_structure(data)
+
+
+def test_tiff_directories_that_point_at_each_other_are_read_once():
+    data = tiff_file(8, 8, extra=[(0x8769, 4, 1, None), (0x8825, 4, 1, None)])
+    (ifd,) = struct.unpack_from("<I", data, 4)
+    for tag in (0x8769, 0x8825):  # both point back at IFD0
+        pointer = struct.pack("<HHII", tag, 4, 1, 0)
+        data = data.replace(pointer, pointer[:8] + struct.pack("<I", ifd))
+
+    check_structure(data)
