@@ -52,7 +52,19 @@ class ErrorCode(StrEnum):
         "unsupported_media_type", 415, "not JPEG, PNG, WebP, GIF, TIFF, BMP, HEIC/HEIF or AVIF (judged by content)"
     )
     INPUT_TOO_LARGE = "input_too_large", 413, "the image is over MAX_INPUT_BYTES"
-    IMAGE_TOO_MANY_PIXELS = "image_too_many_pixels", 413, "over MAX_INPUT_MEGAPIXELS, or a side over 16,383 px"
+    IMAGE_TOO_MANY_PIXELS = "image_too_many_pixels", 413, (
+        "over MAX_INPUT_MEGAPIXELS (WebP: half of it), or a side over 16,383 px"
+    )
+    IMAGE_TOO_MANY_SCANS = "image_too_many_scans", 413, (
+        "a progressive JPEG with more scans than 1,200 / its megapixels (24 at 50 MP), or over 256"
+    )
+    IMAGE_TOO_MANY_SEGMENTS = "image_too_many_segments", 413, (
+        "over 65,536 markers, chunks, blocks, tags or tiles, or over 16 Exif/Photoshop segments in a JPEG"
+    )
+    IMAGE_RLE_TOO_MANY_PIXELS = "image_rle_too_many_pixels", 413, "a run-length-encoded BMP over 4 MP"
+    IMAGE_UNPROCESSABLE = "image_unprocessable", 422, (
+        "the image decoded, then a processing step failed on it; the same bytes fail the same way"
+    )
     # What was asked of it
     INVALID_OPTION = "invalid_option", 422, "an option is out of range or of the wrong type"
     UNKNOWN_OPTION = "unknown_option", 422, "a query parameter the route does not have (a typo?); the message lists them"
@@ -65,6 +77,7 @@ class ErrorCode(StrEnum):
     JOB_NOT_FOUND = (
         "job_not_found", 404, "no upload under this job id for this caller: not uploaded yet, unknown or another caller's"
     )
+    WEBP_TOO_LARGE = "webp_too_large", 413, "format=webp for a result over WEBP_MAX_MEGAPIXELS"
     # Where the result goes
     KEY_NOT_ALLOWED = "key_not_allowed", 400, "image_key or output_key escapes its folder or is not a valid key"
     OUTPUT_EXISTS = "output_exists", 409, "the output key exists and overwrite was not asked for"
@@ -138,6 +151,12 @@ class InputTooLarge(ServiceError):
         """The one message for any input over MAX_INPUT_BYTES (size None: known only to be over)."""
         found = f"{size} bytes" if size is not None else "over the limit"
         return cls(f"{what} is {found}; the limit is {limit} bytes (MAX_INPUT_BYTES)")
+
+
+class ImageUnprocessable(ServiceError):
+    """A step after decoding failed on this image: deterministic, so a refusal, never a retry."""
+
+    code = ErrorCode.IMAGE_UNPROCESSABLE
 
 
 class OutputTooLarge(ServiceError):

@@ -59,9 +59,12 @@ class Settings(BaseSettings):
     max_input_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_input_megapixels: float = Field(default=50.0, gt=0)
     max_response_bytes: int = Field(default=LAMBDA_RESPONSE_BYTES, gt=0)
-    # Alpha matting's time and memory grow fast with size (README, alpha_matting), so beyond
-    # this it is refused, not attempted.
-    alpha_matting_max_megapixels: float = Field(default=2.0, gt=0)
+    # Alpha matting's memory grows fast with size (README, Performance): past this a request would
+    # need more than a 50 MP photo does, so it is refused, not attempted.
+    alpha_matting_max_megapixels: float = Field(default=0.5, gt=0)
+    # libwebp's encoder needs many bytes a pixel beside the picture (README, Performance), so beyond
+    # this a WebP result is refused: a 50 MP one would need more memory than anything else.
+    webp_max_megapixels: float = Field(default=12.0, gt=0)
     fetch_connect_timeout: float = Field(default=3.0, gt=0)
     fetch_timeout: float = Field(default=10.0, gt=0)
     presigned_url_ttl: int = Field(default=3600, gt=0, le=7 * 24 * 3600)
@@ -130,3 +133,7 @@ class Settings(BaseSettings):
     @property
     def alpha_matting_max_pixels(self) -> int:
         return int(self.alpha_matting_max_megapixels * 1_000_000)
+
+    @property
+    def webp_max_pixels(self) -> int:
+        return int(self.webp_max_megapixels * 1_000_000)

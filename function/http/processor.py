@@ -39,6 +39,7 @@ class RequestProcessor:
             self.settings.decode_limits,
             trace=subsegment,
             matting_max_pixels=self.settings.alpha_matting_max_pixels,
+            webp_max_pixels=self.settings.webp_max_pixels,
         )
         response = self.delivery.respond(cutout, destination, stage_ms)
         record_image(cutout, stage_ms, model.name)

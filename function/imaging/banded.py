@@ -1,10 +1,12 @@
-"""The default cutout (RGB photo -> RGBA PNG) done in parallel row bands on every CPU.
+"""Cutouts made in parallel row bands on every CPU, straight into one output array.
 
 rembg upscales the 320x320 mask to full size on one core, composites on one core and
 deflates on one core; at 12 MP that is most of its time. Here the mask upscale, the cutout
 and the PNG deflate are fused per band of rows and the bands run on a thread pool sized to
 the CPUs Lambda gives (Pillow, numpy and ISA-L release the GIL). With clean edges off, pixels
 match rembg's; with them on (the default), the soft edge is unmixed in the same bands (edges.py).
+Every other option combination (crop, bgcolor, masks, mattes) is rendered band by band too,
+so a request holds one full-size output next to its input, never a chain of full-size copies.
 """
 
 from __future__ import annotations
@@ -91,8 +93,58 @@ def cutout_png(image: Image.Image, small_mask: Image.Image, subject_lut: list[in
     return png.encode_png(pixels, "RGBA", pool, WORKERS, png.DEFAULT_LEVEL), bbox
 
 
-def encode_png(image: Image.Image) -> bytes:
-    return png.encode_png(np.asarray(image), image.mode, pool, WORKERS, png.DEFAULT_LEVEL)
+MODES = {1: "L", 3: "RGB", 4: "RGBA"}  # channels -> mode
+
+
+def mode_of(pixels: np.ndarray) -> str:
+    return MODES[1 if pixels.ndim == 2 else pixels.shape[2]]
+
+
+def render(image: Image.Image, mask: Image.Image, area: tuple[int, int, int, int], *, only_mask: bool = False,
+           bgcolor: tuple[int, int, int, int] | None = None, matte: Image.Image | None = None,
+           edges: EdgeColours | None = None) -> np.ndarray:
+    """The picture inside `area` (a box that may reach past the image: transparent there), as
+    (height, width[, channels]) uint8: the mask (L), the cutout (RGBA: rembg's composite, the
+    matte, or with `edges` the clean-edged cutout), or either flattened onto `bgcolor` (RGB when
+    that is opaque)."""
+    left, top, right, bottom = area
+    width, height = right - left, bottom - top
+    flat = bgcolor is not None and not only_mask
+    channels = 1 if only_mask else 3 if flat and bgcolor[3] == 255 else 4
+    pixels = np.empty((height, width) if channels == 1 else (height, width, channels), np.uint8)
+
+    def fill(span: tuple[int, int]) -> None:
+        box = (left, top + span[0], right, top + span[1])
+        band = mask.crop(box)
+        if matte is not None and not only_mask:
+            band = matte.crop(box)
+        elif edges is not None and not only_mask:
+            band = _clean_band(image, mask, box, edges)
+        elif not only_mask:  # rembg's cutout: the photo composited onto transparent through the mask
+            band = Image.composite(image.crop(box).convert("RGBA"), Image.new("RGBA", band.size, 0), band)
+        if flat:
+            band = Image.alpha_composite(Image.new("RGBA", band.size, bgcolor), band)
+        pixels[span[0] : span[1]] = np.asarray(band if channels != 3 else band.convert("RGB"))
+
+    list(pool.map(fill, png.band_spans(height, width * channels, WORKERS)))
+    return pixels
+
+
+def _clean_band(image: Image.Image, mask: Image.Image, box: tuple[int, int, int, int], edges: EdgeColours) -> Image.Image:
+    """The clean-edged cutout inside `box`: unmixed over the image's full rows (the edge estimate
+    is in image coordinates), then cropped; past the image's edge it is transparent."""
+    left, top, right, bottom = box
+    band = Image.new("RGBA", (right - left, bottom - top), 0)
+    y0, y1 = max(top, 0), min(bottom, image.height)
+    if y1 > y0:
+        rows = np.empty((y1 - y0, image.width, 4), np.uint8)
+        edges.cut(rows, image.crop((0, y0, image.width, y1)), mask.crop((0, y0, image.width, y1)), y0)
+        band.paste(Image.fromarray(rows, "RGBA").crop((left, 0, right, y1 - y0)), (0, y0 - top))
+    return band
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    return png.encode_png(pixels, mode_of(pixels), pool, WORKERS, png.DEFAULT_LEVEL)
 
 
 # rembg's mask post_process is an opening by a 3x3 disk (reach 2 rows) then a gaussian of sigma 2

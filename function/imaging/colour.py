@@ -33,6 +33,8 @@ MAX_ICC_BYTES = 4 * 1024 * 1024
 # Which Pillow mode a profile's colour space describes.
 PROFILE_MODES = {"RGB ": "RGB", "CMYK": "CMYK", "GRAY": "L"}
 
+BAND_PIXELS = 1 << 20
+
 _SRGB = ImageCms.createProfile("sRGB")
 _TRANSFORMS: OrderedDict[tuple[bytes, str], ImageCms.ImageCmsTransform | None] = OrderedDict()
 _TRANSFORM_CACHE_SIZE = 16
@@ -43,8 +45,13 @@ def _eight_bit(image: Image.Image) -> Image.Image:
     if image.mode in SIXTEEN_BIT or image.mode == "I":
         # 16-bit greyscale: scale 0..65535 to 0..255 (convert("L") would clip at 255, so a
         # mid-grey would come out white). Mode "I" is how some decoders hand over 16-bit data.
-        values = np.clip(np.asarray(image, dtype=np.int64), 0, 65535)
-        return Image.fromarray(((values + 128) // 257).astype(np.uint8), "L")
+        # In bands of rows: a whole-picture int64 copy would be 8 bytes a pixel.
+        grey = np.empty((image.height, image.width), np.uint8)
+        rows = max(1, BAND_PIXELS // image.width)
+        for top in range(0, image.height, rows):
+            band = np.asarray(image.crop((0, top, image.width, min(image.height, top + rows))), dtype=np.int64)
+            grey[top : top + len(band)] = (np.clip(band, 0, 65535) + 128) // 257
+        return Image.fromarray(grey, "L")
     if image.mode == "F":
         # Float data has no agreed range; Pillow's clip to 0..255 is as good a guess as any.
         return image.convert("L")
@@ -84,6 +91,11 @@ def icc_to_srgb(image: Image.Image, icc: bytes | None) -> Image.Image | None:
         return None
 
 
+def _as(image: Image.Image, mode: str) -> Image.Image:
+    # Pillow's convert() to the mode an image already has still copies it (150 MB at 50 MP).
+    return image if image.mode == mode else image.convert(mode)
+
+
 def to_rgb_or_rgba(image: Image.Image) -> Image.Image:
     icc = image.info.get("icc_profile")
     image = _eight_bit(image)
@@ -92,12 +104,14 @@ def to_rgb_or_rgba(image: Image.Image) -> Image.Image:
     try:
         if image.mode in ALPHA_MODES or "transparency" in image.info:
             # convert("RGBA") applies palette alpha and tRNS colour keys, and un-premultiplies.
-            image = image.convert("RGBA")
+            image = _as(image, "RGBA")
+            if not icc:
+                return image
             alpha = image.getchannel("A")
         if image.mode != "CMYK":
-            image = image.convert("L" if grey else "RGB")
+            image = _as(image, "L" if grey else "RGB")
         # CMYK: Pillow's JPEG decoder has already undone Adobe's inverted CMYK.
-        rgb = icc_to_srgb(image, icc) or image.convert("RGB")
+        rgb = icc_to_srgb(image, icc) or _as(image, "RGB")
     except ValueError as exc:  # e.g. TIFF LAB or other modes Pillow cannot convert
         raise UnsupportedMediaType(f"images in colour mode {image.mode} are not supported") from exc
     if alpha is not None:

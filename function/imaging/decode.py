@@ -1,13 +1,16 @@
 """Decoding rules for untrusted image bytes: which formats, how big, which frame. Pure.
 
 Order matters, and every size check runs before a pixel is decoded:
-1. bytes cap, then the size declared in a WebP's RIFF header (libwebp allocates its canvas
-   when Pillow merely opens the file, so that check must run before `Image.open`) or in a
-   HEIC/AVIF's `ispe` boxes (heif.py);
+1. bytes cap, then the file's structure (structure.py: scans, markers, chunks, blocks, tags, runs)
+   and the canvas a WebP's RIFF header or a HEIC/AVIF's `ispe` boxes declare (heif.py): libwebp
+   and libavif allocate or refuse by that size when Pillow merely opens the file, so these checks
+   run before `Image.open`;
 2. `Image.open` (lazy: header only), restricted to the accepted formats, judged by content;
 3. pixel cap and per-side cap on the declared size;
-4. decode frame 0 only, refusing truncated data; apply EXIF orientation;
+4. decode frame 0 only, refusing truncated data; apply the EXIF orientation when it can be read;
 5. colour: everything comes out sRGB in RGB or RGBA (see colour.py).
+
+Whatever Pillow raises on these in-memory bytes is a refusal (failures.py): `image_undecodable`.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ import logging
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
 from function.errors import ErrorCode, ImageUndecodable, InputTooLarge, UnsupportedMediaType
 from function.imaging import heif
 from function.imaging.colour import to_rgb_or_rgba
+from function.imaging.failures import refused_on_failure
+from function.imaging.structure import check_structure, webp_declared_size
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +41,16 @@ OPENED_AS = frozenset(ACCEPTED_FORMATS) | {"MPO"}
 # can still be answered as WebP; it also stops 1 x 50,000,000 strips that pass the pixel cap
 # but make a meaningless 320x320 model input and a pathological output.
 MAX_SIDE = 16383
-# What Pillow raises on bad data while opening/decoding (EOFError: WebP frame decode). Only
-# Pillow code runs under these handlers; anything else would be our bug and stays a 500.
-# RuntimeError: pillow-heif's report of a libheif failure (e.g. a stream larger than its header said).
-DECODE_ERRORS = (OSError, EOFError, SyntaxError, ValueError, RuntimeError)
+# libwebp decodes through two canvases and Pillow copies the frame out of them: ~16 bytes a pixel
+# where a JPEG needs 3, and more than any later step. WebP gets this share of the pixel cap so
+# that it costs no more than a JPEG at the cap (README, Performance).
+WEBP_PIXEL_SHARE = 0.5
+# EXIF orientation -> the transpose that makes the picture upright (ImageOps.exif_transpose's table).
+UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 # Half-decoded pictures (grey below the cut) must never pass as success. This is a process-wide
 # Pillow switch; nothing in this service turns it on, and decode_image forces it off again.
@@ -67,13 +78,22 @@ def _too_many_pixels(limits: DecodeLimits) -> InputTooLarge:
     )
 
 
-def check_size(width: int, height: int, limits: DecodeLimits) -> None:
+def _corrupt_header() -> ImageUndecodable:
+    return ImageUndecodable("the image header is corrupt")
+
+
+def _corrupt_data() -> ImageUndecodable:
+    return ImageUndecodable("the image data is corrupt or truncated")
+
+
+def check_size(width: int, height: int, limits: DecodeLimits, webp: bool = False) -> None:
     if width < 1 or height < 1:
         raise ImageUndecodable("the image has no pixels")
-    if width * height > limits.max_pixels:
+    max_pixels = int(limits.max_pixels * WEBP_PIXEL_SHARE) if webp else limits.max_pixels
+    if width * height > max_pixels:
         raise InputTooLarge(
             f"the image is {width}x{height} ({width * height / 1e6:.1f} MP); "
-            f"the limit is {limits.max_pixels / 1e6:g} MP",
+            f"the limit is {max_pixels / 1e6:g} MP" + (" for WebP" if webp else ""),
             code=ErrorCode.IMAGE_TOO_MANY_PIXELS,
         )
     if max(width, height) > limits.max_side:
@@ -81,21 +101,6 @@ def check_size(width: int, height: int, limits: DecodeLimits) -> None:
             f"the image is {width}x{height}; each side must be at most {limits.max_side} px",
             code=ErrorCode.IMAGE_TOO_MANY_PIXELS,
         )
-
-
-def webp_declared_size(data: bytes) -> tuple[int, int] | None:
-    """The canvas size a WebP declares in its first chunk (the field libwebp allocates by)."""
-    if len(data) < 30 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
-        return None
-    chunk = data[12:16]
-    if chunk == b"VP8X":  # extended: 24-bit (size - 1) fields
-        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
-    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":  # lossy key frame
-        return int.from_bytes(data[26:28], "little") & 0x3FFF, int.from_bytes(data[28:30], "little") & 0x3FFF
-    if chunk == b"VP8L" and data[20] == 0x2F:  # lossless: 14-bit (size - 1) fields
-        bits = int.from_bytes(data[21:25], "little")
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    return None
 
 
 def _looks_accepted(data: bytes) -> bool:
@@ -108,36 +113,59 @@ def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
         raise ImageUndecodable("the image is empty (0 bytes)", code=ErrorCode.IMAGE_EMPTY)
     if len(data) > limits.max_bytes:
         raise InputTooLarge.over(limits.max_bytes, size=len(data))
+    check_structure(data)
     declared = webp_declared_size(data)
     if declared is not None:
-        check_size(*declared, limits)
+        check_size(*declared, limits, webp=True)
     for size in heif.declared_sizes(data):  # libavif refuses large sizes as a parse error: check them first
         check_size(*size, limits)
-    try:
-        image = Image.open(io.BytesIO(data), formats=heif.formats_to_try(data, ACCEPTED_FORMATS))
-    except UnidentifiedImageError as exc:
-        if _looks_accepted(data):  # Pillow hides a corrupt header behind "unidentified"
-            raise ImageUndecodable("the image header is corrupt") from exc
-        raise UnsupportedMediaType(
-            f"not an image in an accepted format ({', '.join(ACCEPTED_FORMATS)})"
-        ) from exc
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _too_many_pixels(limits) from exc
-    except DECODE_ERRORS as exc:
-        raise ImageUndecodable("the image header is corrupt") from exc
+    with refused_on_failure("opening", _corrupt_header):
+        try:
+            image = Image.open(io.BytesIO(data), formats=heif.formats_to_try(data, ACCEPTED_FORMATS))
+        except UnidentifiedImageError as exc:
+            if _looks_accepted(data):  # Pillow hides a corrupt header behind "unidentified"
+                raise _corrupt_header() from exc
+            raise UnsupportedMediaType(
+                f"not an image in an accepted format ({', '.join(ACCEPTED_FORMATS)})"
+            ) from exc
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise _too_many_pixels(limits) from exc
     if image.format not in OPENED_AS:  # belt and braces: `formats=` above already restricts
         raise UnsupportedMediaType(f"{image.format} images are not accepted")
-    check_size(*image.size, limits)
+    check_size(*image.size, limits, webp=image.format == "WEBP")
     return image
+
+
+def orientation(image: Image.Image) -> int:
+    """The EXIF (or XMP) orientation, 1..8; 1 (as stored) when there is none or it cannot be read.
+
+    Only this one tag is read (not Pillow's exif_transpose, which re-encodes every tag afterwards
+    and raises on tags of the wrong type): metadata is optional, so a malformed EXIF is ignored."""
+    try:
+        value = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        logger.info("ignoring an unreadable EXIF: %s: %s", type(exc).__name__, exc)
+        return 1
+    if not isinstance(value, int) or not 1 <= value <= 8:
+        logger.info("ignoring an EXIF orientation that is not 1..8: %.40r", value)
+        return 1
+    return value
 
 
 def _load_first_frame(image: Image.Image) -> Image.Image:
     # Image.open leaves animated GIF/WebP/APNG (and MPO/multi-page TIFF) on frame 0; load()
-    # decodes only that frame. exif_transpose must see the file's own EXIF (for TIFF the
-    # orientation is a tag of the file), so it runs before any mode conversion.
+    # decodes only that frame. The orientation must come from the file's own EXIF (for TIFF it
+    # is a tag of the file), so it is read before any mode conversion.
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     image.load()
-    return ImageOps.exif_transpose(image)
+    turn = UPRIGHT.get(orientation(image))
+    if turn is not None:
+        return image.transpose(turn)
+    # A WebP file object keeps libwebp's decoder (two canvases) and the frame's bytes: a copy of
+    # the pixels lets them go for the rest of the request.
+    return image.copy() if image.format == "WEBP" else image
 
 
 def decode_image(data: bytes, limits: DecodeLimits) -> Image.Image:
@@ -147,12 +175,11 @@ def decode_image(data: bytes, limits: DecodeLimits) -> Image.Image:
         # as a silent success (our cap in check_size is the real one).
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         image = _open(data, limits)
-        try:
-            image = _load_first_frame(image)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise _too_many_pixels(limits) from exc
-        except DECODE_ERRORS as exc:
-            # Truncated files land here: refusing beats returning a half-grey picture.
-            logger.info("undecodable %s: %s: %s", image.format, type(exc).__name__, exc)
-            raise ImageUndecodable("the image data is corrupt or truncated") from exc
-    return to_rgb_or_rgba(image)
+        # Truncated files fail here too: refusing beats returning a half-grey picture.
+        with refused_on_failure(f"decoding a {image.format}", _corrupt_data):
+            try:
+                image = _load_first_frame(image)
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+                raise _too_many_pixels(limits) from exc
+    with refused_on_failure("colour conversion", _corrupt_data):
+        return to_rgb_or_rgba(image)

@@ -95,6 +95,7 @@ class S3Pipeline:
         cutout = remove_background(
             data, requested.options, model, self.settings.decode_limits, trace=subsegment,
             matting_max_pixels=self.settings.alpha_matting_max_pixels,
+            webp_max_pixels=self.settings.webp_max_pixels,
         )
         metadata = {
             "source-key": made_by[0],

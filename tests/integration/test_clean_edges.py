@@ -65,7 +65,7 @@ def test_decontaminate_false_is_todays_cutout_byte_for_byte(model):
     data = jpeg_bytes()
     image = decode_image(data, LIMITS)
     mask = banded.Upscaler(model.small_mask(image), image.size).full()
-    today = banded.encode_png(Image.composite(image, Image.new("RGBA", image.size, 0), mask))
+    today = banded.encode_png(np.asarray(Image.composite(image, Image.new("RGBA", image.size, 0), mask)))
 
     assert remove_background(data, RemovalOptions(decontaminate=False), model, LIMITS).body == today
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 from PIL import Image, ImageFile
@@ -10,7 +12,20 @@ from function.errors import ServiceError
 from function.imaging.decode import DecodeLimits, decode_image
 from function.imaging.heif import register_heif_opener
 from tests.hostile_inputs import HOSTILE_INPUTS, oversized, seed_images
-from tests.image_files import SRGB_BLUE, SRGB_GREEN, SRGB_RED, encoded, png_declaring, png_rgb16, rgb_icc_profile
+from tests.image_files import (
+    SRGB_BLUE,
+    SRGB_GREEN,
+    SRGB_RED,
+    encoded,
+    png_chunk,
+    png_declaring,
+    png_rgb16,
+    raw_png,
+    rgb_icc_profile,
+    webp_animation_on_canvas,
+)
+from tests.jpeg_files import exif_segment
+from tests.tiff_files import exif_blob
 
 LIMITS = DecodeLimits(max_bytes=20 * 2**20, max_pixels=50_000_000)
 register_heif_opener()  # pillow-heif's encoder makes the HEIC files below
@@ -123,7 +138,7 @@ def upright_picture() -> Image.Image:
     return picture
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "HEIF", "AVIF"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF", "HEIF", "AVIF"])
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_every_exif_orientation_comes_out_upright(orientation, fmt):
     method = STORED_AS[orientation]
@@ -138,6 +153,60 @@ def test_every_exif_orientation_comes_out_upright(orientation, fmt):
     assert image.size == (48, 32)
     for point, colour in QUADRANTS.items():
         assert close(image.getpixel(point), colour, tolerance=40), (orientation, point, image.getpixel(point))
+
+
+def jpeg_with_exif(blob: bytes) -> bytes:
+    """upright_picture() stored turned by orientation 6, as JPEG, with `blob` as its EXIF."""
+    stored = encoded(upright_picture().transpose(STORED_AS[6]), "JPEG", quality=95)
+    return stored[:2] + exif_segment(blob) + stored[2:]
+
+
+ORIENTATION_6 = (0x0112, 3, 1, struct.pack("<HH", 6, 0))
+
+
+def test_a_readable_orientation_is_applied_even_when_other_tags_are_malformed():
+    # XResolution as a BYTE: Pillow's EXIF writer raised TypeError on it after rotating (a 500 then).
+    image = decode(jpeg_with_exif(exif_blob([ORIENTATION_6, (0x011A, 1, 1, struct.pack("<I", 26))])))
+
+    assert image.size == (48, 32) and close(image.getpixel((8, 6)), (255, 0, 0), tolerance=40)
+
+
+@pytest.mark.parametrize(
+    "blob, logged",
+    [
+        (exif_blob([(0x0112, 2, 4, b"six\0")]), True),  # text
+        (exif_blob([(0x0112, 3, 1, struct.pack("<HH", 9, 0))]), True),  # out of 1..8
+        (exif_blob([(0x0112, 3, 3, struct.pack("<I", 999_999))]), False),  # points past the end: Pillow drops it
+        (exif_blob([(0x0112, 99, 1, b"\0" * 4)]), False),  # a type Pillow does not know: dropped
+        (b"II*\x00\x08\x00\x00\x00\xff\xff", False),  # 65,535 entries announced, none there
+    ],
+    ids=["text", "out-of-range", "past-the-end", "unknown-type", "cut-short"],
+)
+def test_an_unusable_orientation_leaves_the_picture_as_stored(blob, logged, caplog):
+    with caplog.at_level("INFO", logger="function.imaging.decode"):
+        image = decode(jpeg_with_exif(blob))
+
+    assert image.size == (32, 48)
+    assert ("ignoring" in caplog.text) == logged
+
+
+def test_an_exif_pillow_cannot_parse_is_ignored_and_logged(caplog):
+    with caplog.at_level("INFO", logger="function.imaging.decode"):
+        image = decode(raw_png(2, 1, 8, 0, b"\0\0\0", extra=png_chunk(b"eXIf", b"not a TIFF header")))
+
+    assert image.size == (2, 1) and "ignoring an unreadable EXIF: SyntaxError" in caplog.text
+
+
+def test_no_malformed_exif_ends_in_anything_but_a_picture_or_a_refusal():
+    # The sweep from issue 12: an orientation plus one tag of every type and awkward count.
+    for tag in (0x010F, 0x0128, 0x011A, 0x0132, 0x8769, 0x8825, 0x927C, 0x0201, 0xA005, 0x0213):
+        for kind in range(14):
+            for count in (0, 1, 3, 0xFFFF):
+                data = jpeg_with_exif(exif_blob([ORIENTATION_6, (tag, kind, count, struct.pack("<I", 26))], b"\x01\x00" * 20))
+                try:
+                    decode(data)
+                except ServiceError as error:
+                    assert error.status < 500
 
 
 @pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG", "HEIF", "AVIF"])
@@ -182,6 +251,14 @@ def test_byte_limit_is_inclusive():
     assert decode(data, DecodeLimits(max_bytes=len(data), max_pixels=10**6)).size == (64, 64)
     assert refusal(data, DecodeLimits(max_bytes=len(data) - 1, max_pixels=10**6)) == "input_too_large"
     assert refusal(oversized(len(data))[1], DecodeLimits(max_bytes=len(data), max_pixels=10**6)) == "input_too_large"
+
+
+def test_webp_gets_half_the_pixel_cap_since_libwebp_holds_the_canvas_several_times():
+    data = encoded(Image.new("RGB", (100, 50)), "WEBP", lossless=True)
+
+    assert decode(data, DecodeLimits(max_bytes=10**6, max_pixels=10_000)).size == (100, 50)
+    assert refusal(data, DecodeLimits(max_bytes=10**6, max_pixels=9_999)) == "image_too_many_pixels"
+    assert refusal(webp_animation_on_canvas(100, 51), DecodeLimits(max_bytes=10**6, max_pixels=10_000)) == "image_too_many_pixels"
 
 
 def test_pixel_limit_is_inclusive_and_checked_before_decoding():

@@ -1,0 +1,42 @@
+"""The worst inputs inside the caps (tests/worst_inputs.py), each sent through the pipeline with the
+real u2netp in a fresh process, as a warm function would see it: refused with the code that names
+its limit, or answered; never a 500 or an uncaught exception, and never more memory than a real
+50 MP photo (measured the same way, in this run). Time is the benchmark's business
+(`python -m benchmarks.worst_cases` prints both, next to the photo).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.worst_cases import measure
+from tests.worst_inputs import ANSWERED, WORST_CASES, real_photo_jpeg
+
+# A hang guard, not a speed assertion: the slowest answered case takes seconds.
+TIMEOUT_S = 600
+# RSS peaks of the same work vary by a few percent between runs.
+MEMORY_SLACK = 1.05
+
+
+def run(tmp_path, case, model_home) -> dict:
+    path = tmp_path / "input"
+    path.write_bytes(case.data)
+    return measure(path, "png", TIMEOUT_S, model_home)
+
+
+@pytest.fixture(scope="module")
+def photo_peak_mb(tmp_path_factory, model_home) -> float:
+    figure = run(tmp_path_factory.mktemp("photo"), real_photo_jpeg(), model_home)
+    assert figure["status"] == 200, figure
+    return figure["peak_mb"]
+
+
+@pytest.mark.parametrize("make", WORST_CASES, ids=lambda make: make.__name__)
+def test_each_worst_case_is_refused_with_its_code_or_answered_within_a_photos_memory(make, tmp_path, model_home, photo_peak_mb):
+    case = make()
+
+    figure = run(tmp_path, case, model_home)
+
+    assert figure["status"] is not None and figure["status"] < 500, (case.name, figure["outcome"])
+    assert (figure["code"] or ANSWERED) == case.expect, (case.name, figure["outcome"])
+    assert figure["peak_mb"] <= photo_peak_mb * MEMORY_SLACK, (case.name, figure["peak_mb"], photo_peak_mb)
