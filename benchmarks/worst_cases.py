@@ -41,7 +41,7 @@ CAPPED_BY = {"webp": "real_photo_webp_cap", "webp+bgcolor": "real_photo_webp_cap
 
 
 def removal_options(query: dict):
-    from function.imaging.pipeline import Matting, RemovalOptions, parse_bgcolor
+    from function.imaging.options import Matting, RemovalOptions, parse_bgcolor
 
     return RemovalOptions(
         format=query.get("format", "png"),
