@@ -29,48 +29,60 @@ img = Image.open(io.BytesIO(data)).convert("RGB")
 _ENCODE = 'out = io.BytesIO(); cutout.save(out, "PNG"); mark("first_answer")\n'
 # The recommended path: segmentation from the session, cut-out with Pillow (no rembg.bg).
 _LAZY_ANSWER = "mask = session.predict(img)[0]; cutout = img.copy(); cutout.putalpha(mask)\n" + _ENCODE
-_MATTING = ("from function.imaging.coldstart import load_matting\n"
-            "load_matting()(img, mask, 240, 10, 10); mark('matting')\n")
+_MATTING = (
+    "from function.imaging.coldstart import load_matting\nload_matting()(img, mask, 240, 10, 10); mark('matting')\n"
+)
 
 OPTIONS = {
     # What is deployed today: a writable, empty cache dir -> recompiles on every cold start.
-    "today": ("import rembg; mark('import')\n"
-              "session = rembg.new_session('u2netp'); mark('session')\n" + _FIRST_ANSWER +
-              "cutout = rembg.remove(img, session=session)\n" + _ENCODE,
-              {"NUMBA_CACHE_DIR": "/tmp/x", "NUMBA_BAKED_CACHE_DIR": None}),
+    "today": (
+        "import rembg; mark('import')\n"
+        "session = rembg.new_session('u2netp'); mark('session')\n"
+        + _FIRST_ANSWER
+        + "cutout = rembg.remove(img, session=session)\n"
+        + _ENCODE,
+        {"NUMBA_CACHE_DIR": "/tmp/x", "NUMBA_BAKED_CACHE_DIR": None},
+    ),
     # (a) baked cache copied to /tmp, then the usual eager `import rembg`.
-    "a_baked_copy": ("import os; from pathlib import Path\n"
-                     "from function.imaging.coldstart import seed_numba_cache\n"
-                     "seed_numba_cache(Path(os.environ['NUMBA_BAKED_CACHE_DIR']), "
-                     "Path(os.environ['NUMBA_CACHE_DIR'])); mark('cache_copied')\n"
-                     "import rembg; mark('import')\n"
-                     "session = rembg.new_session('u2netp'); mark('session')\n" + _FIRST_ANSWER +
-                     "cutout = rembg.remove(img, session=session)\n" + _ENCODE +
-                     "mask = session.predict(img)[0]\n"
-                     "rembg.bg.alpha_matting_cutout(img, mask, 240, 10, 10); mark('matting')\n",
-                     {}),
+    "a_baked_copy": (
+        "import os; from pathlib import Path\n"
+        "from function.imaging.coldstart import seed_numba_cache\n"
+        "seed_numba_cache(Path(os.environ['NUMBA_BAKED_CACHE_DIR']), "
+        "Path(os.environ['NUMBA_CACHE_DIR'])); mark('cache_copied')\n"
+        "import rembg; mark('import')\n"
+        "session = rembg.new_session('u2netp'); mark('session')\n"
+        + _FIRST_ANSWER
+        + "cutout = rembg.remove(img, session=session)\n"
+        + _ENCODE
+        + "mask = session.predict(img)[0]\n"
+        "rembg.bg.alpha_matting_cutout(img, mask, 240, 10, 10); mark('matting')\n",
+        {},
+    ),
     # (b) lazy rembg package, no baked cache: fast start, but matting compiles on first use.
-    "b_lazy_no_cache": ("from function.imaging.coldstart import prepare_runtime, load_session_factory\n"
-                        "prepare_runtime(); new_session = load_session_factory()\n"
-                        "import rembg.sessions.u2netp; mark('import')\n"
-                        "session = new_session('u2netp'); mark('session')\n" + _FIRST_ANSWER +
-                        _LAZY_ANSWER + _MATTING,
-                        {"NUMBA_BAKED_CACHE_DIR": None}),
+    "b_lazy_no_cache": (
+        "from function.imaging.coldstart import prepare_runtime, load_session_factory\n"
+        "prepare_runtime(); new_session = load_session_factory()\n"
+        "import rembg.sessions.u2netp; mark('import')\n"
+        "session = new_session('u2netp'); mark('session')\n" + _FIRST_ANSWER + _LAZY_ANSWER + _MATTING,
+        {"NUMBA_BAKED_CACHE_DIR": None},
+    ),
     # (b) with only rembg/__init__ deferred: rembg's own factory loads all ~20 session modules.
-    "b_registry+a": ("from function.imaging.coldstart import prepare_runtime\n"
-                     "prepare_runtime(); mark('cache_copied')\n"
-                     "from rembg.session_factory import new_session; mark('import')\n"
-                     "session = new_session('u2netp'); mark('session')\n" + _FIRST_ANSWER +
-                     _LAZY_ANSWER + _MATTING,
-                     {}),
+    "b_registry+a": (
+        "from function.imaging.coldstart import prepare_runtime\n"
+        "prepare_runtime(); mark('cache_copied')\n"
+        "from rembg.session_factory import new_session; mark('import')\n"
+        "session = new_session('u2netp'); mark('session')\n" + _FIRST_ANSWER + _LAZY_ANSWER + _MATTING,
+        {},
+    ),
     # (b)+(a): the recommendation.
-    "b+a_lazy_baked": ("from function.imaging.coldstart import prepare_runtime, load_session_factory\n"
-                       "prepare_runtime(); mark('cache_copied')\n"
-                       "new_session = load_session_factory()\n"
-                       "import rembg.sessions.u2netp; mark('import')\n"
-                       "session = new_session('u2netp'); mark('session')\n" + _FIRST_ANSWER +
-                       _LAZY_ANSWER + _MATTING,
-                       {}),
+    "b+a_lazy_baked": (
+        "from function.imaging.coldstart import prepare_runtime, load_session_factory\n"
+        "prepare_runtime(); mark('cache_copied')\n"
+        "new_session = load_session_factory()\n"
+        "import rembg.sessions.u2netp; mark('import')\n"
+        "session = new_session('u2netp'); mark('session')\n" + _FIRST_ANSWER + _LAZY_ANSWER + _MATTING,
+        {},
+    ),
 }
 SLOW = {"today", "b_lazy_no_cache"}
 COLUMNS = ("interpreter", "cache_copied", "import", "session", "first_answer", "matting")
@@ -106,8 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot run: {reason}")
         return 2
     models, baked = ensure_inputs()
-    chosen = {name: spec for name, spec in OPTIONS.items()
-              if not (args.only and name not in args.only) and not (args.skip_slow and name in SLOW)}
+    chosen = {
+        name: spec
+        for name, spec in OPTIONS.items()
+        if not (args.only and name not in args.only) and not (args.skip_slow and name in SLOW)
+    }
     results: dict[str, list] = {name: [] for name in chosen}
     # Round-robin over the options, so background load on shared cores hits them all alike.
     for run in range(args.runs):
@@ -123,8 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     print("| option | " + " | ".join(COLUMNS) + " |\n" + "|---" * (len(COLUMNS) + 1) + "|")
     for name, runs in results.items():
         # Median, and the best run: on shared cores the best is closest to an idle machine.
-        cells = [f"{statistics.median(r.marks[c] for r in runs):.2f} ({min(r.marks[c] for r in runs):.2f})"
-                 if c in runs[0].marks else "–" for c in COLUMNS]
+        cells = [
+            f"{statistics.median(r.marks[c] for r in runs):.2f} ({min(r.marks[c] for r in runs):.2f})"
+            if c in runs[0].marks
+            else "–"
+            for c in COLUMNS
+        ]
         print(f"| {name} (n={len(runs)}) | " + " | ".join(cells) + " |", flush=True)
     return 0
 

@@ -49,8 +49,9 @@ def runners(model, limits):
     session = model.session
     return {
         "rembg.remove": lambda data: rembg.remove(data, session=session),
-        "ours, decontaminate=false": lambda data: remove_background(
-            data, RemovalOptions(decontaminate=False), model, limits).body,
+        "ours, decontaminate=false": lambda data: (
+            remove_background(data, RemovalOptions(decontaminate=False), model, limits).body
+        ),
         "rembg, decontaminate=True": lambda data: rembg.remove(data, session=session, decontaminate=True),
         "ours": lambda data: remove_background(data, RemovalOptions(), model, limits).body,
     }
@@ -74,22 +75,37 @@ def quality(run, scenes) -> str:
         worst[photo] = max(worst.get(photo, (0.0, "")), (row["ours"] / row["rembg.remove"], background))
         alpha_gaps.append(np.abs(cutouts["ours"][..., 3].astype(int) - cutouts["rembg.remove"][..., 3]).mean())
         print(f"  {photo} over {background}: " + ", ".join(f"{n} {row[n]:.1f}" for n in VARIANTS), file=sys.stderr)
-    lines = ["| photo (mean over backgrounds) | " + " | ".join(VARIANTS) + " | ours / rembg.remove (worst background) |",
-             "|---|" + "---|" * (len(VARIANTS) + 1)]
+    lines = [
+        "| photo (mean over backgrounds) | " + " | ".join(VARIANTS) + " | ours / rembg.remove (worst background) |",
+        "|---|" + "---|" * (len(VARIANTS) + 1),
+    ]
     for photo, by_variant in errors.items():
         mean = {name: statistics.mean(values) for name, values in by_variant.items()}
         ratio, background = worst[photo]
-        lines.append(f"| {photo} | " + " | ".join(f"{mean[n]:.1f}" for n in VARIANTS)
-                     + f" | {mean['ours'] / mean['rembg.remove']:.2f} ({background} {ratio:.2f}) |")
-    overall = {name: statistics.mean(v for by_variant in errors.values() for v in by_variant[name]) for name in VARIANTS}
-    lines.append(f"| **all {len(scenes)} scenes** | " + " | ".join(f"**{overall[n]:.1f}**" for n in VARIANTS)
-                 + f" | **{overall['ours'] / overall['rembg.remove']:.2f}** |")
+        lines.append(
+            f"| {photo} | "
+            + " | ".join(f"{mean[n]:.1f}" for n in VARIANTS)
+            + f" | {mean['ours'] / mean['rembg.remove']:.2f} ({background} {ratio:.2f}) |"
+        )
+    overall = {
+        name: statistics.mean(v for by_variant in errors.values() for v in by_variant[name]) for name in VARIANTS
+    }
+    lines.append(
+        f"| **all {len(scenes)} scenes** | "
+        + " | ".join(f"**{overall[n]:.1f}**" for n in VARIANTS)
+        + f" | **{overall['ours'] / overall['rembg.remove']:.2f}** |"
+    )
     everything = {name: statistics.mean(values) for name, values in every_band_pixel.items()}
-    lines.append("| all band pixels, shown or not | " + " | ".join(f"{everything[n]:.1f}" for n in VARIANTS)
-                 + f" | {everything['ours'] / everything['rembg.remove']:.2f} |")
+    lines.append(
+        "| all band pixels, shown or not | "
+        + " | ".join(f"{everything[n]:.1f}" for n in VARIANTS)
+        + f" | {everything['ours'] / everything['rembg.remove']:.2f} |"
+    )
     lines.append("")
-    lines.append(f"Mean |alpha - rembg.remove's alpha| of ours: {statistics.mean(alpha_gaps):.4f} / 255 "
-                 f"(worst scene {max(alpha_gaps):.4f}).")
+    lines.append(
+        f"Mean |alpha - rembg.remove's alpha| of ours: {statistics.mean(alpha_gaps):.4f} / 255 "
+        f"(worst scene {max(alpha_gaps):.4f})."
+    )
     return "\n".join(lines)
 
 
@@ -107,8 +123,11 @@ def timings(run, scene, sizes: tuple[float, ...], repetitions: int) -> str:
                     times[name].append(time.perf_counter() - started)
         median = {name: statistics.median(values) for name, values in times.items()}
         base = median["rembg.remove"]
-        lines.append(f"| {megapixels:g} MP (n={rounds}) | "
-                     + " | ".join(f"{median[n]:.3f} s ({median[n] / base:.2f}x)" for n in VARIANTS) + " |")
+        lines.append(
+            f"| {megapixels:g} MP (n={rounds}) | "
+            + " | ".join(f"{median[n]:.3f} s ({median[n] / base:.2f}x)" for n in VARIANTS)
+            + " |"
+        )
         print(lines[-1], file=sys.stderr, flush=True)
     return "\n".join(lines)
 
@@ -120,8 +139,9 @@ def picture(run, scenes, path: Path) -> None:
     from tests.composites import decoded
 
     zoom, label = 3, 22
-    titles = ["input (composite)"] + [f"{name}, over {backdrop}" for backdrop in PICTURE_BACKDROPS
-                                      for name in ("rembg.remove", "ours")]
+    titles = ["input (composite)"] + [
+        f"{name}, over {backdrop}" for backdrop in PICTURE_BACKDROPS for name in ("rembg.remove", "ours")
+    ]
     rows = []
     for photo, background, box in PICTURE_CROPS:
         scene = scenes.get((photo, background))
@@ -133,8 +153,12 @@ def picture(run, scenes, path: Path) -> None:
         for colour in PICTURE_BACKDROPS.values():
             for cutout in cutouts.values():
                 tiles.append(Image.alpha_composite(Image.new("RGBA", cutout.size, colour), cutout).convert("RGB"))
-        rows.append([tile.crop(box).resize(((box[2] - box[0]) * zoom, (box[3] - box[1]) * zoom),
-                                           Image.Resampling.NEAREST) for tile in tiles])
+        rows.append(
+            [
+                tile.crop(box).resize(((box[2] - box[0]) * zoom, (box[3] - box[1]) * zoom), Image.Resampling.NEAREST)
+                for tile in tiles
+            ]
+        )
     if not rows:
         return
     width = sum(tile.width for tile in rows[0]) + 2 * (len(titles) - 1)
@@ -187,8 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     print("Edge error (levels of 255; lower is better):\n\n" + quality(run, scenes) + "\n", flush=True)
     sizes = TIMING_SIZES_MP[:1] if args.quick else TIMING_SIZES_MP
     repetitions = args.repetitions or (2 if args.quick else 5)
-    print("Time per image (JPEG q95 in, PNG out; ratio to rembg.remove):\n\n"
-          + timings(run, scenes[(photos[0], backgrounds[0])], sizes, repetitions), flush=True)
+    print(
+        "Time per image (JPEG q95 in, PNG out; ratio to rembg.remove):\n\n"
+        + timings(run, scenes[(photos[0], backgrounds[0])], sizes, repetitions),
+        flush=True,
+    )
     if args.picture:
         picture(run, scenes, args.picture)
     return 0

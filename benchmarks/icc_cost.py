@@ -47,7 +47,9 @@ def main() -> None:
     colour._TRANSFORMS.clear()
     started = time.perf_counter()
     colour.icc_to_srgb(Image.new("RGB", (1, 1)), P3)
-    print(f"building one transform (first use of a profile, then cached): {(time.perf_counter() - started) * 1000:.2f} ms")
+    print(
+        f"building one transform (first use of a profile, then cached): {(time.perf_counter() - started) * 1000:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

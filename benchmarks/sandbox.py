@@ -35,8 +35,7 @@ MARK_PREFIX = "@@mark "
 # under the fresh tmpfs, so the old /tmp is parked on /mnt first and just those folders are
 # bound back read-only at their own paths (numba's cache keys include source paths).
 _ROOT_READ_ONLY = (
-    "mount --rbind / / && mount -o remount,bind,ro / && "
-    "(mount -o remount,bind,ro /dev/shm 2>/dev/null || true) && "
+    "mount --rbind / / && mount -o remount,bind,ro / && (mount -o remount,bind,ro /dev/shm 2>/dev/null || true) && "
 )
 _FRESH_TMP = "mount -t tmpfs -o size=512m tmpfs /tmp && "
 _ENTER = "cd /tmp && exec env -i "
@@ -57,8 +56,7 @@ def _mount_script(keep: list[str]) -> str:
         return _ROOT_READ_ONLY + _FRESH_TMP + _ENTER
     park = "mount --bind /tmp /mnt && "
     rebind = "".join(
-        f"mkdir -p /tmp/{name} && mount --bind /mnt/{name} /tmp/{name} && "
-        f"mount -o remount,bind,ro /tmp/{name} && "
+        f"mkdir -p /tmp/{name} && mount --bind /mnt/{name} /tmp/{name} && mount -o remount,bind,ro /tmp/{name} && "
         for name in keep
     )
     return _ROOT_READ_ONLY + park + _FRESH_TMP + rebind + "umount -l /mnt && " + _ENTER
@@ -103,8 +101,9 @@ def sandbox_available() -> str | None:
         return "needs root for unshare -m and mount"
     probe = _MOUNTS + "PATH=/usr/bin:/bin sh -c 'touch /tmp/ok && ! touch /probe-ro 2>/dev/null'"
     try:
-        done = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", probe],
-                              capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", probe], capture_output=True, text=True, timeout=30
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"unshare failed: {exc}"
     if done.returncode != 0:
@@ -112,8 +111,9 @@ def sandbox_available() -> str | None:
     return None
 
 
-def lambda_env(*, baked_cache: str | Path | None = None, model_home: str | Path | None = None,
-               **overrides: str | None) -> dict[str, str]:
+def lambda_env(
+    *, baked_cache: str | Path | None = None, model_home: str | Path | None = None, **overrides: str | None
+) -> dict[str, str]:
     """The environment the Dockerfile sets, as Lambda would pass it. An override of None drops a key."""
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -136,8 +136,9 @@ def lambda_env(*, baked_cache: str | Path | None = None, model_home: str | Path 
     return env
 
 
-def run_in_sandbox(code: str, env: dict[str, str], *, python: str = sys.executable,
-                   timeout: float = 300.0) -> SandboxResult:
+def run_in_sandbox(
+    code: str, env: dict[str, str], *, python: str = sys.executable, timeout: float = 300.0
+) -> SandboxResult:
     """Run `code` with `python -c` in a fresh sandbox; `mark(label)` is available to it."""
     reason = sandbox_available()
     if reason is not None:
@@ -146,13 +147,25 @@ def run_in_sandbox(code: str, env: dict[str, str], *, python: str = sys.executab
     # quoting out of it. sh's "$@" forwards them verbatim after the mount commands.
     t0 = time.time()
     assignments = [f"{k}={v}" for k, v in env.items()] + [f"SANDBOX_T0={t0!r}"]
-    argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", _MOUNTS + '"$@"', "sandbox",
-            *assignments, python, "-c", _PRELUDE + code]
+    argv = [
+        "unshare",
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        _MOUNTS + '"$@"',
+        "sandbox",
+        *assignments,
+        python,
+        "-c",
+        _PRELUDE + code,
+    ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     wall = time.time() - t0
     marks = {}
     for line in done.stdout.splitlines():
         if line.startswith(MARK_PREFIX):
-            label, seconds = line[len(MARK_PREFIX):].rsplit(" ", 1)
+            label, seconds = line[len(MARK_PREFIX) :].rsplit(" ", 1)
             marks[label] = float(seconds)
     return SandboxResult(done.returncode, done.stdout, done.stderr, wall, marks)

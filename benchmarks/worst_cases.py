@@ -83,9 +83,15 @@ def run_one(path: Path, option_set: str) -> dict:
     stage_ms: dict[str, float] = {}
     started = time.perf_counter()
     try:
-        cutout = remove_background(data, options, model, limits, trace=stage_peak,
-                                   matting_max_pixels=settings.alpha_matting_max_pixels,
-                                   webp_max_pixels=settings.webp_max_pixels)
+        cutout = remove_background(
+            data,
+            options,
+            model,
+            limits,
+            trace=stage_peak,
+            matting_max_pixels=settings.alpha_matting_max_pixels,
+            webp_max_pixels=settings.webp_max_pixels,
+        )
         status, code, outcome = 200, None, f"200 {cutout.width}x{cutout.height} {len(cutout.body) / 1e6:.1f} MB"
         stage_ms = cutout.stage_ms
     except ServiceError as error:
@@ -93,8 +99,16 @@ def run_one(path: Path, option_set: str) -> dict:
     except Exception as error:
         status, code, outcome = 500, None, f"500 {type(error).__name__}: {error}"[:120]
     seconds = time.perf_counter() - started
-    return {"status": status, "code": code, "outcome": outcome, "seconds": seconds,
-            "peak_mb": max([peak_mb(), *stages.values()]), "init_mb": init, "stage_peak_mb": stages, "stage_ms": stage_ms}
+    return {
+        "status": status,
+        "code": code,
+        "outcome": outcome,
+        "seconds": seconds,
+        "peak_mb": max([peak_mb(), *stages.values()]),
+        "init_mb": init,
+        "stage_peak_mb": stages,
+        "stage_ms": stage_ms,
+    }
 
 
 def reset_peak() -> None:
@@ -118,18 +132,32 @@ def input_file(make, cached: bool) -> tuple[str, Path, str]:
 
 def measure(path: Path, option_set: str, timeout: float, model_home: Path = REPO / "models") -> dict:
     """One request in a fresh process (so the peak RSS is its own): status, code, seconds, peak MB."""
-    env = {**os.environ, "MODEL_NAME": "u2netp", "U2NET_HOME": str(model_home), "PYTHONPATH": str(REPO),
-           "NUMBA_CACHE_DIR": "/var/tmp/rembg-bench/numba-host"}
+    env = {
+        **os.environ,
+        "MODEL_NAME": "u2netp",
+        "U2NET_HOME": str(model_home),
+        "PYTHONPATH": str(REPO),
+        "NUMBA_CACHE_DIR": "/var/tmp/rembg-bench/numba-host",
+    }
     command = [sys.executable, "-m", "benchmarks.worst_cases", "--child", str(path), option_set]
     started = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"status": None, "outcome": f"killed after {timeout:g} s", "seconds": float("inf"), "peak_mb": float("nan")}
+        return {
+            "status": None,
+            "outcome": f"killed after {timeout:g} s",
+            "seconds": float("inf"),
+            "peak_mb": float("nan"),
+        }
     if done.returncode != 0:
         crash = (done.stderr.strip().splitlines() or ["?"])[-1][:80]
-        return {"status": None, "outcome": f"process died ({done.returncode}): {crash}",
-                "seconds": time.perf_counter() - started, "peak_mb": float("nan")}
+        return {
+            "status": None,
+            "outcome": f"process died ({done.returncode}): {crash}",
+            "seconds": time.perf_counter() - started,
+            "peak_mb": float("nan"),
+        }
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -150,15 +178,19 @@ def main(argv: list[str] | None = None) -> int:
     from tests import worst_inputs
 
     option_sets = args.options or list(OPTION_SETS)
-    yardsticks = {option_set: getattr(worst_inputs, CAPPED_BY.get(option_set, "real_photo_jpeg"))
-                  for option_set in {*option_sets, "png"}}
+    yardsticks = {
+        option_set: getattr(worst_inputs, CAPPED_BY.get(option_set, "real_photo_jpeg"))
+        for option_set in {*option_sets, "png"}
+    }
     reference, photos = {}, {}
     for option_set, make in sorted(yardsticks.items()):
         _, photos[option_set], _ = input_file(make, cached=make.__name__ in SLOW_TO_MAKE)
         reference[option_set] = measure(photos[option_set], option_set, args.timeout)
         print(f"yardstick {option_set}: {reference[option_set]}", file=sys.stderr, flush=True)
-    rows = ["| input | bytes | options | outcome | s | peak MB | time / photo | peak / photo PNG | peak MB by stage |",
-            "|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| input | bytes | options | outcome | s | peak MB | time / photo | peak / photo PNG | peak MB by stage |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for make in worst_inputs.REAL_PHOTOS + worst_inputs.WORST_CASES:
         if not re.search(args.only, make.__name__):
             continue
@@ -175,8 +207,10 @@ def main(argv: list[str] | None = None) -> int:
                     yardstick = measure(photos[option_set], option_set, args.timeout)
             time_ratio = figure["seconds"] / yardstick["seconds"]
             peak_ratio = figure["peak_mb"] / reference["png"]["peak_mb"]
-            row = (f"| {name} | {path.stat().st_size:,} | {option_set} | {figure['outcome']} | {figure['seconds']:.2f} | "
-                   f"{figure['peak_mb']:.0f} | {time_ratio:.2f}x | {peak_ratio:.2f}x | {by_stage(figure)} |")
+            row = (
+                f"| {name} | {path.stat().st_size:,} | {option_set} | {figure['outcome']} | {figure['seconds']:.2f} | "
+                f"{figure['peak_mb']:.0f} | {time_ratio:.2f}x | {peak_ratio:.2f}x | {by_stage(figure)} |"
+            )
             rows.append(row)
             print(row, figure.get("stage_ms"), yardstick.get("stage_ms"), file=sys.stderr, flush=True)
     print("\n".join(rows), flush=True)

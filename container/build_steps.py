@@ -26,8 +26,18 @@ def install_dependencies(lock: Path, task_root: Path) -> None:
     # --require-hashes: every package and file is the locked one; --only-binary: the base image
     # has no compilers, and a wheel missing for this architecture should fail here, not half-build.
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--require-hashes", "--only-binary=:all:",
-         "-r", str(lock), "--target", str(task_root)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--require-hashes",
+            "--only-binary=:all:",
+            "-r",
+            str(lock),
+            "--target",
+            str(task_root),
+        ],
         check=True,
     )
     make_world_readable(task_root)

@@ -24,17 +24,24 @@ class ErrorCode(StrEnum):
 
     # Who is calling
     AUTHENTICATION_REQUIRED = (
-        "authentication_required", 401,
+        "authentication_required",
+        401,
         "no caller identity from API Gateway: sign the request (API_AUTH=iam) or send a bearer token (API_AUTH=jwt)",
     )
     AUTHORIZATION_REQUIRED = (
-        "authorization_required", 403, "image_key, output_key and overwrite need an authenticated caller (API_AUTH=none)"
+        "authorization_required",
+        403,
+        "image_key, output_key and overwrite need an authenticated caller (API_AUTH=none)",
     )
     CALLER_NOT_ALLOWED = "caller_not_allowed", 403, "the token's sub cannot name a folder (empty, '.', '..' or has '/')"
     # Where the image comes from
     IMAGE_MISSING = "image_missing", 400, "no image: send image_url, image_key or a body (multipart field `file`)"
     IMAGE_AMBIGUOUS = "image_ambiguous", 400, "more than one of image_url, image_key and a body"
-    IMAGE_FETCH_FAILED = "image_fetch_failed", 400, "image_url could not be fetched (DNS, connect, HTTP status, timeout)"
+    IMAGE_FETCH_FAILED = (
+        "image_fetch_failed",
+        400,
+        "image_url could not be fetched (DNS, connect, HTTP status, timeout)",
+    )
     IMAGE_NOT_FOUND = "image_not_found", 400, "image_key names no readable object"
     INVALID_MULTIPART = "invalid_multipart", 400, "the multipart body is malformed"
     URL_MALFORMED = "url_malformed", 400, "image_url cannot be parsed, or its host is not a plain DNS name"
@@ -49,25 +56,39 @@ class ErrorCode(StrEnum):
     IMAGE_EMPTY = "image_empty", 400, "the image is 0 bytes"
     IMAGE_UNDECODABLE = "image_undecodable", 400, "the image is corrupt or truncated"
     UNSUPPORTED_MEDIA_TYPE = (
-        "unsupported_media_type", 415, "not JPEG, PNG, WebP, GIF, TIFF, BMP, HEIC/HEIF or AVIF (judged by content)"
+        "unsupported_media_type",
+        415,
+        "not JPEG, PNG, WebP, GIF, TIFF, BMP, HEIC/HEIF or AVIF (judged by content)",
     )
     INPUT_TOO_LARGE = "input_too_large", 413, "the image is over MAX_INPUT_BYTES"
-    IMAGE_TOO_MANY_PIXELS = "image_too_many_pixels", 413, (
-        "over MAX_INPUT_MEGAPIXELS (WebP: half of it), or a side over 16,383 px"
+    IMAGE_TOO_MANY_PIXELS = (
+        "image_too_many_pixels",
+        413,
+        ("over MAX_INPUT_MEGAPIXELS (WebP: half of it), or a side over 16,383 px"),
     )
-    IMAGE_TOO_MANY_SCANS = "image_too_many_scans", 413, (
-        "a progressive JPEG with more scans than 1,200 / its megapixels (24 at 50 MP), or over 256"
+    IMAGE_TOO_MANY_SCANS = (
+        "image_too_many_scans",
+        413,
+        ("a progressive JPEG with more scans than 1,200 / its megapixels (24 at 50 MP), or over 256"),
     )
-    IMAGE_TOO_MANY_SEGMENTS = "image_too_many_segments", 413, (
-        "over 65,536 markers, chunks, blocks, tags or tiles, or over 16 Exif/Photoshop segments in a JPEG"
+    IMAGE_TOO_MANY_SEGMENTS = (
+        "image_too_many_segments",
+        413,
+        ("over 65,536 markers, chunks, blocks, tags or tiles, or over 16 Exif/Photoshop segments in a JPEG"),
     )
     IMAGE_RLE_TOO_MANY_PIXELS = "image_rle_too_many_pixels", 413, "a run-length-encoded BMP over 4 MP"
-    IMAGE_UNPROCESSABLE = "image_unprocessable", 422, (
-        "the image decoded, then a processing step failed on it; the same bytes fail the same way"
+    IMAGE_UNPROCESSABLE = (
+        "image_unprocessable",
+        422,
+        ("the image decoded, then a processing step failed on it; the same bytes fail the same way"),
     )
     # What was asked of it
     INVALID_OPTION = "invalid_option", 422, "an option is out of range or of the wrong type"
-    UNKNOWN_OPTION = "unknown_option", 422, "a query parameter the route does not have (a typo?); the message lists them"
+    UNKNOWN_OPTION = (
+        "unknown_option",
+        422,
+        "a query parameter the route does not have (a typo?); the message lists them",
+    )
     INVALID_FORMAT = "invalid_format", 422, "format is not png or webp"
     INVALID_BGCOLOR = "invalid_bgcolor", 422, "bgcolor is not RRGGBB or RRGGBBAA"
     INVALID_CROP_MARGIN = "invalid_crop_margin", 422, "crop_margin is not pixels or a percentage up to 100%"
@@ -75,7 +96,9 @@ class ErrorCode(StrEnum):
     MODEL_NOT_AVAILABLE = "model_not_available", 422, "model is not one of the models baked into the image"
     ALPHA_MATTING_TOO_LARGE = "alpha_matting_too_large", 413, "alpha matting over ALPHA_MATTING_MAX_MEGAPIXELS"
     JOB_NOT_FOUND = (
-        "job_not_found", 404, "no upload under this job id for this caller: not uploaded yet, unknown or another caller's"
+        "job_not_found",
+        404,
+        "no upload under this job id for this caller: not uploaded yet, unknown or another caller's",
     )
     WEBP_TOO_LARGE = "webp_too_large", 413, "format=webp for a result over WEBP_MAX_MEGAPIXELS"
     # Where the result goes
@@ -84,7 +107,9 @@ class ErrorCode(StrEnum):
     OUTPUT_TOO_LARGE = "output_too_large", 413, "the result is over the response limit and no bucket is configured"
     STORAGE_NOT_CONFIGURED = "storage_not_configured", 400, "the request needs a bucket and none is configured"
     STORAGE_ACCESS_DENIED = (
-        "storage_access_denied", 403, "S3 denied the function's role this object: a deployment problem, logged as an error"
+        "storage_access_denied",
+        403,
+        "S3 denied the function's role this object: a deployment problem, logged as an error",
     )
     # The HTTP layer
     BAD_REQUEST = "bad_request", 400, "the request is not one this API understands"
@@ -94,7 +119,11 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "internal_error", 500, "unexpected; quote the request id"
     STORAGE_UNAVAILABLE = "storage_unavailable", 503, "S3 throttled or down; retry"
     TRANSIENT = "transient", 503, "S3 path only: a record failed in a way worth retrying; Lambda retries the event"
-    EVENT_MALFORMED = "event_malformed", 400, "S3 path only: an event record names no bucket and key; reported, never retried"
+    EVENT_MALFORMED = (
+        "event_malformed",
+        400,
+        "S3 path only: an event record names no bucket and key; reported, never retried",
+    )
 
     status: int
     meaning: str

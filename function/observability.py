@@ -97,7 +97,11 @@ def record_image(cutout, io_stage_ms: dict[str, float], model: str) -> None:
 def record_failure(code: ErrorCode) -> None:
     """One failure, counted per error code (its own EMF document: one dimension set per code)."""
     with single_metric(
-        name="Failures", unit=MetricUnit.Count, value=1, namespace=NAMESPACE, default_dimensions=metrics.default_dimensions
+        name="Failures",
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=NAMESPACE,
+        default_dimensions=metrics.default_dimensions,
     ) as metric:
         metric.add_dimension(name="service", value=SERVICE)
         metric.add_dimension(name="error_code", value=str(code))

@@ -24,7 +24,12 @@ def error_table_in(text: str) -> str | None:
 def with_error_table(text: str) -> str:
     if error_table_in(text) is None:
         raise SystemExit(f"README.md has no {START} ... {END} block")
-    return re.sub(re.escape(START) + r"\n.*?\n" + re.escape(END), lambda _: f"{START}\n{markdown_table()}\n{END}", text, flags=re.S)
+    return re.sub(
+        re.escape(START) + r"\n.*?\n" + re.escape(END),
+        lambda _: f"{START}\n{markdown_table()}\n{END}",
+        text,
+        flags=re.S,
+    )
 
 
 def main() -> int:

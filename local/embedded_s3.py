@@ -57,10 +57,15 @@ def post_policy_violation(form: dict[str, str], size: int, bucket: str) -> tuple
         name = name.lstrip("$").lower()
         conditioned.add(name)
         given = fields.get(name, "")
-        if (operator == "eq" and given != arguments[0]) or (operator == "starts-with" and not given.startswith(arguments[0])):
+        if (operator == "eq" and given != arguments[0]) or (
+            operator == "starts-with" and not given.startswith(arguments[0])
+        ):
             return 403, "AccessDenied", f"Invalid according to Policy: Policy Condition failed: {condition}"
-    extra = [name for name in fields if name not in conditioned | UNCONDITIONED_FIELDS | {"bucket"}
-             and not name.startswith("x-ignore-")]
+    extra = [
+        name
+        for name in fields
+        if name not in conditioned | UNCONDITIONED_FIELDS | {"bucket"} and not name.startswith("x-ignore-")
+    ]
     if extra:
         return 403, "AccessDenied", f"Invalid according to Policy: Extra input fields: {', '.join(extra)}"
     return None
@@ -141,9 +146,14 @@ class EmbeddedS3:
         client.create_bucket(Bucket=bucket)
         # As the template's rule: the page fetches results parked here and POSTs large photos
         # (presigned), from any origin locally.
-        client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [
-            {"AllowedMethods": ["GET", "HEAD", "POST"], "AllowedOrigins": ["*"], "MaxAgeSeconds": 600},
-        ]})
+        client.put_bucket_cors(
+            Bucket=bucket,
+            CORSConfiguration={
+                "CORSRules": [
+                    {"AllowedMethods": ["GET", "HEAD", "POST"], "AllowedOrigins": ["*"], "MaxAgeSeconds": 600},
+                ]
+            },
+        )
         if versioned:
             client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         return bucket

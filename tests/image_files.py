@@ -25,8 +25,13 @@ def png_chunk(kind: bytes, payload: bytes) -> bytes:
 def raw_png(width: int, height: int, bit_depth: int, colour_type: int, rows: bytes = b"", extra: bytes = b"") -> bytes:
     """A PNG with the given IHDR; `rows` is the unfiltered scanline data (filter bytes included)."""
     ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
-    return (PNG_SIGNATURE + png_chunk(b"IHDR", ihdr) + extra
-            + png_chunk(b"IDAT", zlib.compress(rows, 9)) + png_chunk(b"IEND", b""))
+    return (
+        PNG_SIGNATURE
+        + png_chunk(b"IHDR", ihdr)
+        + extra
+        + png_chunk(b"IDAT", zlib.compress(rows, 9))
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def png_rgb16(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
@@ -47,7 +52,13 @@ def gif_declaring(width: int, height: int) -> bytes:
 
 def webp_declaring(width: int, height: int) -> bytes:
     """An extended (VP8X) WebP header whose canvas is width x height, followed by no frames."""
-    vp8x = b"VP8X" + struct.pack("<I", 10) + b"\x00\x00\x00\x00" + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    vp8x = (
+        b"VP8X"
+        + struct.pack("<I", 10)
+        + b"\x00\x00\x00\x00"
+        + (width - 1).to_bytes(3, "little")
+        + (height - 1).to_bytes(3, "little")
+    )
     body = b"WEBP" + vp8x
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
@@ -63,7 +74,9 @@ def webp_animation_on_canvas(width: int, height: int) -> bytes:
     Pillow opens it (12000x12000 reserves 1.1 GB), before any size check Pillow can make.
     """
     frame = encoded(Image.new("RGBA", (4, 4), (255, 0, 0, 255)), "WEBP", lossless=True)[12:]  # its VP8L chunk
-    vp8x = _riff_chunk(b"VP8X", bytes([0x12, 0, 0, 0]) + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little"))
+    vp8x = _riff_chunk(
+        b"VP8X", bytes([0x12, 0, 0, 0]) + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    )
     anim = _riff_chunk(b"ANIM", b"\0" * 6)
     anmf = _riff_chunk(b"ANMF", b"\0" * 6 + (3).to_bytes(3, "little") * 2 + (100).to_bytes(3, "little") + b"\0" + frame)
     body = b"WEBP" + vp8x + anim + anmf
@@ -82,8 +95,17 @@ def bmp_declaring(width: int, height: int) -> bytes:
 
 
 def tiff_declaring(width: int, height: int) -> bytes:
-    entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1),
-               (262, 3, 1, 1), (273, 4, 1, 8), (277, 3, 1, 1), (278, 4, 1, height), (279, 4, 1, width * height)]
+    entries = [
+        (256, 4, 1, width),
+        (257, 4, 1, height),
+        (258, 3, 1, 8),
+        (259, 3, 1, 1),
+        (262, 3, 1, 1),
+        (273, 4, 1, 8),
+        (277, 3, 1, 1),
+        (278, 4, 1, height),
+        (279, 4, 1, width * height),
+    ]
     ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *e) for e in entries) + b"\0\0\0\0"
     return b"II*\x00" + struct.pack("<I", 8) + ifd
 
@@ -112,8 +134,16 @@ def rgb_icc_profile(red, green, blue, description: str = "test primaries") -> by
     text = description.encode() + b"\0"
     desc = b"desc\0\0\0\0" + struct.pack(">I", len(text)) + text + b"\0" * 12 + b"\0" * 67
     linear = b"curv\0\0\0\0" + struct.pack(">I", 0)
-    tags = [(b"desc", desc), (b"wtpt", _xyz(0.9642, 1.0, 0.8249)), (b"rXYZ", _xyz(*red)),
-            (b"gXYZ", _xyz(*green)), (b"bXYZ", _xyz(*blue)), (b"rTRC", linear), (b"gTRC", linear), (b"bTRC", linear)]
+    tags = [
+        (b"desc", desc),
+        (b"wtpt", _xyz(0.9642, 1.0, 0.8249)),
+        (b"rXYZ", _xyz(*red)),
+        (b"gXYZ", _xyz(*green)),
+        (b"bXYZ", _xyz(*blue)),
+        (b"rTRC", linear),
+        (b"gTRC", linear),
+        (b"bTRC", linear),
+    ]
     offset = 128 + 4 + 12 * len(tags)
     table, data = b"", b""
     for signature, payload in tags:
@@ -121,7 +151,17 @@ def rgb_icc_profile(red, green, blue, description: str = "test primaries") -> by
         table += signature + struct.pack(">II", offset + len(data), len(payload))
         data += payload
     size = offset + len(data)
-    header = (struct.pack(">I", size) + b"lcms" + bytes([2, 0x10, 0, 0]) + b"mntrRGB XYZ " + b"\0" * 12 + b"acsp"
-              + b"\0" * 24 + b"\0\0\0\0" + _xyz(0.9642, 1.0, 0.8249)[8:] + b"\0" * 48)
+    header = (
+        struct.pack(">I", size)
+        + b"lcms"
+        + bytes([2, 0x10, 0, 0])
+        + b"mntrRGB XYZ "
+        + b"\0" * 12
+        + b"acsp"
+        + b"\0" * 24
+        + b"\0\0\0\0"
+        + _xyz(0.9642, 1.0, 0.8249)[8:]
+        + b"\0" * 48
+    )
     assert len(header) == 128
     return header + struct.pack(">I", len(tags)) + table + data

@@ -90,8 +90,17 @@ SIGNER_ARN = "arn:aws:iam::123456789012:user/tester"
 def iam_authorizer(arn: str = SIGNER_ARN) -> dict:
     """What API Gateway's IAM authorizer puts in requestContext.authorizer for a SigV4-signed request."""
     account = arn.split(":")[4]
-    return {"iam": {"accessKey": "AKIAEXAMPLE", "accountId": account, "callerId": "AIDAEXAMPLE", "cognitoIdentity": None,
-                    "principalOrgId": None, "userArn": arn, "userId": "AIDAEXAMPLE"}}
+    return {
+        "iam": {
+            "accessKey": "AKIAEXAMPLE",
+            "accountId": account,
+            "callerId": "AIDAEXAMPLE",
+            "cognitoIdentity": None,
+            "principalOrgId": None,
+            "userArn": arn,
+            "userId": "AIDAEXAMPLE",
+        }
+    }
 
 
 def jwt_authorizer(sub: str, **claims) -> dict:
@@ -126,7 +135,13 @@ def http_api_event(
             "apiId": "abc123",
             "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
             "domainPrefix": "abc123",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "pytest"},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "pytest",
+            },
             "requestId": uuid.uuid4().hex[:16],
             "routeKey": f"{method} {path}",
             "stage": "$default",
@@ -159,9 +174,13 @@ def behind_gateway(app, authorizer: dict = SIGNED):
 def multipart(field: str, filename: str, content: bytes, content_type: str = "image/jpeg") -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
-        f"Content-Type: {content_type}\r\n\r\n"
-    ).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
@@ -204,8 +223,13 @@ def sqs_event(bodies: list[str]) -> dict:
     }
 
 
-def faulty_client(embedded_s3, failing_key: str | tuple[str, ...], status: int = 503, code: str = "SlowDown",
-                  operations: tuple[str, ...] = ("GetObject",)):
+def faulty_client(
+    embedded_s3,
+    failing_key: str | tuple[str, ...],
+    status: int = 503,
+    code: str = "SlowDown",
+    operations: tuple[str, ...] = ("GetObject",),
+):
     """A client of the real S3, except S3 answers `status` `code` for one object, or each of several (fault
     injection: moto enforces neither throttling nor bucket policies unless IAM is on for the whole server)."""
     client = embedded_s3.client()
@@ -253,7 +277,10 @@ def served(app):
 
 
 # AWS's own documentation example credentials: nothing real is ever signed in the tests.
-EXAMPLE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
+EXAMPLE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+}
 
 
 @contextmanager

@@ -15,8 +15,14 @@ def exif_blob(entries: list[tuple[int, int, int, bytes]], tail: bytes = b"") -> 
     return b"II*\x00" + struct.pack("<I", 8) + ifd + b"\0\0\0\0" + tail
 
 
-def tiff_file(width: int, height: int, tile: tuple[int, int] | None = None, strips: int = 1, deflate: bool = False,
-              extra: list[tuple[int, int, int, bytes | None]] = ()) -> bytes:
+def tiff_file(
+    width: int,
+    height: int,
+    tile: tuple[int, int] | None = None,
+    strips: int = 1,
+    deflate: bool = False,
+    extra: list[tuple[int, int, int, bytes | None]] = (),
+) -> bytes:
     """An 8-bit grey TIFF. Every strip or tile points at one shared block of pixels; `extra` adds
     (tag, type, count, value) entries, a value of None meaning `count` zero-filled items."""
     block_rows, block_width = (tile[1], tile[0]) if tile else (max(1, height // strips), width)
@@ -29,10 +35,21 @@ def tiff_file(width: int, height: int, tile: tuple[int, int] | None = None, stri
     else:
         offsets_at, counts_at = len(data) + 8, len(data) + 8 + 4 * pieces
         data += struct.pack(f"<{pieces}I", *([8] * pieces)) + struct.pack(f"<{pieces}I", *([len(block)] * pieces))
-    entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 8 if deflate else 1), (262, 3, 1, 1),
-               (277, 3, 1, 1)]
+    entries = [
+        (256, 4, 1, width),
+        (257, 4, 1, height),
+        (258, 3, 1, 8),
+        (259, 3, 1, 8 if deflate else 1),
+        (262, 3, 1, 1),
+        (277, 3, 1, 1),
+    ]
     if tile:
-        entries += [(322, 4, 1, tile[0]), (323, 4, 1, tile[1]), (324, 4, pieces, offsets_at), (325, 4, pieces, counts_at)]
+        entries += [
+            (322, 4, 1, tile[0]),
+            (323, 4, 1, tile[1]),
+            (324, 4, pieces, offsets_at),
+            (325, 4, pieces, counts_at),
+        ]
     else:
         entries += [(273, 4, pieces, offsets_at), (278, 4, 1, block_rows), (279, 4, pieces, counts_at)]
     for tag, kind, count, value in extra:
@@ -44,9 +61,14 @@ def tiff_file(width: int, height: int, tile: tuple[int, int] | None = None, stri
             data += payload
     entries.sort()
     ifd_at = len(data) + 8
-    ifd = struct.pack("<H", len(entries)) + b"".join(
-        struct.pack("<HHII", tag, kind, count, value) if not (kind == 3 and count == 1)
-        else struct.pack("<HHIHH", tag, kind, count, value, 0)
-        for tag, kind, count, value in entries
-    ) + b"\0\0\0\0"
+    ifd = (
+        struct.pack("<H", len(entries))
+        + b"".join(
+            struct.pack("<HHII", tag, kind, count, value)
+            if not (kind == 3 and count == 1)
+            else struct.pack("<HHIHH", tag, kind, count, value, 0)
+            for tag, kind, count, value in entries
+        )
+        + b"\0\0\0\0"
+    )
     return b"II*\x00" + struct.pack("<I", ifd_at) + bytes(data) + ifd

@@ -30,7 +30,10 @@ MAX_BYTES = 20 * 2**20
 MAX_PIXELS = 50_000_000
 SIDE = 7071  # the largest square at the pixel cap
 WIDE = (16383, MAX_PIXELS // 16383)
-WEBP_SIDE = (5000, 5000)  # the largest square at WebP's share of the pixel cap  # the widest picture at the cap: longest rows, fewest of them
+WEBP_SIDE = (
+    5000,
+    5000,
+)  # the largest square at WebP's share of the pixel cap  # the widest picture at the cap: longest rows, fewest of them
 ANSWERED = "answered"
 ORIENTATION = 0x0112
 
@@ -93,7 +96,9 @@ def matting_noise() -> WorstCase:
 
 def real_photo_webp() -> WorstCase:
     picture = _photo().resize(WEBP_SIDE, Image.Resampling.LANCZOS)
-    return WorstCase("real photo 25 MP WebP q80 (the WebP cap)", encoded(picture, "WEBP", quality=80, method=0), ANSWERED)
+    return WorstCase(
+        "real photo 25 MP WebP q80 (the WebP cap)", encoded(picture, "WEBP", quality=80, method=0), ANSWERED
+    )
 
 
 # ------------------------------------------------------------------ JPEG
@@ -109,7 +114,9 @@ def jpeg_scans_at_limit() -> WorstCase:
     from function.imaging.structure import JPEG_SCAN_MEGAPIXELS
 
     scans = int(JPEG_SCAN_MEGAPIXELS // (SIDE * SIDE / 1e6)) - 2  # DC + AC first + refinements
-    return WorstCase(f"jpeg 50 MP, {scans + 2} scans (the limit)", progressive_jpeg(SIDE, SIDE, refinement_scans=scans), ANSWERED)
+    return WorstCase(
+        f"jpeg 50 MP, {scans + 2} scans (the limit)", progressive_jpeg(SIDE, SIDE, refinement_scans=scans), ANSWERED
+    )
 
 
 def jpeg_tiny_many_scans() -> WorstCase:
@@ -118,24 +125,38 @@ def jpeg_tiny_many_scans() -> WorstCase:
 
 
 def jpeg_empty_markers() -> WorstCase:
-    return WorstCase("jpeg of 5M empty APP1 markers", jpeg_with_segments(fill(b"\xff\xe1\x00\x02", MAX_BYTES - 1000)), "image_too_many_segments")
+    return WorstCase(
+        "jpeg of 5M empty APP1 markers",
+        jpeg_with_segments(fill(b"\xff\xe1\x00\x02", MAX_BYTES - 1000)),
+        "image_too_many_segments",
+    )
 
 
 def jpeg_exif_segments() -> WorstCase:
     # Pillow joins Exif segments with bytes += bytes: quadratic in their number.
-    return WorstCase("jpeg of 1.9M one-byte Exif segments", jpeg_with_segments(fill(exif_segment(b"x"), MAX_BYTES - 1000)), "image_too_many_segments")
+    return WorstCase(
+        "jpeg of 1.9M one-byte Exif segments",
+        jpeg_with_segments(fill(exif_segment(b"x"), MAX_BYTES - 1000)),
+        "image_too_many_segments",
+    )
 
 
 def jpeg_fill_bytes() -> WorstCase:
     # 0xFF fill before a marker is legal; Pillow's marker walk reads it one byte per Python loop.
-    return WorstCase("jpeg with 20 MB of 0xFF fill", jpeg_with_segments(b"\xff" * (MAX_BYTES - 1000)), "image_too_many_segments")
+    return WorstCase(
+        "jpeg with 20 MB of 0xFF fill", jpeg_with_segments(b"\xff" * (MAX_BYTES - 1000)), "image_too_many_segments"
+    )
 
 
 def jpeg_photoshop_resources() -> WorstCase:
     # Pillow parses every 8BIM resource of every APP13 segment in a Python loop.
     resources = b"Photoshop 3.0\x00" + fill(b"8BIM\x04\x04\x00\x00\x00\x00\x00\x00", 65_000)
     segment = b"\xff\xed" + struct.pack(">H", len(resources) + 2) + resources
-    return WorstCase("jpeg of 320 Photoshop segments, 1.7M resources", jpeg_with_segments(fill(segment, MAX_BYTES - 1000)), "image_too_many_segments")
+    return WorstCase(
+        "jpeg of 320 Photoshop segments, 1.7M resources",
+        jpeg_with_segments(fill(segment, MAX_BYTES - 1000)),
+        "image_too_many_segments",
+    )
 
 
 def jpeg_restart_every_mcu() -> WorstCase:
@@ -151,15 +172,23 @@ def jpeg_malformed_exif() -> WorstCase:
 
 def jpeg_largest_exif() -> WorstCase:
     # One full Exif segment of 5,400 rational tags after an orientation: Pillow re-encodes them all.
-    entries = [(ORIENTATION, 3, 1, struct.pack("<HH", 6, 0))] + [(0x9000 + i, 5, 1, struct.pack("<I", 8)) for i in range(5400)]
-    return WorstCase("jpeg with a 64 KB EXIF of 5,400 tags", jpeg_with_segments(exif_segment(exif_blob(entries))), ANSWERED)
+    entries = [(ORIENTATION, 3, 1, struct.pack("<HH", 6, 0))] + [
+        (0x9000 + i, 5, 1, struct.pack("<I", 8)) for i in range(5400)
+    ]
+    return WorstCase(
+        "jpeg with a 64 KB EXIF of 5,400 tags", jpeg_with_segments(exif_segment(exif_blob(entries))), ANSWERED
+    )
 
 
 # ------------------------------------------------------------------ PNG
 
 
 def png_many_chunks() -> WorstCase:
-    return WorstCase("png with 1.7M empty private chunks", raw_png(1, 1, 8, 0, b"\0\0", extra=fill(png_chunk(b"prIv", b""), MAX_BYTES - 200)), "image_too_many_segments")
+    return WorstCase(
+        "png with 1.7M empty private chunks",
+        raw_png(1, 1, 8, 0, b"\0\0", extra=fill(png_chunk(b"prIv", b""), MAX_BYTES - 200)),
+        "image_too_many_segments",
+    )
 
 
 def png_tiny_idat_chunks() -> WorstCase:
@@ -167,7 +196,11 @@ def png_tiny_idat_chunks() -> WorstCase:
     stream = zlib.compress(rows * 1200, 0)  # stored: one IDAT chunk per byte of it
     idats = b"".join(png_chunk(b"IDAT", stream[i : i + 1]) for i in range(len(stream)))
     ihdr = png_chunk(b"IHDR", struct.pack(">IIBBBBB", 1200, 1200, 8, 0, 0, 0, 0))
-    return WorstCase("png split into 1.4M one-byte IDAT chunks", b"\x89PNG\r\n\x1a\n" + ihdr + idats + png_chunk(b"IEND", b""), "image_too_many_segments")
+    return WorstCase(
+        "png split into 1.4M one-byte IDAT chunks",
+        b"\x89PNG\r\n\x1a\n" + ihdr + idats + png_chunk(b"IEND", b""),
+        "image_too_many_segments",
+    )
 
 
 def png_text_at_pillow_limit() -> WorstCase:
@@ -188,7 +221,9 @@ def png_at_cap() -> WorstCase:
 
 def png_malformed_exif() -> WorstCase:
     blob = exif_blob([(ORIENTATION, 3, 1, struct.pack("<HH", 8, 0)), (0x0128, 1, 1, struct.pack("<I", 26))])
-    return WorstCase("png with malformed eXIf", raw_png(2, 1, 8, 0, b"\0\0\0", extra=png_chunk(b"eXIf", blob)), ANSWERED)
+    return WorstCase(
+        "png with malformed eXIf", raw_png(2, 1, 8, 0, b"\0\0\0", extra=png_chunk(b"eXIf", blob)), ANSWERED
+    )
 
 
 # ------------------------------------------------------------------ GIF
@@ -207,7 +242,11 @@ def gif_comment_sub_blocks() -> WorstCase:
 
 def gif_many_extensions() -> WorstCase:
     control = b"\x21\xf9\x04\x00\x00\x00\x00\x00"
-    return WorstCase("gif with 2.6M graphic control extensions", _gif((1, 1), fill(control, MAX_BYTES - 1000)), "image_too_many_segments")
+    return WorstCase(
+        "gif with 2.6M graphic control extensions",
+        _gif((1, 1), fill(control, MAX_BYTES - 1000)),
+        "image_too_many_segments",
+    )
 
 
 def gif_screen_at_cap() -> WorstCase:
@@ -219,7 +258,9 @@ def gif_screen_at_cap() -> WorstCase:
 
 def webp_animation_canvas_at_cap() -> WorstCase:
     # libwebp holds two canvases and Pillow a copy of the frame: WebP gets half the pixel cap.
-    return WorstCase("webp 90 bytes: animation on a 50 MP canvas", webp_animation_on_canvas(SIDE, SIDE), "image_too_many_pixels")
+    return WorstCase(
+        "webp 90 bytes: animation on a 50 MP canvas", webp_animation_on_canvas(SIDE, SIDE), "image_too_many_pixels"
+    )
 
 
 def webp_animation_canvas_at_webp_cap() -> WorstCase:
@@ -236,10 +277,14 @@ def noise_for_webp_output() -> WorstCase:
     # at the WebP output cap, as much entropy as the byte cap lets a PNG carry.
     from function.settings import Settings
 
-    side = int(Settings().webp_max_pixels**0.5)
+    side = int(Settings().webp_max_pixels ** 0.5)
     noise = np.random.default_rng(2).integers(0, 256, (side, side, 4), dtype=np.uint8)
     noise &= np.array([0x80, 0x80, 0x80, 0xFC], np.uint8)
-    return WorstCase(f"png {side * side / 1e6:.0f} MP of noise (the WebP cap)", encoded(Image.fromarray(noise, "RGBA"), "PNG", compress_level=9), ANSWERED)
+    return WorstCase(
+        f"png {side * side / 1e6:.0f} MP of noise (the WebP cap)",
+        encoded(Image.fromarray(noise, "RGBA"), "PNG", compress_level=9),
+        ANSWERED,
+    )
 
 
 def webp_many_frames() -> WorstCase:
@@ -264,7 +309,11 @@ def _bmp_rle(width: int, height: int, pixels: bytes, rle4: bool = False) -> byte
 def bmp_rle8_end_of_lines() -> WorstCase:
     # One pixel, then end-of-line: Pillow pads each row one byte per Python loop.
     width, height = WIDE
-    return WorstCase("bmp RLE8 12 KB: one pixel a row at 50 MP", _bmp_rle(width, height, b"\x01\x07\x00\x00" * height + b"\x00\x01"), "image_rle_too_many_pixels")
+    return WorstCase(
+        "bmp RLE8 12 KB: one pixel a row at 50 MP",
+        _bmp_rle(width, height, b"\x01\x07\x00\x00" * height + b"\x00\x01"),
+        "image_rle_too_many_pixels",
+    )
 
 
 def _rle4_rows(width: int, height: int) -> bytes:
@@ -276,7 +325,11 @@ def _rle4_rows(width: int, height: int) -> bytes:
 
 def bmp_rle4_runs() -> WorstCase:
     # Pillow expands RLE4 runs one pixel per Python loop.
-    return WorstCase("bmp RLE4 at 50 MP, 255-pixel runs", _bmp_rle(SIDE, SIDE, _rle4_rows(SIDE, SIDE), rle4=True), "image_rle_too_many_pixels")
+    return WorstCase(
+        "bmp RLE4 at 50 MP, 255-pixel runs",
+        _bmp_rle(SIDE, SIDE, _rle4_rows(SIDE, SIDE), rle4=True),
+        "image_rle_too_many_pixels",
+    )
 
 
 def bmp_rle_at_limit() -> WorstCase:
@@ -284,7 +337,11 @@ def bmp_rle_at_limit() -> WorstCase:
 
     width = 2048
     height = RLE_MAX_PIXELS // width
-    return WorstCase("bmp RLE4 at the RLE limit, 255-pixel runs", _bmp_rle(width, height, _rle4_rows(width, height), rle4=True), ANSWERED)
+    return WorstCase(
+        "bmp RLE4 at the RLE limit, 255-pixel runs",
+        _bmp_rle(width, height, _rle4_rows(width, height), rle4=True),
+        ANSWERED,
+    )
 
 
 def bmp_one_bit_at_cap() -> WorstCase:
@@ -301,17 +358,29 @@ def tiff_tiny_tiles() -> WorstCase:
 
 
 def tiff_tiny_compressed_tiles() -> WorstCase:
-    return WorstCase("tiff 50 MP of 195k 16x16 deflate tiles", tiff_file(SIDE, SIDE, tile=(16, 16), deflate=True), "image_too_many_segments")
+    return WorstCase(
+        "tiff 50 MP of 195k 16x16 deflate tiles",
+        tiff_file(SIDE, SIDE, tile=(16, 16), deflate=True),
+        "image_too_many_segments",
+    )
 
 
 def tiff_strip_offsets_flood() -> WorstCase:
     # 2.6M strip offsets for a 64x64 picture: Pillow builds a Python tile for each.
-    return WorstCase("tiff 64x64 with 2.6M strip offsets", tiff_file(64, 64, strips=(MAX_BYTES - 1000) // 8), "image_too_many_segments")
+    return WorstCase(
+        "tiff 64x64 with 2.6M strip offsets",
+        tiff_file(64, 64, strips=(MAX_BYTES - 1000) // 8),
+        "image_too_many_segments",
+    )
 
 
 def tiff_rational_flood() -> WorstCase:
     # XResolution as 2.6M rationals: Pillow makes an object of each when it reads the tag.
-    return WorstCase("tiff with 2.6M XResolution rationals", tiff_file(64, 64, extra=[(0x011A, 5, (MAX_BYTES - 8000) // 8, None)]), "image_too_many_segments")
+    return WorstCase(
+        "tiff with 2.6M XResolution rationals",
+        tiff_file(64, 64, extra=[(0x011A, 5, (MAX_BYTES - 8000) // 8, None)]),
+        "image_too_many_segments",
+    )
 
 
 def tiff_at_cap() -> WorstCase:
@@ -319,17 +388,46 @@ def tiff_at_cap() -> WorstCase:
 
 
 def tiff_malformed_orientation() -> WorstCase:
-    return WorstCase("tiff with an orientation of the wrong type", tiff_file(8, 4, extra=[(ORIENTATION, 2, 4, None)]), ANSWERED)
+    return WorstCase(
+        "tiff with an orientation of the wrong type", tiff_file(8, 4, extra=[(ORIENTATION, 2, 4, None)]), ANSWERED
+    )
 
 
 REAL_PHOTOS = [real_photo_jpeg, real_photo_progressive, real_photo_webp, real_photo_webp_cap, real_photo_matting]
 WORST_CASES = [
-    matting_noise, jpeg_refinement_scans, jpeg_scans_at_limit, jpeg_tiny_many_scans, jpeg_empty_markers, jpeg_exif_segments,
-    jpeg_fill_bytes, jpeg_photoshop_resources, jpeg_restart_every_mcu, jpeg_malformed_exif, jpeg_largest_exif,
-    png_many_chunks, png_tiny_idat_chunks, png_text_at_pillow_limit, png_sixteen_bit_grey, png_at_cap, png_malformed_exif,
-    gif_comment_sub_blocks, gif_many_extensions, gif_screen_at_cap,
-    webp_animation_canvas_at_cap, webp_animation_canvas_at_webp_cap, webp_still_at_cap, webp_many_frames, noise_for_webp_output,
-    bmp_rle8_end_of_lines, bmp_rle4_runs, bmp_rle_at_limit, bmp_one_bit_at_cap,
-    tiff_tiny_tiles, tiff_tiny_compressed_tiles, tiff_strip_offsets_flood, tiff_rational_flood, tiff_at_cap,
+    matting_noise,
+    jpeg_refinement_scans,
+    jpeg_scans_at_limit,
+    jpeg_tiny_many_scans,
+    jpeg_empty_markers,
+    jpeg_exif_segments,
+    jpeg_fill_bytes,
+    jpeg_photoshop_resources,
+    jpeg_restart_every_mcu,
+    jpeg_malformed_exif,
+    jpeg_largest_exif,
+    png_many_chunks,
+    png_tiny_idat_chunks,
+    png_text_at_pillow_limit,
+    png_sixteen_bit_grey,
+    png_at_cap,
+    png_malformed_exif,
+    gif_comment_sub_blocks,
+    gif_many_extensions,
+    gif_screen_at_cap,
+    webp_animation_canvas_at_cap,
+    webp_animation_canvas_at_webp_cap,
+    webp_still_at_cap,
+    webp_many_frames,
+    noise_for_webp_output,
+    bmp_rle8_end_of_lines,
+    bmp_rle4_runs,
+    bmp_rle_at_limit,
+    bmp_one_bit_at_cap,
+    tiff_tiny_tiles,
+    tiff_tiny_compressed_tiles,
+    tiff_strip_offsets_flood,
+    tiff_rational_flood,
+    tiff_at_cap,
     tiff_malformed_orientation,
 ]

@@ -33,9 +33,17 @@ _NUMERIC_LABEL = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)")
 _DENIED_NETWORKS = tuple(
     ipaddress.ip_network(net)
     for net in (
-        "0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "198.18.0.0/15",
-        "::/96", "::ffff:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48",
-        "2001::/32", "2002::/16", "fec0::/10",
+        "0.0.0.0/8",
+        "100.64.0.0/10",
+        "192.0.0.0/24",
+        "198.18.0.0/15",
+        "::/96",
+        "::ffff:0:0/96",
+        "64:ff9b::/96",
+        "64:ff9b:1::/48",
+        "2001::/32",
+        "2002::/16",
+        "fec0::/10",
     )
 )
 
@@ -92,7 +100,9 @@ def check_url(url: str, settings: Settings) -> Target:
     # Control characters could split the request line; a backslash is a slash to browsers
     # and WHATWG parsers but not to urlsplit; non-ASCII has several encodings.
     if not url.isascii() or any(ch <= " " or ch in "\\\x7f" for ch in url):
-        raise refuse(ErrorCode.URL_MALFORMED, "image_url contains whitespace, control, backslash or non-ASCII characters")
+        raise refuse(
+            ErrorCode.URL_MALFORMED, "image_url contains whitespace, control, backslash or non-ASCII characters"
+        )
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -41,10 +41,14 @@ async def uploaded_image(request: Request, max_bytes: int) -> bytes | None:
         try:
             form = await parser.parse()
         except MultiPartException as exc:
-            raise ServiceError(f"the multipart body is malformed: {exc.message}", code=ErrorCode.INVALID_MULTIPART) from exc
+            raise ServiceError(
+                f"the multipart body is malformed: {exc.message}", code=ErrorCode.INVALID_MULTIPART
+            ) from exc
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise ServiceError("a multipart upload must carry the image in a field named 'file'", code=ErrorCode.IMAGE_MISSING)
+            raise ServiceError(
+                "a multipart upload must carry the image in a field named 'file'", code=ErrorCode.IMAGE_MISSING
+            )
         data = await upload.read()
         if len(data) > max_bytes:
             raise InputTooLarge.over(max_bytes, "the uploaded file", len(data))

@@ -97,8 +97,10 @@ IMAGE_BODY = {
 IMAGE_RESPONSES = {
     200: {
         "description": "The cutout",
-        "content": {"image/png": {"schema": {"type": "string", "format": "binary"}},
-                    "image/webp": {"schema": {"type": "string", "format": "binary"}}},
+        "content": {
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+            "image/webp": {"schema": {"type": "string", "format": "binary"}},
+        },
     },
     201: {"model": StoredResult, "description": "Stored under output_key (`url` is presigned)"},
     303: {"model": StoredResult, "description": "Too large for a Lambda response: stored, Location is a presigned URL"},

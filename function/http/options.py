@@ -38,7 +38,8 @@ def removal_options(
     bgcolor: str = _documented("string", "Flatten onto this colour: RRGGBB or RRGGBBAA", **BGCOLOR_PATTERN),
     crop: str = _documented("boolean", "Trim the result to the subject's bounding box"),
     crop_margin: str = _documented(
-        "string", "With crop: keep this much around the subject, e.g. 20px or 10% (implies crop)",
+        "string",
+        "With crop: keep this much around the subject, e.g. 20px or 10% (implies crop)",
         pattern=r"^(\d{1,4}(px|%)?)?$",
     ),
     scale: str = _documented("integer", "Longest side of the output, in pixels (never enlarges)", SCALE_RANGE),
@@ -47,12 +48,15 @@ def removal_options(
     alpha_matting_background_threshold: str = _documented("integer", "Default 10", THRESHOLD_RANGE),
     alpha_matting_erode_size: str = _documented("integer", "Default 10", ERODE_RANGE),
     decontaminate: str = _documented(
-        "boolean", "Clean edges (default true): unmix the old background's colour out of the soft edge; false gives rembg's colours"
+        "boolean",
+        "Clean edges (default true): unmix the old background's colour out of the soft edge; false gives rembg's colours",
     ),
     post_process_mask: str = _documented("boolean", "rembg's mask post-processing: a smoothed, hard-edged mask"),
 ) -> RemovalOptions:
     # The parameters above are FastAPI's copies of the same text; the parser reads the query itself.
-    return options_from_text({name: value for name in OPTION_NAMES if (value := request.query_params.get(name)) is not None})
+    return options_from_text(
+        {name: value for name in OPTION_NAMES if (value := request.query_params.get(name)) is not None}
+    )
 
 
 def _query_names(dependant: Dependant) -> set[str]:

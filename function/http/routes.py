@@ -44,7 +44,10 @@ def health(service: RequestProcessor = Depends(processor)) -> dict:
 
 # response_class=Response: the 200 is an image, so FastAPI must not document a JSON 200.
 @router.post(
-    "/remove-bg", responses=IMAGE_RESPONSES, openapi_extra=IMAGE_BODY, response_class=Response,
+    "/remove-bg",
+    responses=IMAGE_RESPONSES,
+    openapi_extra=IMAGE_BODY,
+    response_class=Response,
     dependencies=[Depends(known_query_only)],
 )
 async def remove_bg(
@@ -75,13 +78,18 @@ async def remove_bg(
 
 
 @router.post(
-    "/uploads", status_code=201, response_model=UploadTicket, responses=error_responses(),
+    "/uploads",
+    status_code=201,
+    response_model=UploadTicket,
+    responses=error_responses(),
     dependencies=[Depends(known_query_only)],
 )
 def create_upload(
     request: Request,
     content_type: str | None = Query(
-        None, description="The file's media type; S3 then stores it with this Content-Type", pattern=r"^[a-z]+/[a-z0-9.+-]+$"
+        None,
+        description="The file's media type; S3 then stores it with this Content-Type",
+        pattern=r"^[a-z]+/[a-z0-9.+-]+$",
     ),
     model: str | None = Query(None, description="One of the models baked into the image (see /health)"),
     options: RemovalOptions = Depends(removal_options),  # validated here, so the job cannot fail on them

@@ -52,8 +52,11 @@ class InputKey:
 async def image_source(request: Request, image_url: str | None, input_key: str | None, max_bytes: int) -> ImageSource:
     """The one source the request names; none or several is a 400."""
     uploaded = await uploaded_image(request, max_bytes)
-    named = {"image_url": image_url and ImageUrl(image_url), "image_key": input_key and InputKey(input_key),
-             "body": uploaded is not None and Upload(uploaded)}
+    named = {
+        "image_url": image_url and ImageUrl(image_url),
+        "image_key": input_key and InputKey(input_key),
+        "body": uploaded is not None and Upload(uploaded),
+    }
     sources = {name: source for name, source in named.items() if source}
     if len(sources) != 1:
         raise ServiceError(

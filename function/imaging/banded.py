@@ -54,8 +54,12 @@ class Upscaler:
         return Image.fromarray(pixels)
 
 
-def cutout(image: Image.Image, alpha_rows: Callable[[int, int], Image.Image], subject_lut: list[int],
-           edges: EdgeColours | None = None) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
+def cutout(
+    image: Image.Image,
+    alpha_rows: Callable[[int, int], Image.Image],
+    subject_lut: list[int],
+    edges: EdgeColours | None = None,
+) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
     """(RGBA pixels, subject bbox (left, top, right, bottom) or None), made in parallel bands.
 
     Per band: take its alpha rows (`alpha_rows(y0, y1)`), put them in as alpha and premultiply the
@@ -79,15 +83,25 @@ def cutout(image: Image.Image, alpha_rows: Callable[[int, int], Image.Image], su
         boxes[y0] = alpha.point(subject_lut).getbbox()
 
     list(pool.map(fill, png.band_spans(image.height, image.width * 4, WORKERS)))
-    found = [(x0, y0 + top, x1, y0 + bottom) for y0, bbox in boxes.items() if bbox is not None for x0, top, x1, bottom in [bbox]]
+    found = [
+        (x0, y0 + top, x1, y0 + bottom)
+        for y0, bbox in boxes.items()
+        if bbox is not None
+        for x0, top, x1, bottom in [bbox]
+    ]
     if not found:
         return pixels, None
-    return pixels, (min(b[0] for b in found), min(b[1] for b in found),
-                    max(b[2] for b in found), max(b[3] for b in found))
+    return pixels, (
+        min(b[0] for b in found),
+        min(b[1] for b in found),
+        max(b[2] for b in found),
+        max(b[3] for b in found),
+    )
 
 
-def cutout_png(image: Image.Image, small_mask: Image.Image, subject_lut: list[int],
-               edges: EdgeColours | None = None) -> tuple[bytes, tuple[int, int, int, int] | None]:
+def cutout_png(
+    image: Image.Image, small_mask: Image.Image, subject_lut: list[int], edges: EdgeColours | None = None
+) -> tuple[bytes, tuple[int, int, int, int] | None]:
     """The default request in one pass: upscale the mask, cut out and deflate, all in parallel bands."""
     pixels, bbox = cutout(image, Upscaler(small_mask, image.size).band, subject_lut, edges)
     return png.encode_png(pixels, "RGBA", pool, WORKERS, png.DEFAULT_LEVEL), bbox
@@ -100,9 +114,16 @@ def mode_of(pixels: np.ndarray) -> str:
     return MODES[1 if pixels.ndim == 2 else pixels.shape[2]]
 
 
-def render(image: Image.Image, mask: Image.Image, area: tuple[int, int, int, int], *, only_mask: bool = False,
-           bgcolor: tuple[int, int, int, int] | None = None, matte: Image.Image | None = None,
-           edges: EdgeColours | None = None) -> np.ndarray:
+def render(
+    image: Image.Image,
+    mask: Image.Image,
+    area: tuple[int, int, int, int],
+    *,
+    only_mask: bool = False,
+    bgcolor: tuple[int, int, int, int] | None = None,
+    matte: Image.Image | None = None,
+    edges: EdgeColours | None = None,
+) -> np.ndarray:
     """The picture inside `area` (a box that may reach past the image: transparent there), as
     (height, width[, channels]) uint8: the mask (L), the cutout (RGBA: rembg's composite, the
     matte, or with `edges` the clean-edged cutout), or either flattened onto `bgcolor` (RGB when
@@ -130,7 +151,9 @@ def render(image: Image.Image, mask: Image.Image, area: tuple[int, int, int, int
     return pixels
 
 
-def _clean_band(image: Image.Image, mask: Image.Image, box: tuple[int, int, int, int], edges: EdgeColours) -> Image.Image:
+def _clean_band(
+    image: Image.Image, mask: Image.Image, box: tuple[int, int, int, int], edges: EdgeColours
+) -> Image.Image:
     """The clean-edged cutout inside `box`: unmixed over the image's full rows (the edge estimate
     is in image coordinates), then cropped; past the image's edge it is transparent."""
     left, top, right, bottom = box

@@ -119,8 +119,10 @@ def _check_numba_not_configured_yet(cache_dir: str) -> None:
     # our setting is ignored and every cold start would recompile: fail loudly instead.
     numba_config = sys.modules.get("numba.core.config")
     if numba_config is not None and getattr(numba_config, "CACHE_DIR", None) != cache_dir:
-        raise RuntimeError("numba was imported before function.imaging.coldstart.prepare_runtime(); "
-                           "import function.imaging.coldstart first in every entry point")
+        raise RuntimeError(
+            "numba was imported before function.imaging.coldstart.prepare_runtime(); "
+            "import function.imaging.coldstart first in every entry point"
+        )
 
 
 def _install_lazy_rembg() -> None:

@@ -47,8 +47,12 @@ MAX_SIDE = 16383
 WEBP_PIXEL_SHARE = 0.5
 # EXIF orientation -> the transpose that makes the picture upright (ImageOps.exif_transpose's table).
 UPRIGHT = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
 
@@ -74,7 +78,8 @@ class DecodeLimits:
 def _too_many_pixels(limits: DecodeLimits) -> InputTooLarge:
     # Pillow's own bomb guard fired first (far past our cap); its message quotes its limit.
     return InputTooLarge(
-        f"the image has too many pixels; the limit is {limits.max_pixels / 1e6:g} MP", code=ErrorCode.IMAGE_TOO_MANY_PIXELS
+        f"the image has too many pixels; the limit is {limits.max_pixels / 1e6:g} MP",
+        code=ErrorCode.IMAGE_TOO_MANY_PIXELS,
     )
 
 
@@ -125,9 +130,7 @@ def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
         except UnidentifiedImageError as exc:
             if _looks_accepted(data):  # Pillow hides a corrupt header behind "unidentified"
                 raise _corrupt_header() from exc
-            raise UnsupportedMediaType(
-                f"not an image in an accepted format ({', '.join(ACCEPTED_FORMATS)})"
-            ) from exc
+            raise UnsupportedMediaType(f"not an image in an accepted format ({', '.join(ACCEPTED_FORMATS)})") from exc
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise _too_many_pixels(limits) from exc
     if image.format not in OPENED_AS:  # belt and braces: `formats=` above already restricts

@@ -28,11 +28,15 @@ def refused_on_failure(step: str, refusal: Callable[[], ServiceError], level: in
         raise
     except Exception as exc:
         # WARNING and up carry the traceback: a step that fails after a clean decode may be our bug.
-        logger.log(level, "%s failed on this input: %s: %s", step, type(exc).__name__, exc, exc_info=level >= logging.WARNING)
+        logger.log(
+            level, "%s failed on this input: %s: %s", step, type(exc).__name__, exc, exc_info=level >= logging.WARNING
+        )
         raise refusal() from exc
 
 
 def processing(step: str):
     """A step after a clean decode: a failure there is refused as image_unprocessable and logged
     with its traceback, since it may be a bug of ours rather than of the file."""
-    return refused_on_failure(step, lambda: ImageUnprocessable(f"the image decoded, but {step} failed on it"), logging.WARNING)
+    return refused_on_failure(
+        step, lambda: ImageUnprocessable(f"the image decoded, but {step} failed on it"), logging.WARNING
+    )

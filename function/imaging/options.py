@@ -31,8 +31,16 @@ MATTING_FIELDS = {  # option name -> (Matting field, range)
 }
 # Every option a caller may give as text, in the order the docs list them.
 OPTION_NAMES = (
-    "format", "only_mask", "bgcolor", "crop", "crop_margin", "scale", "alpha_matting", *MATTING_FIELDS,
-    "decontaminate", "post_process_mask",
+    "format",
+    "only_mask",
+    "bgcolor",
+    "crop",
+    "crop_margin",
+    "scale",
+    "alpha_matting",
+    *MATTING_FIELDS,
+    "decontaminate",
+    "post_process_mask",
 )
 
 

@@ -82,9 +82,12 @@ def crop_area(box: Box, margin: Margin | None, limits: DecodeLimits) -> tuple[tu
     width, height = box.width + 2 * dx, box.height + 2 * dy
     if width * height > limits.max_pixels or max(width, height) > limits.max_side:
         raise InvalidOption(
-            f"crop_margin would make a {width}x{height} result, over the size limits", code=ErrorCode.CROP_MARGIN_TOO_LARGE
+            f"crop_margin would make a {width}x{height} result, over the size limits",
+            code=ErrorCode.CROP_MARGIN_TOO_LARGE,
         )
-    return (box.left - dx, box.top - dy, box.left + width - dx, box.top + height - dy), Box(dx, dy, box.width, box.height)
+    return (box.left - dx, box.top - dy, box.left + width - dx, box.top + height - dy), Box(
+        dx, dy, box.width, box.height
+    )
 
 
 def layout(mask: Image.Image, options: RemovalOptions, limits: DecodeLimits) -> tuple[tuple[int, int, int, int], Box]:
@@ -113,9 +116,7 @@ def compose(
     if options.format == "webp":
         check_webp_size(area[2] - area[0], area[3] - area[1], webp_max_pixels)
     bgcolor = None if options.only_mask else options.bgcolor
-    pixels = banded.render(
-        image, mask, area, only_mask=options.only_mask, bgcolor=bgcolor, matte=matte, edges=edges
-    )
+    pixels = banded.render(image, mask, area, only_mask=options.only_mask, bgcolor=bgcolor, matte=matte, edges=edges)
     return pixels, box
 
 
@@ -195,8 +196,9 @@ def remove_background(
         with stage("compose_encode"), processing("the cutout"):
             edges = EdgeColours.estimate(image, small) if options.decontaminate else None
             body, bbox = banded.cutout_png(image, small, _SUBJECT_LUT, edges)
-        return Cutout(body, "png", image.width, image.height, _box(bbox) or Box(0, 0, 0, 0), source_width,
-                      source_height, stage_ms)
+        return Cutout(
+            body, "png", image.width, image.height, _box(bbox) or Box(0, 0, 0, 0), source_width, source_height, stage_ms
+        )
     with stage("compose"), processing("the mask upscale"):
         mask = banded.Upscaler(small, image.size).full()
         if options.post_process_mask:

@@ -72,8 +72,7 @@ def band_spans(height: int, row_bytes: int, workers: int) -> list[tuple[int, int
     return [(y0, min(height, y0 + rows)) for y0 in range(0, height, rows)]
 
 
-def encode_png(pixels: np.ndarray, mode: str, pool: Executor, workers: int,
-               level: int = DEFAULT_LEVEL) -> bytes:
+def encode_png(pixels: np.ndarray, mode: str, pool: Executor, workers: int, level: int = DEFAULT_LEVEL) -> bytes:
     """A (height, width[, channels]) uint8 array in mode L/RGB/RGBA -> PNG bytes, deflated in bands."""
     color_type, channels = _COLOR_TYPES[mode]
     height, width = pixels.shape[:2]
@@ -94,7 +93,8 @@ def encode_png(pixels: np.ndarray, mode: str, pool: Executor, workers: int,
         # Raw deflate (wbits -15): the zlib header and trailer are ours to write.
         compressor = deflate_lib.compressobj(level, deflate_lib.DEFLATED, -15)
         body = compressor.compress(data) + compressor.flush(
-            deflate_lib.Z_FINISH if index == last else deflate_lib.Z_SYNC_FLUSH)
+            deflate_lib.Z_FINISH if index == last else deflate_lib.Z_SYNC_FLUSH
+        )
         if index == 0:
             body = _ZLIB_HEADER + body
         return _chunk(b"IDAT", body), zlib.adler32(data), filtered.nbytes

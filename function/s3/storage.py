@@ -51,7 +51,10 @@ class ObjectStore:
 
         # s3v4: S3 refuses SigV2 on buckets made since 2020, and boto3 would sign a presigned POST with it.
         config = Config(
-            retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30, signature_version="s3v4"
+            retries={"mode": "standard", "max_attempts": 3},
+            connect_timeout=5,
+            read_timeout=30,
+            signature_version="s3v4",
         )
         return boto3.client("s3", config=config)
 

@@ -28,8 +28,9 @@ def test_quick_benchmark_prints_a_table_with_ratios(lambda_image_dir_or_none):
 
 
 def test_quick_edge_benchmark_prints_the_edge_error_and_timings():
-    done = subprocess.run([sys.executable, "-m", "benchmarks.edges", "--quick"], cwd=REPO, capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.edges", "--quick"], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
 
     assert done.returncode == 0, done.stderr[-4000:]
     table = [line for line in done.stdout.splitlines() if line.startswith("|")]

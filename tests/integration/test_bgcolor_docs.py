@@ -6,7 +6,9 @@ from tests.support import http_api_event, lambda_context, response_json
 
 
 def test_empty_bgcolor_means_none_and_the_schema_says_so(handlers):
-    pattern = next(p for p in handlers.app.openapi()["paths"]["/remove-bg"]["post"]["parameters"] if p["name"] == "bgcolor")
+    pattern = next(
+        p for p in handlers.app.openapi()["paths"]["/remove-bg"]["post"]["parameters"] if p["name"] == "bgcolor"
+    )
     event = http_api_event(query={"bgcolor": ""}, body=seed_images(32)["png"], headers={"content-type": "image/png"})
 
     assert handlers.http_handler(event, lambda_context())["statusCode"] == 200

@@ -110,8 +110,9 @@ def test_post_process_mask_matches_rembgs_within_1_in_255(model):
 
     data = jpeg_bytes()
 
-    mask = open_image(remove_background(data, RemovalOptions(only_mask=True, post_process_mask=True), model,
-                                        LIMITS).body)
+    mask = open_image(
+        remove_background(data, RemovalOptions(only_mask=True, post_process_mask=True), model, LIMITS).body
+    )
     alpha = cutout(data, model, post_process_mask=True)[..., 3]
     their_mask = open_image(rembg.remove(data, session=model.session, only_mask=True, post_process_mask=True))
     their_alpha = decoded(rembg.remove(data, session=model.session, post_process_mask=True))[..., 3]

@@ -38,8 +38,10 @@ def test_scale_shrinks_the_longest_side_and_never_enlarges(handlers, photo):
     assert open_image(response_body(larger)).size == (512, 512)
 
 
-@pytest.mark.parametrize("margin, extra", [("20px", lambda w, h: (20, 20)), ("20", lambda w, h: (20, 20)),
-                                           ("10%", lambda w, h: (w // 10, h // 10))])
+@pytest.mark.parametrize(
+    "margin, extra",
+    [("20px", lambda w, h: (20, 20)), ("20", lambda w, h: (20, 20)), ("10%", lambda w, h: (w // 10, h // 10))],
+)
 def test_crop_margin_keeps_room_around_the_subject(handlers, photo, margin, extra):
     _, _, width, height = box(invoke(handlers, {}, photo))
     dx, dy = extra(width, height)
@@ -60,15 +62,29 @@ def test_crop_margin_padding_takes_the_background_colour(handlers, photo):
     assert image.mode == "RGB" and tuple(np.asarray(image)[-1, 0]) == (0, 0, 255)
 
 
-@pytest.mark.parametrize("query", [{"crop_margin": "lots"}, {"crop_margin": "150%"}, {"crop_margin": "-5px"},
-                                   {"crop_margin": "9999px"}, {"crop_margin": "9000px", "format": "webp"},
-                                   {"scale": "0"}, {"scale": "99999"}, {"alpha_matting": "yes please"},
-                                   {"alpha_matting": "true", "alpha_matting_erode_size": "400"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"crop_margin": "lots"},
+        {"crop_margin": "150%"},
+        {"crop_margin": "-5px"},
+        {"crop_margin": "9999px"},
+        {"crop_margin": "9000px", "format": "webp"},
+        {"scale": "0"},
+        {"scale": "99999"},
+        {"alpha_matting": "yes please"},
+        {"alpha_matting": "true", "alpha_matting_erode_size": "400"},
+    ],
+)
 def test_bad_control_values_are_a_422(handlers, photo, query):
     response = invoke(handlers, query, photo)
 
     assert response["statusCode"] == 422
-    assert response_json(response)["error"]["code"] in ("invalid_option", "invalid_crop_margin", "crop_margin_too_large")
+    assert response_json(response)["error"]["code"] in (
+        "invalid_option",
+        "invalid_crop_margin",
+        "crop_margin_too_large",
+    )
 
 
 def test_alpha_matting_refines_the_edges(handlers, photo):

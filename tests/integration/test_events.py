@@ -81,7 +81,11 @@ def test_offline_invoke_command_runs_an_event_on_a_fresh_embedded_s3(model_home,
 
     completed = subprocess.run(
         [sys.executable, "-m", "local.invoke", "s3", str(EVENTS / "s3-put.json")],
-        capture_output=True, text=True, env=env, timeout=180, cwd=EVENTS.parent,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        cwd=EVENTS.parent,
     )
 
     assert completed.returncode == 0, completed.stderr[-2000:]
@@ -98,21 +102,35 @@ def test_make_local_s3_serves_every_object_the_s3_side_events_name():
     from local.embedded_s3 import LOCAL_AWS_ENV, LOCAL_BUCKET
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    server = subprocess.Popen([sys.executable, "-m", "local.container_s3", "--port", "0"], cwd=EVENTS.parent, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "local.container_s3", "--port", "0"],
+        cwd=EVENTS.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         first_line = server.stdout.readline()
         endpoint = first_line.split()[3].rstrip(",")
-        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                              aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
-                              aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"])
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+        )
         keys = {obj["Key"] for obj in client.list_objects_v2(Bucket=LOCAL_BUCKET)["Contents"]}
     finally:
         server.terminate()
         server.wait(30)
 
     assert set(s3_side_events()) == {
-        "s3-put.json", "sqs-s3-put.json", "s3-put-failure-record.json", "sqs-redriven-failure-record.json",
-        "batch-ops-v1.json", "batch-ops-v2.json",
+        "s3-put.json",
+        "sqs-s3-put.json",
+        "s3-put-failure-record.json",
+        "sqs-redriven-failure-record.json",
+        "batch-ops-v1.json",
+        "batch-ops-v2.json",
     }
     assert keys == {"input/holiday photos/café 1.jpg"}, first_line

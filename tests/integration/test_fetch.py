@@ -249,9 +249,12 @@ def _self_signed(tmp_path, name: str):
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         crypto.CertificateBuilder()
-        .subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
         .serial_number(crypto.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(hours=1))
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
         .add_extension(crypto.SubjectAlternativeName([crypto.DNSName(name)]), critical=False)
         .add_extension(crypto.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
@@ -318,8 +321,16 @@ def fake_resolver(answers: dict[str, list[tuple[str, int]]], calls: list | None 
 
 def test_ssrf_probes_are_all_refused_and_no_sentinel_is_ever_reached(monkeypatch):
     sentinels = [Sentinel("127.0.0.1"), Sentinel("127.0.0.1"), Sentinel("127.0.0.2")]
-    sentinels += [s for s in (try_sentinel("::1"), try_sentinel("127.0.0.1", 9001),
-                              try_sentinel("127.0.0.1", 443), try_sentinel("127.0.0.1", 80)) if s]
+    sentinels += [
+        s
+        for s in (
+            try_sentinel("::1"),
+            try_sentinel("127.0.0.1", 9001),
+            try_sentinel("127.0.0.1", 443),
+            try_sentinel("127.0.0.1", 80),
+        )
+        if s
+    ]
     endpoint = sentinels[0]  # configured, so it could be reached: but no probe may get there
     v4 = [s for s in sentinels if ":" not in s.host]
     ep = f"127.0.0.1:{endpoint.port}"

@@ -34,8 +34,11 @@ FUZZ_SETTINGS = settings(
 # big picture is refused or decoded fast instead of spending seconds per example.
 LIMITS = DecodeLimits(max_bytes=20 * 2**20, max_pixels=4_000_000)
 OPTIONS = st.builds(
-    RemovalOptions, format=st.sampled_from(["png", "webp"]), only_mask=st.booleans(),
-    bgcolor=st.sampled_from([None, (255, 255, 255, 255), (0, 0, 0, 128)]), crop=st.booleans(),
+    RemovalOptions,
+    format=st.sampled_from(["png", "webp"]),
+    only_mask=st.booleans(),
+    bgcolor=st.sampled_from([None, (255, 255, 255, 255), (0, 0, 0, 128)]),
+    crop=st.booleans(),
 )
 FIGURES = {"inputs fuzzed": 0, "5xx": 0, "crashes": 0}
 
@@ -61,14 +64,23 @@ def test_pipeline_returns_an_image_or_a_client_error(model, data, options):
     assert open_image(cutout.body).size == (cutout.width, cutout.height)
 
 
-QUERIES = st.fixed_dictionaries({}, optional={
-    "format": st.sampled_from(["png", "webp"]), "crop": st.sampled_from(["true", "false"]),
-    "only_mask": st.sampled_from(["true", "false"]), "bgcolor": st.sampled_from(["ffffff", "00000080"]),
-})
+QUERIES = st.fixed_dictionaries(
+    {},
+    optional={
+        "format": st.sampled_from(["png", "webp"]),
+        "crop": st.sampled_from(["true", "false"]),
+        "only_mask": st.sampled_from(["true", "false"]),
+        "bgcolor": st.sampled_from(["ffffff", "00000080"]),
+    },
+)
 
 
 @FUZZ_SETTINGS
-@given(data=hostile_images(), query=QUERIES, how=st.sampled_from(["image/jpeg", "image/png", "application/octet-stream", "multipart"]))
+@given(
+    data=hostile_images(),
+    query=QUERIES,
+    how=st.sampled_from(["image/jpeg", "image/png", "application/octet-stream", "multipart"]),
+)
 def test_http_entry_never_answers_5xx(handlers, data, query, how):
     FIGURES["inputs fuzzed"] += 1
     if how == "multipart":
@@ -76,7 +88,9 @@ def test_http_entry_never_answers_5xx(handlers, data, query, how):
     else:
         body, content_type = data, how
     try:
-        response = handlers.http_handler(http_api_event(query=query, body=body, headers={"content-type": content_type}), lambda_context())
+        response = handlers.http_handler(
+            http_api_event(query=query, body=body, headers={"content-type": content_type}), lambda_context()
+        )
     except Exception:
         FIGURES["crashes"] += 1
         raise AssertionError(f"the handler raised: {traceback.format_exc()}") from None

@@ -113,7 +113,10 @@ def test_output_key_never_overwrites_unless_asked(handlers, s3, bucket, photo):
     first = invoke(handlers, body=photo, headers={"content-type": "image/jpeg"}, query=query)
     again = invoke(handlers, body=photo, headers={"content-type": "image/jpeg"}, query={**query, "format": "webp"})
     forced = invoke(
-        handlers, body=photo, headers={"content-type": "image/jpeg"}, query={**query, "format": "webp", "overwrite": "true"}
+        handlers,
+        body=photo,
+        headers={"content-type": "image/jpeg"},
+        query={**query, "format": "webp", "overwrite": "true"},
     )
 
     assert first["statusCode"] == 201
@@ -125,8 +128,17 @@ def test_output_key_never_overwrites_unless_asked(handlers, s3, bucket, photo):
 
 @pytest.mark.parametrize(
     "bad_key",
-    ["../input/x.png", "/etc/passwd", "a//b.png", "results/../input/x.png", "x\x00.png", "a\u2028b.png", "\u202egnp.png",
-     "x\ufeff.png", "x\x85.png"],
+    [
+        "../input/x.png",
+        "/etc/passwd",
+        "a//b.png",
+        "results/../input/x.png",
+        "x\x00.png",
+        "a\u2028b.png",
+        "\u202egnp.png",
+        "x\ufeff.png",
+        "x\x85.png",
+    ],
 )
 def test_output_key_outside_the_results_prefix_is_refused_and_nothing_is_written(handlers, s3, bucket, photo, bad_key):
     before = s3.list_object_versions(Bucket=bucket).get("Versions", [])
@@ -147,7 +159,10 @@ def test_output_key_outside_the_results_prefix_is_refused_and_nothing_is_written
             {"bgcolor": "ff0000"},
             lambda img, body: img.mode == "RGB" and near(np.asarray(img)[0, 0], (255, 0, 0)),
         ),
-        ({"bgcolor": "00ff0080"}, lambda img, body: img.mode == "RGBA" and near(np.asarray(img)[0, 0], (0, 255, 0, 128))),
+        (
+            {"bgcolor": "00ff0080"},
+            lambda img, body: img.mode == "RGBA" and near(np.asarray(img)[0, 0], (0, 255, 0, 128)),
+        ),
     ],
     ids=["webp", "only_mask", "bgcolor", "bgcolor-alpha"],
 )
@@ -176,8 +191,14 @@ def test_health_names_the_model(handlers):
 
     assert response["statusCode"] == 200
     assert response_json(response) == {
-        "status": "ok", "model": "u2netp", "models": ["u2netp"], "version": handlers.app.version, "auth": "iam",
-        "max_body_bytes": 4_400_000, "max_input_bytes": 20 * 1024 * 1024, "uploads": True,
+        "status": "ok",
+        "model": "u2netp",
+        "models": ["u2netp"],
+        "version": handlers.app.version,
+        "auth": "iam",
+        "max_body_bytes": 4_400_000,
+        "max_input_bytes": 20 * 1024 * 1024,
+        "uploads": True,
     }
 
 
@@ -209,7 +230,10 @@ def test_rest_api_v1_events_work_too(handlers, photo):
         "queryStringParameters": {"crop": "true"},
         "multiValueQueryStringParameters": {"crop": ["true"]},
         "requestContext": {
-            "requestId": "v1-request", "stage": "prod", "httpMethod": "POST", "path": "/prod/remove-bg",
+            "requestId": "v1-request",
+            "stage": "prod",
+            "httpMethod": "POST",
+            "path": "/prod/remove-bg",
             "identity": {"sourceIp": "203.0.113.7", "userArn": "arn:aws:iam::123456789012:user/tester"},  # signed
         },
         "body": base64.b64encode(photo).decode(),

@@ -56,12 +56,28 @@ def giant_png(width: int, height: int) -> bytes:
         ({}, 400, "image_missing"),
         ({"body": b"hello", "headers": {"content-type": "text/plain"}}, 415, "unsupported_media_type"),
         ({"body": b"not really a jpeg", "headers": {"content-type": "image/jpeg"}}, 415, "unsupported_media_type"),
-        ({"body": b"<svg xmlns='http://www.w3.org/2000/svg'/>", "headers": {"content-type": "image/svg+xml"}}, 415, "unsupported_media_type"),
+        (
+            {"body": b"<svg xmlns='http://www.w3.org/2000/svg'/>", "headers": {"content-type": "image/svg+xml"}},
+            415,
+            "unsupported_media_type",
+        ),
         ({"body": jpeg_bytes()[:5000], "headers": {"content-type": "image/jpeg"}}, 400, "image_undecodable"),
         ({"body": jpeg_bytes()[:200], "headers": {"content-type": "image/jpeg"}}, 400, "image_undecodable"),
-        ({"query": {"format": "gif"}, "body": jpeg_bytes(), "headers": {"content-type": "image/jpeg"}}, 422, "invalid_format"),
-        ({"query": {"bgcolor": "red"}, "body": jpeg_bytes(), "headers": {"content-type": "image/jpeg"}}, 422, "invalid_bgcolor"),
-        ({"query": {"crop": "maybe"}, "body": jpeg_bytes(), "headers": {"content-type": "image/jpeg"}}, 422, "invalid_option"),
+        (
+            {"query": {"format": "gif"}, "body": jpeg_bytes(), "headers": {"content-type": "image/jpeg"}},
+            422,
+            "invalid_format",
+        ),
+        (
+            {"query": {"bgcolor": "red"}, "body": jpeg_bytes(), "headers": {"content-type": "image/jpeg"}},
+            422,
+            "invalid_bgcolor",
+        ),
+        (
+            {"query": {"crop": "maybe"}, "body": jpeg_bytes(), "headers": {"content-type": "image/jpeg"}},
+            422,
+            "invalid_option",
+        ),
         ({"query": {"image_key": "nothing-here.jpg"}}, 400, "image_not_found"),
         ({"query": {"image_key": "../output/x.png"}}, 400, "key_not_allowed"),
         ({"query": {"image_url": "https://example.invalid/a.jpg", "image_key": "a.jpg"}}, 400, "image_ambiguous"),
@@ -70,9 +86,21 @@ def giant_png(width: int, height: int) -> bytes:
         ({"method": "GET", "path": "/nope"}, 404, "not_found"),
     ],
     ids=[
-        "no-image", "text-body", "text-as-jpeg", "svg", "truncated-jpeg", "header-only-jpeg", "bad-format",
-        "bad-bgcolor", "bad-bool", "missing-key", "key-escape", "two-sources", "too-many-pixels",
-        "wrong-method", "unknown-route",
+        "no-image",
+        "text-body",
+        "text-as-jpeg",
+        "svg",
+        "truncated-jpeg",
+        "header-only-jpeg",
+        "bad-format",
+        "bad-bgcolor",
+        "bad-bool",
+        "missing-key",
+        "key-escape",
+        "two-sources",
+        "too-many-pixels",
+        "wrong-method",
+        "unknown-route",
     ],
 )
 def test_bad_requests_get_a_clear_error(handlers, event_args, status, code):
@@ -151,15 +179,25 @@ def test_a_result_too_large_without_a_bucket_is_a_413_not_a_502(handlers, photo)
 def test_output_key_without_a_bucket_is_refused(handlers, photo):
     handler = app_with(handlers, aws_bucket_name=None)
 
-    response = handler(http_api_event(body=photo, headers={"content-type": "image/jpeg"}, query={"output_key": "a.png"}), None)
+    response = handler(
+        http_api_event(body=photo, headers={"content-type": "image/jpeg"}, query={"output_key": "a.png"}), None
+    )
 
     assert_error(response, 400, "storage_not_configured")
 
 
 @pytest.mark.parametrize(
     "payload",
-    [b"", b"\x00" * 100, b"\xff\xd8\xff" + b"\x00" * 50, b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, b"GIF89a" + b"\xff" * 20,
-     b"RIFF\x00\x00\x00\x00WEBPVP8 ", b"II*\x00" + b"\x00" * 20, b"BM" + b"\xff" * 60],
+    [
+        b"",
+        b"\x00" * 100,
+        b"\xff\xd8\xff" + b"\x00" * 50,
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * 40,
+        b"GIF89a" + b"\xff" * 20,
+        b"RIFF\x00\x00\x00\x00WEBPVP8 ",
+        b"II*\x00" + b"\x00" * 20,
+        b"BM" + b"\xff" * 60,
+    ],
 )
 def test_garbage_with_image_signatures_never_causes_a_500(handlers, payload):
     response = invoke(handlers, body=payload, headers={"content-type": "image/png"})

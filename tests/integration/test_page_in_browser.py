@@ -34,8 +34,14 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "page.png"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -228,7 +234,10 @@ def test_with_jwt_the_page_takes_a_token_keeps_it_in_the_tab_only_and_sends_it(b
 
     with opened(browser, api) as page:
         sent = []
-        page.on("request", lambda request: sent.append(request.headers.get("authorization")) if "remove-bg" in request.url else None)
+        page.on(
+            "request",
+            lambda request: sent.append(request.headers.get("authorization")) if "remove-bg" in request.url else None,
+        )
         expect(page.locator("#token")).to_be_visible()
         page.set_input_files("#file", str(photo))  # no token yet: API Gateway's 401
         expect(page.locator("#status")).to_have_class("error", timeout=30_000)

@@ -165,7 +165,10 @@ def test_bad_files_leave_a_failure_report_and_the_input_untouched(handlers, s3, 
     report = json.loads(read(s3, bucket, record["output_key"]))
     assert record["output_key"] == key.replace("input/", "failed/", 1) + ".json"
     assert report["error"]["code"] == code and report["source"] == {
-        "bucket": bucket, "key": key, "etag": etag, "version": report["source"]["version"]
+        "bucket": bucket,
+        "key": key,
+        "etag": etag,
+        "version": report["source"]["version"],
     }
     assert s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"') == etag
     assert not output_versions(s3, bucket, key.replace("input/", "output/", 1).replace(".jpg", ".png"))
@@ -186,7 +189,9 @@ def test_five_records_two_bad_give_three_outputs_and_two_reports(handlers, s3, b
     assert all(r["output_key"].startswith("failed/") for r in result["records"] if r["status"] == "failed")
 
 
-def test_a_transient_s3_error_raises_for_a_retry_after_the_other_records_are_done(handlers, embedded_s3, s3, bucket, photo):
+def test_a_transient_s3_error_raises_for_a_retry_after_the_other_records_are_done(
+    handlers, embedded_s3, s3, bucket, photo
+):
     flaky, fine = unique("flaky.jpg"), unique("fine.jpg")
     drop(s3, bucket, flaky, photo)
     drop(s3, bucket, fine, photo)
@@ -214,7 +219,9 @@ def test_a_record_whose_object_is_gone_is_ignored(handlers, s3, bucket, photo):
 
 
 @pytest.mark.parametrize("operations, code", [(("HeadObject",), "403"), (("GetObject",), "AccessDenied")])
-def test_a_record_s3_denies_us_is_a_reported_error_never_ignored(handlers, embedded_s3, s3, bucket, photo, operations, code):
+def test_a_record_s3_denies_us_is_a_reported_error_never_ignored(
+    handlers, embedded_s3, s3, bucket, photo, operations, code
+):
     denied, fine = unique("denied.jpg"), unique("fine.jpg")
     drop(s3, bucket, denied, photo)
     drop(s3, bucket, fine, photo)
@@ -246,8 +253,9 @@ def test_sqs_batches_report_exactly_the_messages_to_retry(handlers, embedded_s3,
     assert json.loads(read(s3, bucket, bad.replace("input/", "failed/", 1) + ".json"))["error"]["code"]
 
 
-def test_a_queue_batch_of_ten_with_three_throttled_returns_exactly_those_three(handlers, embedded_s3, s3, bucket, photo,
-                                                                             monkeypatch):
+def test_a_queue_batch_of_ten_with_three_throttled_returns_exactly_those_three(
+    handlers, embedded_s3, s3, bucket, photo, monkeypatch
+):
     """What IngestQueue=true delivers: ten messages; the throttled ones come back for a retry, and
     nothing that could never succeed (not an image, a malformed record) is retried."""
     good = [unique(f"ten-good-{i}.jpg") for i in range(4)]
@@ -278,8 +286,9 @@ def test_a_redriven_failure_record_produces_its_output_directly_or_through_the_q
     drop(s3, bucket, queued, photo)
 
     result = handlers.s3_handler(on_failure_record(s3_put_event(bucket, [direct])), lambda_context())
-    response = handlers.sqs_handler(sqs_event([json.dumps(on_failure_record(s3_put_event(bucket, [queued])))]),
-                                    lambda_context())
+    response = handlers.sqs_handler(
+        sqs_event([json.dumps(on_failure_record(s3_put_event(bucket, [queued])))]), lambda_context()
+    )
 
     assert [r["status"] for r in result["records"]] == ["processed"] and response == {"batchItemFailures": []}
     for key in (direct, queued):
@@ -295,8 +304,13 @@ def test_a_direct_record_without_a_key_is_reported_with_a_code_beside_the_good_o
     result = handlers.s3_handler(event, lambda_context())
 
     assert (result["processed"], result["failed"]) == (1, 1)
-    assert result["records"][1] == {"key": "Records[1]", "status": "failed", "output_key": None,
-                                    "code": "event_malformed", "detail": "the record has no s3.object.key"}
+    assert result["records"][1] == {
+        "key": "Records[1]",
+        "status": "failed",
+        "output_key": None,
+        "code": "event_malformed",
+        "detail": "the record has no s3.object.key",
+    }
     assert handlers.s3_handler({"Records": "x"}, lambda_context())["records"][0]["code"] == "event_malformed"
 
 

@@ -35,7 +35,9 @@ def call(handler, method: str, path: str, **event_args) -> tuple[int, dict]:
 
 def post_to_s3(ticket: dict, data: bytes, name: str = "photo.jpg") -> requests.Response:
     """What a browser form (or `curl -F`) does with the ticket: every field, then the file."""
-    return requests.post(ticket["upload"]["url"], data=ticket["upload"]["fields"], files={"file": (name, data)}, timeout=120)
+    return requests.post(
+        ticket["upload"]["url"], data=ticket["upload"]["fields"], files={"file": (name, data)}, timeout=120
+    )
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +121,9 @@ def test_the_policy_pins_the_key_and_the_options(public, photo):
     fields = ticket["upload"]["fields"]
 
     elsewhere = requests.post(ticket["upload"]["url"], data={**fields, "key": "input/mine.jpg"}, files={"file": photo})
-    other_options = requests.post(ticket["upload"]["url"], data={**fields, "x-amz-meta-format": "png"}, files={"file": photo})
+    other_options = requests.post(
+        ticket["upload"]["url"], data={**fields, "x-amz-meta-format": "png"}, files={"file": photo}
+    )
 
     assert status == 201 and fields["x-amz-meta-format"] == "webp"
     assert elsewhere.status_code == other_options.status_code == 403
@@ -166,8 +170,12 @@ def test_uploads_and_jobs_need_a_caller_where_the_api_takes_one(app_in_mode, mod
 
 @pytest.mark.parametrize(
     "query, code",
-    [({"formt": "webp"}, "unknown_option"), ({"format": "gif"}, "invalid_format"), ({"model": "huge"}, "model_not_available"),
-     ({"content_type": "image/jpeg\r\nx: y"}, "invalid_option")],
+    [
+        ({"formt": "webp"}, "unknown_option"),
+        ({"format": "gif"}, "invalid_format"),
+        ({"model": "huge"}, "model_not_available"),
+        ({"content_type": "image/jpeg\r\nx: y"}, "invalid_option"),
+    ],
 )
 def test_bad_options_are_refused_before_any_upload(public, query, code):
     status, body = call(public, "POST", "/uploads", query=query, authorizer=None)

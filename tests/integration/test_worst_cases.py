@@ -32,7 +32,9 @@ def photo_peak_mb(tmp_path_factory, model_home) -> float:
 
 
 @pytest.mark.parametrize("make", WORST_CASES, ids=lambda make: make.__name__)
-def test_each_worst_case_is_refused_with_its_code_or_answered_within_a_photos_memory(make, tmp_path, model_home, photo_peak_mb):
+def test_each_worst_case_is_refused_with_its_code_or_answered_within_a_photos_memory(
+    make, tmp_path, model_home, photo_peak_mb
+):
     case = make()
 
     figure = run(tmp_path, case, model_home)

@@ -14,7 +14,11 @@ CODES = {code.value for code in ErrorCode}
 
 
 def string_literals(path: Path) -> set[str]:
-    return {node.value for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    return {
+        node.value
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
 
 
 def test_no_error_code_is_spelled_outside_the_catalogue():

@@ -57,7 +57,10 @@ GUARDED_ROUTES = {
 HTTP_ROUTES = PUBLIC_ROUTES | GUARDED_ROUTES
 # ApiAuth -> what the function is told (API_AUTH) and the OpenAPI security scheme on guarded routes.
 AUTH_MODES = {"AWS_IAM": ("iam", "AWS_IAM"), "JWT": ("jwt", "Jwt"), "NONE": ("none", None)}
-JWT_PARAMS = {"JwtIssuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example", "JwtAudience": "app-client-id"}
+JWT_PARAMS = {
+    "JwtIssuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example",
+    "JwtAudience": "app-client-id",
+}
 
 # A stack context to resolve intrinsics with. The stack name has capitals on purpose:
 # allowed for stacks, not for buckets.
@@ -111,7 +114,7 @@ def holds(tpl: dict, condition, params: dict[str, str]) -> bool:
     """Evaluate a condition (by name, or an expression) the way CloudFormation would."""
     if isinstance(condition, str):
         return holds(tpl, tpl["Conditions"][condition], params)
-    (fn, arg), = condition.items()
+    ((fn, arg),) = condition.items()
     if fn == "Fn::Equals":
         return str(resolve(arg[0], params)) == str(resolve(arg[1], params))
     if fn == "Fn::Not":
@@ -134,7 +137,7 @@ def resolve(value, params: dict[str, str], tpl: dict | None = None):
         return value
     if len(value) != 1:
         return {k: v for k, v in ((k, resolve(v, params, tpl)) for k, v in value.items()) if v != NO_VALUE}
-    (fn, arg), = value.items()
+    ((fn, arg),) = value.items()
     if fn == "Fn::If" and tpl is not None:
         name, when_true, when_false = arg
         return resolve(when_true if holds(tpl, name, params) else when_false, params, tpl)
@@ -261,9 +264,9 @@ def template_for(mode: str, folder: Path) -> Path:
     text = text.replace("    Default: AWS_IAM\n", f"    Default: {mode}\n")
     if mode == "JWT":
         for name, value in JWT_PARAMS.items():
-            block = f"  {name}:\n    Type: String\n    Default: \"\"\n"
+            block = f'  {name}:\n    Type: String\n    Default: ""\n'
             assert text.count(block) == 1
-            text = text.replace(block, f"  {name}:\n    Type: String\n    Default: \"{value}\"\n")
+            text = text.replace(block, f'  {name}:\n    Type: String\n    Default: "{value}"\n')
     path = folder / f"template-{mode.lower()}.yaml"
     path.write_text(text)
     return path
@@ -277,13 +280,19 @@ def test_cfn_lint_reports_nothing(mode, tmp_path):
     assert not matches, "\n".join(str(m) for m in matches)
 
 
-@pytest.mark.skipif(not (TOOLS_BIN / "sam").exists(), reason="no .venv-tools/bin/sam (pip install aws-sam-cli into .venv-tools)")
+@pytest.mark.skipif(
+    not (TOOLS_BIN / "sam").exists(), reason="no .venv-tools/bin/sam (pip install aws-sam-cli into .venv-tools)"
+)
 @pytest.mark.parametrize("mode", list(AUTH_MODES))
 def test_sam_validate_lint(mode, tmp_path):
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
     run = subprocess.run(
         [str(TOOLS_BIN / "sam"), "validate", "--lint", "--template-file", str(template_for(mode, tmp_path))],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
 
@@ -293,7 +302,10 @@ def translated(template_path: Path, out: Path) -> dict:
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
     run = subprocess.run(
         [str(TOOLS_BIN / "python"), str(ROOT / "tests" / "sam_transform.py"), str(template_path)],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr
     out.write_text(run.stdout)
@@ -344,12 +356,24 @@ def test_cfn_lint_reports_nothing_with_the_ingest_queue(tmp_path):
     assert not matches, "\n".join(str(m) for m in matches)
 
 
-@pytest.mark.skipif(not (TOOLS_BIN / "sam").exists(), reason="no .venv-tools/bin/sam (pip install aws-sam-cli into .venv-tools)")
+@pytest.mark.skipif(
+    not (TOOLS_BIN / "sam").exists(), reason="no .venv-tools/bin/sam (pip install aws-sam-cli into .venv-tools)"
+)
 def test_sam_validate_lint_with_the_ingest_queue(tmp_path):
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
     run = subprocess.run(
-        [str(TOOLS_BIN / "sam"), "validate", "--lint", "--template-file", str(with_defaults(tmp_path, IngestQueue="true"))],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [
+            str(TOOLS_BIN / "sam"),
+            "validate",
+            "--lint",
+            "--template-file",
+            str(with_defaults(tmp_path, IngestQueue="true")),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
 
@@ -390,7 +414,9 @@ def routes_and_security(transformed: dict, params: dict[str, str]) -> tuple[dict
     routes = {}
     for path, methods in body["paths"].items():
         for method, operation in methods.items():
-            assert operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"].endswith("${HttpFunction.Arn}/invocations")
+            assert operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"].endswith(
+                "${HttpFunction.Arn}/invocations"
+            )
             name = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
             routes[(name, path)] = resolve(operation.get("security", []), params, transformed)
     schemes = resolve(body.get("components", {}).get("securitySchemes", {}), params, transformed)
@@ -416,7 +442,10 @@ def test_the_translated_api_guards_the_bucket_touching_routes_only(mode, tmp_pat
     if mode == "JWT":
         authorizer = schemes[scheme]["x-amazon-apigateway-authorizer"]
         assert authorizer["type"] == "jwt" and authorizer["identitySource"] == "$request.header.Authorization"
-        assert authorizer["jwtConfiguration"] == {"issuer": JWT_PARAMS["JwtIssuer"], "audience": [JWT_PARAMS["JwtAudience"]]}
+        assert authorizer["jwtConfiguration"] == {
+            "issuer": JWT_PARAMS["JwtIssuer"],
+            "audience": [JWT_PARAMS["JwtAudience"]],
+        }
     # API Gateway may invoke the function for every route, and nothing else.
     permissions = [r["Properties"] for r in transformed["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
     api_permissions = [p for p in permissions if p["Principal"] == "apigateway.amazonaws.com"]
@@ -483,7 +512,9 @@ def test_the_defaults_pass_the_rules(template):
     assert rule_refusals(template, parameters(template, ApiAuth="JWT", **JWT_PARAMS)) == []
 
 
-@pytest.mark.parametrize("first, second", [(a, b) for i, a in enumerate(PREFIX_PARAMETERS) for b in PREFIX_PARAMETERS[i + 1:]])
+@pytest.mark.parametrize(
+    "first, second", [(a, b) for i, a in enumerate(PREFIX_PARAMETERS) for b in PREFIX_PARAMETERS[i + 1 :]]
+)
 def test_rules_refuse_any_two_equal_prefixes(template, first, second):
     params = parameters(template, **{first: "same/", second: "same/"})
 
@@ -562,7 +593,10 @@ def test_the_input_queue_takes_messages_only_from_the_bucket(template):
     (allow,) = statement
     params = parameters(template)
     assert allow["Principal"] == {"Service": "s3.amazonaws.com"} and allow["Action"] == "sqs:SendMessage"
-    assert resolve(allow["Condition"]["ArnEquals"]["aws:SourceArn"], params) == f"arn:aws:s3:::{bucket_name(template, params)}"
+    assert (
+        resolve(allow["Condition"]["ArnEquals"]["aws:SourceArn"], params)
+        == f"arn:aws:s3:::{bucket_name(template, params)}"
+    )
     assert allow["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
 
 
@@ -571,8 +605,12 @@ def test_the_s3_function_may_poll_the_queue_only_when_there_is_one(template):
     condition, policy, otherwise = conditional
     assert condition == "IngestsThroughQueue" and otherwise == {"Ref": "AWS::NoValue"}
     (statement,) = policy["Statement"]
-    assert set(statement["Action"]) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-                                        "sqs:ChangeMessageVisibility"}
+    assert set(statement["Action"]) == {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
+    }
     assert statement["Resource"] == {"Fn::GetAtt": ["InputQueue", "Arn"]}
 
 
@@ -593,15 +631,22 @@ def test_batch_operations_may_invoke_the_backfill_function_and_touch_only_its_re
     assert pairs == {
         ("lambda:InvokeFunction", json.dumps({"Fn::GetAtt": ["BackfillFunction", "Arn"]})),
         ("s3:ListBucket", json.dumps(f"arn:aws:s3:::{name}")),  # the job's generated object list
-        ("s3:GetObject", reports), ("s3:GetObjectVersion", reports), ("s3:PutObject", reports),
+        ("s3:GetObject", reports),
+        ("s3:GetObjectVersion", reports),
+        ("s3:PutObject", reports),
     }
 
 
 def test_backfill_reports_have_a_prefix_of_their_own(template):
-    rules = [a["Assert"]["Fn::Not"][0]["Fn::Equals"] for a in template["Rules"]["PrefixesDoNotOverlap"]["Assertions"]
-             if "BatchReportPrefix" in json.dumps(a)]
-    assert rules == [[{"Ref": other}, {"Ref": "BatchReportPrefix"}]
-                     for other in ("InputPrefix", "OutputPrefix", "FailedPrefix", "ResultsPrefix")]
+    rules = [
+        a["Assert"]["Fn::Not"][0]["Fn::Equals"]
+        for a in template["Rules"]["PrefixesDoNotOverlap"]["Assertions"]
+        if "BatchReportPrefix" in json.dumps(a)
+    ]
+    assert rules == [
+        [{"Ref": other}, {"Ref": "BatchReportPrefix"}]
+        for other in ("InputPrefix", "OutputPrefix", "FailedPrefix", "ResultsPrefix")
+    ]
     assert re.fullmatch(template["Parameters"]["BatchReportPrefix"]["AllowedPattern"], "batch-reports/")
 
 
@@ -705,20 +750,34 @@ def test_functions_are_images_with_build_metadata_logs_and_concurrency(template,
     assert template["Resources"][log_group]["Type"] == "AWS::Logs::LogGroup"
     assert template["Resources"][log_group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     condition, value, unset = props["ReservedConcurrentExecutions"]["Fn::If"]
-    parameter = {"HttpFunction": "HttpReservedConcurrency", "S3Function": "S3ReservedConcurrency",
-                 "BackfillFunction": "BackfillConcurrency"}[function]
+    parameter = {
+        "HttpFunction": "HttpReservedConcurrency",
+        "S3Function": "S3ReservedConcurrency",
+        "BackfillFunction": "BackfillConcurrency",
+    }[function]
     assert value == {"Ref": parameter} and unset == {"Ref": "AWS::NoValue"}
     assert condition in template["Conditions"] and parameter in json.dumps(template["Conditions"][condition])
 
 
 def test_both_functions_share_one_image(template):
-    metadata = [json.dumps(fn["Metadata"], sort_keys=True) for fn in resources(template, "AWS::Serverless::Function").values()]
+    metadata = [
+        json.dumps(fn["Metadata"], sort_keys=True) for fn in resources(template, "AWS::Serverless::Function").values()
+    ]
     assert len(set(metadata)) == 1
 
 
 def test_outputs(template):
-    assert {"ApiUrl", "BucketName", "HttpFunctionArn", "S3FunctionArn", "FailureQueueUrl", "FailureQueueArn",
-            "InputQueueArn", "BackfillFunctionArn", "BatchOperationsRoleArn"} <= set(template["Outputs"])
+    assert {
+        "ApiUrl",
+        "BucketName",
+        "HttpFunctionArn",
+        "S3FunctionArn",
+        "FailureQueueUrl",
+        "FailureQueueArn",
+        "InputQueueArn",
+        "BackfillFunctionArn",
+        "BatchOperationsRoleArn",
+    } <= set(template["Outputs"])
     assert template["Outputs"]["InputQueueArn"]["Condition"] == "IngestsThroughQueue"
 
 
@@ -811,13 +870,19 @@ def test_handler_commands_resolve_to_callables(template):
         "    assert callable(getattr(importlib.import_module(m), a)), c\n"
     )
     env = {
-        k: v for k, v in os.environ.items()
+        k: v
+        for k, v in os.environ.items()
         if k.upper() not in {n.upper() for n in Settings.model_fields} | NEVER_IN_TEMPLATE
     }
-    env.update(MODEL_NAME="u2netp", U2NET_HOME=str(model.parent), AWS_BUCKET_NAME="local-bucket",
-               AWS_DEFAULT_REGION="us-east-1")
-    run = subprocess.run([sys.executable, "-c", probe, *commands], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=600)
+    env.update(
+        MODEL_NAME="u2netp",
+        U2NET_HOME=str(model.parent),
+        AWS_BUCKET_NAME="local-bucket",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe, *commands], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
     assert run.returncode == 0, run.stderr[-3000:]
 
 
@@ -878,18 +943,29 @@ def test_dockerfile_bakes_models_and_numba_cache_with_prepare():
     order = [kw + " " + rest for kw, rest in instructions]
     prepare = next(i for i, line in enumerate(order) if "build_steps.py prepare" in line)
     copied_before = " ".join(line for line in order[:prepare] if line.startswith("COPY"))
-    for needed in ("function/__init__.py", "function/imaging/__init__.py", "function/imaging/prepare.py",
-                   "function/settings.py", "function/errors.py"):
+    for needed in (
+        "function/__init__.py",
+        "function/imaging/__init__.py",
+        "function/imaging/prepare.py",
+        "function/settings.py",
+        "function/errors.py",
+    ):
         assert needed in copied_before
-    prepare_imports = re.findall(r"^\s*from (function[.\w]*) import", (ROOT / "function/imaging/prepare.py").read_text(), re.M)
+    prepare_imports = re.findall(
+        r"^\s*from (function[.\w]*) import", (ROOT / "function/imaging/prepare.py").read_text(), re.M
+    )
     assert set(prepare_imports) <= {"function.settings", "function.errors"}
 
 
 def test_build_steps_use_only_the_standard_library():
     """The first step runs on the bare base image, before anything is installed."""
     tree = ast.parse((ROOT / "container" / "build_steps.py").read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
     assert imported <= sys.stdlib_module_names | {"__future__"}, imported - sys.stdlib_module_names
 
 
@@ -934,9 +1010,17 @@ def event_files(prefix: str) -> list[Path]:
 def test_every_event_file_is_known_json():
     names = {p.name for p in EVENTS.glob("*.json")}
     assert names == {
-        "http-remove-bg-url.json", "http-remove-bg-upload.json", "http-remove-bg-output-key.json",
-        "http-health.json", "s3-put.json", "sqs-s3-put.json", "local-env.json",
-        "batch-ops-v1.json", "batch-ops-v2.json", "s3-put-failure-record.json", "sqs-redriven-failure-record.json",
+        "http-remove-bg-url.json",
+        "http-remove-bg-upload.json",
+        "http-remove-bg-output-key.json",
+        "http-health.json",
+        "s3-put.json",
+        "sqs-s3-put.json",
+        "local-env.json",
+        "batch-ops-v1.json",
+        "batch-ops-v2.json",
+        "s3-put-failure-record.json",
+        "sqs-redriven-failure-record.json",
     }
     for path in EVENTS.glob("*.json"):
         json.loads(path.read_text())
@@ -993,16 +1077,24 @@ def test_http_events_reach_an_asgi_app_through_mangum(path):
     @app.api_route("/{rest:path}", methods=["GET", "POST"])
     async def echo(rest: str, request: Request):
         body = await request.body()
-        return {"method": request.method, "path": request.url.path, "query": str(request.url.query),
-                "sha": hashlib.sha256(body).hexdigest()}
+        return {
+            "method": request.method,
+            "path": request.url.path,
+            "query": str(request.url.query),
+            "sha": hashlib.sha256(body).hexdigest(),
+        }
 
     ev = json.loads(path.read_text())
     response = Mangum(app, lifespan="off")(ev, None)
     assert response["statusCode"] == 200
     seen = json.loads(response["body"])
     body = base64.b64decode(ev["body"]) if ev.get("body") else b""
-    assert seen == {"method": ev["requestContext"]["http"]["method"], "path": ev["rawPath"],
-                    "query": ev["rawQueryString"], "sha": hashlib.sha256(body).hexdigest()}
+    assert seen == {
+        "method": ev["requestContext"]["http"]["method"],
+        "path": ev["rawPath"],
+        "query": ev["rawQueryString"],
+        "sha": hashlib.sha256(body).hexdigest(),
+    }
 
 
 def assert_s3_notification(notification: dict, template: dict):
@@ -1047,12 +1139,21 @@ def containers_of_sam_local_invoke(env_vars_file: str, *overrides: str) -> dict:
     """Each function's command and environment as `sam local invoke` resolves them (tests/sam_local_env.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     # A developer's profile, as the SAM CLI would find it in the shell.
-    env.update(AWS_ACCESS_KEY_ID="developer-key", AWS_SECRET_ACCESS_KEY="developer-secret", AWS_DEFAULT_REGION="eu-west-1",
-               AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null", SAM_CLI_TELEMETRY="0")
+    env.update(
+        AWS_ACCESS_KEY_ID="developer-key",
+        AWS_SECRET_ACCESS_KEY="developer-secret",
+        AWS_DEFAULT_REGION="eu-west-1",
+        AWS_CONFIG_FILE="/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+        SAM_CLI_TELEMETRY="0",
+    )
     run = subprocess.run(
-        [str(TOOLS_BIN / "python"), str(ROOT / "tests" / "sam_local_env.py"), str(TEMPLATE),
-         env_vars_file, *overrides],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [str(TOOLS_BIN / "python"), str(ROOT / "tests" / "sam_local_env.py"), str(TEMPLATE), env_vars_file, *overrides],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     return json.loads(run.stdout)
@@ -1105,7 +1206,14 @@ def test_batch_operations_events_are_the_documented_shapes(name, schema):
 
 def test_failure_records_wrap_the_s3_event_as_lambda_does(template):
     record = json.loads((EVENTS / "s3-put-failure-record.json").read_text())
-    assert set(record) == {"version", "timestamp", "requestContext", "requestPayload", "responseContext", "responsePayload"}
+    assert set(record) == {
+        "version",
+        "timestamp",
+        "requestContext",
+        "requestPayload",
+        "responseContext",
+        "responsePayload",
+    }
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["requestPayload"] == json.loads((EVENTS / "s3-put.json").read_text())
     assert {"errorMessage", "errorType", "stackTrace"} <= set(record["responsePayload"])

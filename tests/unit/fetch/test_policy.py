@@ -66,7 +66,9 @@ def test_a_presigned_query_reaches_the_wire_untouched_and_never_the_redacted_for
 
 def test_without_a_region_the_bucket_is_looked_for_in_us_east_1():
     settings = Settings(aws_bucket_name=BUCKET, aws_region=None, aws_endpoint_url_s3=None)
-    assert check_url("https://my-bucket.s3.us-east-1.amazonaws.com/a.png", settings).host.endswith("us-east-1.amazonaws.com")
+    assert check_url("https://my-bucket.s3.us-east-1.amazonaws.com/a.png", settings).host.endswith(
+        "us-east-1.amazonaws.com"
+    )
     with pytest.raises(UrlNotAllowed) as exc:
         check_url("https://my-bucket.s3.eu-west-1.amazonaws.com/a.png", settings)
     assert exc.value.code == "url_host_not_allowed"
@@ -166,9 +168,7 @@ BAD = {
 }
 
 
-@pytest.mark.parametrize(
-    "code,url", [(code, url) for code, urls in BAD.items() for url in urls], ids=lambda v: v[:60]
-)
+@pytest.mark.parametrize("code,url", [(code, url) for code, urls in BAD.items() for url in urls], ids=lambda v: v[:60])
 def test_every_probe_is_refused_with_the_code_naming_its_rule(code, url, settings):
     with pytest.raises(UrlNotAllowed) as exc:
         check_url(url, settings)
@@ -185,20 +185,44 @@ def test_a_public_ip_passes_the_address_check():
 @pytest.mark.parametrize(
     "address",
     [
-        "127.0.0.1", "127.0.0.2", "127.255.255.254",  # loopback (the runtime API at :9001)
-        "169.254.169.254", "169.254.170.2",  # instance metadata, ECS/Lambda credentials
-        "10.0.0.1", "172.16.0.1", "192.168.1.1",  # private
-        "100.64.0.1", "100.127.255.254",  # carrier-grade NAT
-        "0.0.0.0", "0.1.2.3",  # unspecified / "this network"
-        "224.0.0.1", "239.255.255.250",  # multicast
-        "240.0.0.1", "255.255.255.255",  # reserved / broadcast
-        "192.0.0.8", "198.18.0.1", "192.0.2.1",  # special purpose, benchmarking, documentation
-        "::1", "::", "fe80::1", "fe80::1%eth0", "fc00::1", "fd12::1", "fec0::1", "ff02::1",
-        "::ffff:127.0.0.1", "::ffff:8.8.8.8",  # IPv4-mapped: refused even when it maps to public
-        "::127.0.0.1", "::7f00:1",  # IPv4-compatible
-        "2002:7f00:1::1", "2002:a9fe:a9fe::1",  # 6to4 of 127.0.0.1 / 169.254.169.254
-        "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::1",  # NAT64
-        "2001::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+        "127.0.0.1",
+        "127.0.0.2",
+        "127.255.255.254",  # loopback (the runtime API at :9001)
+        "169.254.169.254",
+        "169.254.170.2",  # instance metadata, ECS/Lambda credentials
+        "10.0.0.1",
+        "172.16.0.1",
+        "192.168.1.1",  # private
+        "100.64.0.1",
+        "100.127.255.254",  # carrier-grade NAT
+        "0.0.0.0",
+        "0.1.2.3",  # unspecified / "this network"
+        "224.0.0.1",
+        "239.255.255.250",  # multicast
+        "240.0.0.1",
+        "255.255.255.255",  # reserved / broadcast
+        "192.0.0.8",
+        "198.18.0.1",
+        "192.0.2.1",  # special purpose, benchmarking, documentation
+        "::1",
+        "::",
+        "fe80::1",
+        "fe80::1%eth0",
+        "fc00::1",
+        "fd12::1",
+        "fec0::1",
+        "ff02::1",
+        "::ffff:127.0.0.1",
+        "::ffff:8.8.8.8",  # IPv4-mapped: refused even when it maps to public
+        "::127.0.0.1",
+        "::7f00:1",  # IPv4-compatible
+        "2002:7f00:1::1",
+        "2002:a9fe:a9fe::1",  # 6to4 of 127.0.0.1 / 169.254.169.254
+        "64:ff9b::7f00:1",
+        "64:ff9b::a9fe:a9fe",
+        "64:ff9b:1::1",  # NAT64
+        "2001::1",
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
         "2001:db8::1",  # documentation
     ],
 )

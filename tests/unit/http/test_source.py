@@ -23,7 +23,9 @@ def source_of(request: Request, image_url=None, image_key=None):
 
 def test_each_kind_of_source_is_its_own_type():
     assert source_of(request_with(b"\xff\xd8\xff")) == Upload(b"\xff\xd8\xff")
-    assert source_of(request_with(), image_url="https://b.s3.amazonaws.com/k") == ImageUrl("https://b.s3.amazonaws.com/k")
+    assert source_of(request_with(), image_url="https://b.s3.amazonaws.com/k") == ImageUrl(
+        "https://b.s3.amazonaws.com/k"
+    )
     assert source_of(request_with(), image_key="photo.jpg") == InputKey("photo.jpg")
 
 

@@ -30,11 +30,22 @@ from tests.hostile_inputs import (
 
 ROOT = Path(__file__).resolve().parents[3]
 BOMBS = [
-    png_bomb, gif_bomb, webp_bomb, webp_canvas_bomb, jpeg_bomb, tiff_bomb, bmp_bomb, heic_bomb, avif_bomb, just_over_the_pixel_cap,
+    png_bomb,
+    gif_bomb,
+    webp_bomb,
+    webp_canvas_bomb,
+    jpeg_bomb,
+    tiff_bomb,
+    bmp_bomb,
+    heic_bomb,
+    avif_bomb,
+    just_over_the_pixel_cap,
 ]
 RUNS = 20
 
-MEASURE = f"RUNS = {RUNS}\n" + """
+MEASURE = (
+    f"RUNS = {RUNS}\n"
+    + """
 import json, sys, time
 from function.errors import ServiceError
 from function.imaging.decode import DecodeLimits, decode_image
@@ -69,6 +80,7 @@ for name in sys.argv[1:]:
     }
 print(json.dumps(results))
 """
+)
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,20 @@ import pytest
 from function.imaging import model
 
 
-@pytest.mark.parametrize("memory_mb,host,expected", [
-    ("128", 8, 1), ("1769", 8, 1), ("1770", 8, 2), ("3008", 8, 2), ("3538", 8, 2), ("3539", 8, 3),
-    ("10240", 8, 6), ("10240", 2, 2), ("3008", 1, 1),
-])
+@pytest.mark.parametrize(
+    "memory_mb,host,expected",
+    [
+        ("128", 8, 1),
+        ("1769", 8, 1),
+        ("1770", 8, 2),
+        ("3008", 8, 2),
+        ("3538", 8, 2),
+        ("3539", 8, 3),
+        ("10240", 8, 6),
+        ("10240", 2, 2),
+        ("3008", 1, 1),
+    ],
+)
 def test_threads_follow_lambda_memory(monkeypatch, memory_mb, host, expected):
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb)
     monkeypatch.setattr(model.os, "sched_getaffinity", lambda pid: set(range(host)))

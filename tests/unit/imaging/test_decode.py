@@ -53,7 +53,11 @@ def close(actual, expected, tolerance=3) -> bool:
 @pytest.mark.parametrize(
     "name, data, expected",
     [
-        ("cmyk-jpeg (Adobe, inverted)", encoded(Image.new("CMYK", (16, 16), (0, 255, 255, 0)), "JPEG", quality=95), (255, 0, 0)),
+        (
+            "cmyk-jpeg (Adobe, inverted)",
+            encoded(Image.new("CMYK", (16, 16), (0, 255, 255, 0)), "JPEG", quality=95),
+            (255, 0, 0),
+        ),
         ("cmyk-tiff", encoded(Image.new("CMYK", (16, 16), (0, 255, 255, 0)), "TIFF"), (255, 0, 0)),
         ("16-bit grey png", encoded(Image.new("I;16", (16, 16), 32768), "PNG"), (128, 128, 128)),
         ("16-bit grey tiff", encoded(Image.new("I;16", (16, 16), 32768), "TIFF"), (128, 128, 128)),
@@ -91,7 +95,9 @@ def test_an_embedded_icc_profile_is_converted_to_srgb():
     # A profile whose "red" channel is sRGB's green primary: honoured, stored red shows green.
     swapped = rgb_icc_profile(SRGB_GREEN, SRGB_RED, SRGB_BLUE)
 
-    assert close(centre(decode(encoded(Image.new("RGB", (8, 8), (255, 0, 0)), "PNG", icc_profile=swapped))), (0, 255, 0))
+    assert close(
+        centre(decode(encoded(Image.new("RGB", (8, 8), (255, 0, 0)), "PNG", icc_profile=swapped))), (0, 255, 0)
+    )
     with_alpha = decode(encoded(Image.new("RGBA", (8, 8), (255, 0, 0, 100)), "PNG", icc_profile=swapped))
     assert close(centre(with_alpha), (0, 255, 0, 100))
 
@@ -100,8 +106,14 @@ def test_an_embedded_icc_profile_is_converted_to_srgb():
 def test_phone_formats_keep_their_profile_alpha_and_grey(fmt):
     swapped = rgb_icc_profile(SRGB_GREEN, SRGB_RED, SRGB_BLUE)
 
-    assert close(centre(decode(encoded(Image.new("RGB", (64, 64), (255, 0, 0)), fmt, icc_profile=swapped, quality=95))), (0, 255, 0), 16)
-    assert close(centre(decode(encoded(Image.new("RGBA", (64, 64), (255, 0, 0, 100)), fmt, quality=95))), (255, 0, 0, 100), 4)
+    assert close(
+        centre(decode(encoded(Image.new("RGB", (64, 64), (255, 0, 0)), fmt, icc_profile=swapped, quality=95))),
+        (0, 255, 0),
+        16,
+    )
+    assert close(
+        centre(decode(encoded(Image.new("RGBA", (64, 64), (255, 0, 0, 100)), fmt, quality=95))), (255, 0, 0, 100), 4
+    )
     assert centre(decode(encoded(Image.new("L", (64, 64), 90), fmt, quality=95))) == (90, 90, 90)
 
 
@@ -124,8 +136,14 @@ def test_unusable_or_srgb_profiles_leave_the_pixels_alone(label, mode, icc):
 # EXIF 0x0112: how the stored pixels relate to the upright picture, per the EXIF specification
 # (e.g. 6 = the camera was turned 90 degrees clockwise, so the stored picture is turned back).
 STORED_AS = {
-    1: None, 2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_90, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_270,
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
 }
 QUADRANTS = {(8, 6): (255, 0, 0), (40, 6): (0, 255, 0), (8, 26): (0, 0, 255), (40, 26): (255, 255, 255)}
 
@@ -202,7 +220,9 @@ def test_no_malformed_exif_ends_in_anything_but_a_picture_or_a_refusal():
     for tag in (0x010F, 0x0128, 0x011A, 0x0132, 0x8769, 0x8825, 0x927C, 0x0201, 0xA005, 0x0213):
         for kind in range(14):
             for count in (0, 1, 3, 0xFFFF):
-                data = jpeg_with_exif(exif_blob([ORIENTATION_6, (tag, kind, count, struct.pack("<I", 26))], b"\x01\x00" * 20))
+                data = jpeg_with_exif(
+                    exif_blob([ORIENTATION_6, (tag, kind, count, struct.pack("<I", 26))], b"\x01\x00" * 20)
+                )
                 try:
                     decode(data)
                 except ServiceError as error:
@@ -258,7 +278,10 @@ def test_webp_gets_half_the_pixel_cap_since_libwebp_holds_the_canvas_several_tim
 
     assert decode(data, DecodeLimits(max_bytes=10**6, max_pixels=10_000)).size == (100, 50)
     assert refusal(data, DecodeLimits(max_bytes=10**6, max_pixels=9_999)) == "image_too_many_pixels"
-    assert refusal(webp_animation_on_canvas(100, 51), DecodeLimits(max_bytes=10**6, max_pixels=10_000)) == "image_too_many_pixels"
+    assert (
+        refusal(webp_animation_on_canvas(100, 51), DecodeLimits(max_bytes=10**6, max_pixels=10_000))
+        == "image_too_many_pixels"
+    )
 
 
 def test_pixel_limit_is_inclusive_and_checked_before_decoding():

@@ -61,8 +61,11 @@ def mask_of(value: int, corners: bool = False) -> Image.Image:
     return mask
 
 
-@pytest.mark.parametrize("mask", [mask_of(0), mask_of(255), mask_of(128, corners=True)],
-                         ids=["all background", "all subject", "soft all over"])
+@pytest.mark.parametrize(
+    "mask",
+    [mask_of(0), mask_of(255), mask_of(128, corners=True)],
+    ids=["all background", "all subject", "soft all over"],
+)
 def test_nothing_to_unmix_without_a_background_a_subject_and_an_edge_between(mask):
     photo, _ = disc_on_green()
 

@@ -14,8 +14,19 @@ def undecodable() -> ImageUndecodable:
     return ImageUndecodable("corrupt")
 
 
-@pytest.mark.parametrize("raised", [struct.error("x"), TypeError("x"), KeyError("x"), AttributeError("x"),
-                                    IndexError("x"), ZeroDivisionError("x"), RecursionError("x"), OSError("x")])
+@pytest.mark.parametrize(
+    "raised",
+    [
+        struct.error("x"),
+        TypeError("x"),
+        KeyError("x"),
+        AttributeError("x"),
+        IndexError("x"),
+        ZeroDivisionError("x"),
+        RecursionError("x"),
+        OSError("x"),
+    ],
+)
 def test_whatever_a_library_raises_becomes_the_refusal(raised):
     with pytest.raises(ServiceError) as refused, refused_on_failure("decoding", undecodable):
         raise raised

@@ -39,13 +39,25 @@ def test_only_formats_the_service_can_write():
 
 
 def test_text_options_become_removal_options():
-    options = options_from_text({
-        "format": "webp", "only_mask": "false", "bgcolor": "#00ff00", "crop": "Yes", "crop_margin": "10%", "scale": "300",
-        "alpha_matting": "1", "alpha_matting_erode_size": "4",
-    })
+    options = options_from_text(
+        {
+            "format": "webp",
+            "only_mask": "false",
+            "bgcolor": "#00ff00",
+            "crop": "Yes",
+            "crop_margin": "10%",
+            "scale": "300",
+            "alpha_matting": "1",
+            "alpha_matting_erode_size": "4",
+        }
+    )
 
     assert options == RemovalOptions(
-        format="webp", bgcolor=(0, 255, 0, 255), crop=True, crop_margin=Margin(10, percent=True), scale=300,
+        format="webp",
+        bgcolor=(0, 255, 0, 255),
+        crop=True,
+        crop_margin=Margin(10, percent=True),
+        scale=300,
         matting=Matting(erode_size=4),
     )
     assert options_from_text({}) == RemovalOptions()

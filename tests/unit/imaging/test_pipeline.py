@@ -80,8 +80,13 @@ def test_unknown_formats_are_refused():
 
 def whole_picture_compose(image, mask, area, only_mask, bgcolor, matte):
     """The composition as one whole-picture step each (the code before it was banded)."""
-    result = mask if only_mask else matte if matte is not None else Image.composite(
-        image.convert("RGBA"), Image.new("RGBA", image.size, 0), mask)
+    result = (
+        mask
+        if only_mask
+        else matte
+        if matte is not None
+        else Image.composite(image.convert("RGBA"), Image.new("RGBA", image.size, 0), mask)
+    )
     result = result.crop(area)
     if bgcolor is not None and not only_mask:
         result = Image.alpha_composite(Image.new("RGBA", result.size, bgcolor), result)
@@ -91,11 +96,22 @@ def whole_picture_compose(image, mask, area, only_mask, bgcolor, matte):
 
 
 @pytest.mark.parametrize("mode", ["RGB", "RGBA"])
-@pytest.mark.parametrize("area", [(0, 0, 300, 200), (40, 30, 250, 180), (-60, -25, 340, 230)], ids=["full", "crop", "padded"])
-@pytest.mark.parametrize("only_mask, bgcolor, with_matte", [
-    (False, None, False), (True, None, False), (False, (0, 0, 255, 255), False), (False, (0, 255, 0, 128), False),
-    (True, (0, 0, 255, 255), False), (False, None, True), (False, (255, 255, 255, 255), True),
-], ids=["cutout", "mask", "opaque-bgcolor", "translucent-bgcolor", "mask-ignores-bgcolor", "matte", "matte-bgcolor"])
+@pytest.mark.parametrize(
+    "area", [(0, 0, 300, 200), (40, 30, 250, 180), (-60, -25, 340, 230)], ids=["full", "crop", "padded"]
+)
+@pytest.mark.parametrize(
+    "only_mask, bgcolor, with_matte",
+    [
+        (False, None, False),
+        (True, None, False),
+        (False, (0, 0, 255, 255), False),
+        (False, (0, 255, 0, 128), False),
+        (True, (0, 0, 255, 255), False),
+        (False, None, True),
+        (False, (255, 255, 255, 255), True),
+    ],
+    ids=["cutout", "mask", "opaque-bgcolor", "translucent-bgcolor", "mask-ignores-bgcolor", "matte", "matte-bgcolor"],
+)
 def test_banded_rendering_gives_the_whole_picture_pixels(mode, area, only_mask, bgcolor, with_matte):
     rng = np.random.default_rng(7)
     image = Image.fromarray(rng.integers(0, 256, (200, 300, len(mode)), dtype=np.uint8), mode)
@@ -130,6 +146,10 @@ def test_webp_results_over_their_limit_are_refused_before_the_work_unless_croppi
         remove_background(data, RemovalOptions(format="webp"), FixedMask(), limits, webp_max_pixels=64 * 48 - 1)
     assert refused.value.code == "webp_too_large" and refused.value.status == 413
 
-    cropped = remove_background(data, RemovalOptions(format="webp", crop=True), FixedMask(), limits, webp_max_pixels=1000)
+    cropped = remove_background(
+        data, RemovalOptions(format="webp", crop=True), FixedMask(), limits, webp_max_pixels=1000
+    )
     assert cropped.width * cropped.height <= 1000 < 64 * 48
-    assert remove_background(data, RemovalOptions(format="webp"), FixedMask(), limits, webp_max_pixels=64 * 48).width == 64
+    assert (
+        remove_background(data, RemovalOptions(format="webp"), FixedMask(), limits, webp_max_pixels=64 * 48).width == 64
+    )

@@ -45,9 +45,15 @@ def test_files_as_encoders_write_them_pass(fmt):
         ("progressive grey (6 scans)", encoded(photo("L"), "JPEG", progressive=True)),
         ("progressive CMYK (18 scans)", encoded(photo("CMYK"), "JPEG", progressive=True)),
         ("restart markers", encoded(photo(), "JPEG", restart_marker_blocks=1)),
-        ("EXIF + ICC + comment", encoded(photo(), "JPEG", exif=b"Exif\0\0" + b"\0" * 60_000, icc_profile=b"\0" * 200_000, comment=b"hi")),
+        (
+            "EXIF + ICC + comment",
+            encoded(photo(), "JPEG", exif=b"Exif\0\0" + b"\0" * 60_000, icc_profile=b"\0" * 200_000, comment=b"hi"),
+        ),
         ("interlaced PNG", encoded(photo("RGBA"), "PNG", optimize=True)),
-        ("animated GIF", encoded(photo("P"), "GIF", save_all=True, append_images=[photo("P")], loop=0, comment=b"hello")),
+        (
+            "animated GIF",
+            encoded(photo("P"), "GIF", save_all=True, append_images=[photo("P")], loop=0, comment=b"hello"),
+        ),
         ("tiled TIFF", encoded(photo(), "TIFF", tile=(16, 16))),
         ("LZW TIFF in strips of one row", encoded(photo(), "TIFF", compression="tiff_lzw", strip_size=96 * 3)),
         ("RLE8 BMP within its limit", _bmp_rle(2000, 2000, b"\x00\x01")),
