@@ -29,7 +29,7 @@ RUN pip install --no-cache-dir -r ${LAMBDA_TASK_ROOT}/requirements.txt --target 
 # Only what the build step runs is copied first, so a code change elsewhere in function/ does
 # not re-run it (and re-download 176 MB of model).
 COPY function/__init__.py function/settings.py function/errors.py ${LAMBDA_TASK_ROOT}/function/
-COPY function/imaging/__init__.py function/imaging/prepare.py ${LAMBDA_TASK_ROOT}/function/imaging/
+COPY function/imaging/__init__.py function/imaging/prepare.py function/imaging/model_files.py ${LAMBDA_TASK_ROOT}/function/imaging/
 
 # Build step: models and caches, baked into the image (nothing is downloaded at run time).
 # `python -m function.imaging.prepare` is the same code the local set-up and the tests run:

@@ -521,10 +521,15 @@ def test_dockerfile_bakes_models_and_numba_cache_with_prepare():
     order = [kw + " " + rest for kw, rest in instructions]
     prepare = next(i for i, line in enumerate(order) if "function.imaging.prepare" in line)
     copied_before = " ".join(line for line in order[:prepare] if line.startswith("COPY"))
-    for needed in ("function/__init__.py", "function/imaging/prepare.py", "function/settings.py", "function/errors.py"):
-        assert needed in copied_before
-    prepare_imports = re.findall(r"^\s*from (function[.\w]*) import", (ROOT / "function/imaging/prepare.py").read_text(), re.M)
-    assert set(prepare_imports) <= {"function.settings", "function.errors"}
+    needed, pending = set(), ["function/imaging/prepare.py"]
+    while pending:  # prepare.py and every function module it imports, however indirectly
+        path = pending.pop()
+        needed.add(path)
+        imported = re.findall(r"^\s*from (function[.\w]*) import", (ROOT / path).read_text(), re.M)
+        pending += [f"{module.replace('.', '/')}.py" for module in imported if f"{module.replace('.', '/')}.py" not in needed]
+    assert needed >= {"function/settings.py", "function/errors.py", "function/imaging/model_files.py"}
+    for path in needed | {"function/__init__.py", "function/imaging/__init__.py"}:
+        assert path in copied_before, path
 
 
 def test_dockerignore_keeps_the_context_to_code_and_requirements():
