@@ -5,15 +5,13 @@ from __future__ import annotations
 import base64
 import io
 import json
-import time
 import uuid
-from urllib.parse import urlencode
 
 import numpy as np
 from PIL import Image
 from skimage import data as skdata
 
-from local.events import LocalLambdaContext as lambda_context, s3_notification  # noqa: F401 (re-export)
+from local.events import LocalLambdaContext as lambda_context, http_api_event, s3_notification  # noqa: F401 (re-export)
 
 
 def jpeg_bytes(array: np.ndarray | None = None, quality: int = 90, **save_args) -> bytes:
@@ -45,44 +43,6 @@ def assert_astronaut_cutout(image: Image.Image, size=(512, 512)) -> None:
     assert alpha[200:260, 180:260].mean() > 230, "the face is foreground"
     opaque = (alpha > 128).mean()
     assert 0.3 < opaque < 0.8, f"{opaque:.0%} opaque: not a person-sized subject"
-
-
-def http_api_event(
-    method: str = "POST",
-    path: str = "/remove-bg",
-    query: dict | None = None,
-    body: bytes | str | None = None,
-    headers: dict | None = None,
-) -> dict:
-    """An API Gateway HTTP API (payload format 2.0) event, as API Gateway sends it."""
-    query = {k: v for k, v in (query or {}).items() if v is not None}
-    is_binary = isinstance(body, bytes)
-    now = time.time()
-    event = {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": urlencode(query),
-        "headers": {"host": "abc123.execute-api.us-east-1.amazonaws.com", **(headers or {})},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "abc123",
-            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
-            "domainPrefix": "abc123",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "pytest"},
-            "requestId": uuid.uuid4().hex[:16],
-            "routeKey": f"{method} {path}",
-            "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "timeEpoch": int(now * 1000),
-        },
-        "isBase64Encoded": is_binary,
-    }
-    if query:
-        event["queryStringParameters"] = query
-    if body is not None:
-        event["body"] = base64.b64encode(body).decode() if is_binary else body
-    return event
 
 
 def multipart(field: str, filename: str, content: bytes, content_type: str = "image/jpeg") -> tuple[bytes, str]:
