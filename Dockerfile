@@ -11,7 +11,10 @@ FROM public.ecr.aws/lambda/python:3.12
 #  - NUMBA_CACHE_DIR: numba only uses a cache it can write to, and on Lambda only /tmp is
 #    writable; the function copies the cache baked below into this directory at init,
 #    before anything imports rembg.
+#  - ORT_DISABLE_TELEMETRY: onnxruntime's Linux wheels (1.31) send usage events to Microsoft over
+#    HTTPS and try to store a device id under HOME; nothing of this service should leave AWS.
 ENV NUMBA_CPU_NAME=generic \
+    ORT_DISABLE_TELEMETRY=1 \
     NUMBA_CACHE_DIR=/tmp/numba_cache \
     NUMBA_BAKED_CACHE_DIR=${LAMBDA_TASK_ROOT}/numba_cache \
     U2NET_HOME=${LAMBDA_TASK_ROOT}/models \
