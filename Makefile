@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOOLS := .venv-tools/.installed
 
-.PHONY: setup browser run test lint clean bench
+.PHONY: setup browser run test lint clean bench bench-memory
 
 setup: $(STAMP) models/u2netp.onnx
 
@@ -39,9 +39,14 @@ run: setup
 test: setup browser $(TOOLS)
 	$(PY) -m pytest
 
-# Our handlers against rembg side by side: cold start, warm latency, memory (benchmarks/README.md).
+# Our handlers against the bare floor and rembg, side by side: cold start, warm latency, memory,
+# and the cost of each Lambda memory size, for u2netp and u2net (benchmarks/README.md).
 bench: setup
 	$(PY) -m benchmarks.run
+
+# Just the memory-size table: seconds and dollars per 1,000 images under Lambda-like CPU quotas.
+bench-memory: setup
+	$(PY) -m benchmarks.cost
 
 lint: setup $(TOOLS)
 	$(VENV)/bin/cfn-lint template.yaml

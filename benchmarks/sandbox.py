@@ -122,6 +122,7 @@ def lambda_env(*, baked_cache: str | Path | None = None, model_home: str | Path 
         "PYTHONPATH": str(REPO),
         "NUMBA_CPU_NAME": "generic",
         "NUMBA_CACHE_DIR": "/tmp/numba_cache",
+        "ORT_DISABLE_TELEMETRY": "1",
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
     if baked_cache is not None:
@@ -137,8 +138,10 @@ def lambda_env(*, baked_cache: str | Path | None = None, model_home: str | Path 
 
 
 def run_in_sandbox(code: str, env: dict[str, str], *, python: str = sys.executable,
-                   timeout: float = 300.0) -> SandboxResult:
-    """Run `code` with `python -c` in a fresh sandbox; `mark(label)` is available to it."""
+                   timeout: float = 300.0, wrap=None) -> SandboxResult:
+    """Run `code` with `python -c` in a fresh sandbox; `mark(label)` is available to it.
+
+    `wrap(argv) -> argv` may prefix the command (e.g. benchmarks.cpu_limit.CpuQuota.wrap)."""
     reason = sandbox_available()
     if reason is not None:
         raise RuntimeError(f"sandbox unavailable: {reason}")
@@ -148,6 +151,8 @@ def run_in_sandbox(code: str, env: dict[str, str], *, python: str = sys.executab
     assignments = [f"{k}={v}" for k, v in env.items()] + [f"SANDBOX_T0={t0!r}"]
     argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", _MOUNTS + '"$@"', "sandbox",
             *assignments, python, "-c", _PRELUDE + code]
+    if wrap is not None:
+        argv = wrap(argv)
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     wall = time.time() - t0
     marks = {}
