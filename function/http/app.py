@@ -15,7 +15,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from function import __version__
 from function.http.delivery import FOREGROUND_HEADERS, Delivery, Destination
 from function.errors import ErrorCode, InvalidOption, ServiceError, StorageNotConfigured, error_body
-from function.fetch.fetcher import fetch_image
 from function.imaging.decode import DecodeLimits
 from function.s3.keys import input_key_for_request
 from function.observability import logger, record_failure, record_image, subsegment, timed_stage
@@ -125,6 +124,8 @@ def create_app(settings: Settings, models: Models, store: ObjectStore) -> FastAP
         if data is None:
             with timed_stage("fetch", stage_ms):
                 if image_url:
+                    from function.fetch.fetcher import fetch_image  # urllib3: imported by the first URL request
+
                     data = fetch_image(image_url, settings)
                 else:
                     if not settings.aws_bucket_name:
