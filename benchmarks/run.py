@@ -1,7 +1,7 @@
 """`make bench`: cold start against the floor, warm latency and peak memory against rembg, and the
 cost of each Lambda memory size, for both models. Every table is printed at the end.
 
-    python -m benchmarks.run              # everything, u2netp and u2net (~30 min on 2 shared cores)
+    python -m benchmarks.run              # everything, u2netp and u2net (~20 min on 2 shared cores)
     python -m benchmarks.run --quick      # CI smoke: u2netp, 0.25 + 2 MP, 2 repetitions, 1 cold round
     python -m benchmarks.run --skip cost  # any of: cold warm memory cost
 
