@@ -10,7 +10,10 @@ FROM public.ecr.aws/lambda/python:3.12
 #  - NUMBA_CPU_NAME=generic: a cache built on the build machine stays valid on Lambda's CPU.
 #  - NUMBA_CACHE_DIR: numba only uses a cache it can write to, and on Lambda only /tmp is
 #    writable; the function copies the baked cache there at init.
+#  - ORT_DISABLE_TELEMETRY: onnxruntime's Linux wheels send usage events and try to store a device
+#    id under HOME; nothing of this service should leave AWS.
 ENV NUMBA_CPU_NAME=generic \
+    ORT_DISABLE_TELEMETRY=1 \
     NUMBA_CACHE_DIR=/tmp/numba_cache \
     NUMBA_BAKED_CACHE_DIR=${LAMBDA_TASK_ROOT}/numba_cache \
     U2NET_HOME=${LAMBDA_TASK_ROOT}/models \
@@ -29,7 +32,7 @@ RUN python ${BUILD_STEPS}/build_steps.py dependencies ${BUILD_STEPS}/requirement
 # Only what the prepare step runs is copied before it, so a code change elsewhere in function/
 # does not download the model again.
 COPY function/__init__.py function/settings.py function/errors.py ${LAMBDA_TASK_ROOT}/function/
-COPY function/imaging/__init__.py function/imaging/prepare.py ${LAMBDA_TASK_ROOT}/function/imaging/
+COPY function/imaging/__init__.py function/imaging/prepare.py function/imaging/model_files.py ${LAMBDA_TASK_ROOT}/function/imaging/
 
 # Models and numba's cache, baked in: nothing is downloaded at run time.
 #  - u2net comes through rembg's own md5-checked downloader (the build has the internet);

@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOOLS := .venv-tools/.installed
 
-.PHONY: setup browser run local-s3 test lint lock clean bench
+.PHONY: setup browser run local-s3 test lint lock clean bench bench-memory
 
 setup: $(STAMP) models/u2netp.onnx
 
@@ -57,11 +57,15 @@ local-s3: setup
 test: setup browser $(TOOLS)
 	$(PY) -m pytest
 
-# Our handlers against rembg side by side: cold start, warm latency, memory; then edge quality
-# (benchmarks/README.md).
+# Our handlers against the bare floor and rembg, side by side: cold start, warm latency, memory,
+# the cost of each Lambda memory size, for u2netp and u2net; then edge quality (benchmarks/README.md).
 bench: setup
 	$(PY) -m benchmarks.run
 	$(PY) -m benchmarks.edges
+
+# Just the memory-size table: seconds and dollars per 1,000 images under Lambda-like CPU quotas.
+bench-memory: setup
+	$(PY) -m benchmarks.cost
 
 # House style (pyproject.toml) and the template; CI runs this before the tests.
 lint: setup $(TOOLS)

@@ -1,14 +1,21 @@
-"""One image in a fresh process; prints the peak RSS as JSON. Run by benchmarks.run (memory row).
+"""Peak memory of one image in a fresh process, ours against rembg, for each model.
 
-python -m benchmarks.memory ours|rembg PHOTO
+    python -m benchmarks.memory ours|rembg PHOTO     # the child: one image, prints its peak RSS as JSON
+
+`table()` (called by benchmarks.run) runs the child for each side and model. MODEL_NAME and
+U2NET_HOME choose the model, as in the function.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
+import subprocess
 import sys
 from pathlib import Path
+
+from benchmarks.common import MODELS, REPO, WORK, Table, model_home, photo_jpeg, photo_path, ratio
 
 
 def peak_mb() -> float:
@@ -42,14 +49,55 @@ def main(side: str, photo: Path) -> None:
         init = peak_mb()
         body = remove_background(data, RemovalOptions(), model, limits).body
     else:
-        import os
-
         import rembg
 
-        session = rembg.new_session(os.environ.get("MODEL_NAME", "u2netp"))
+        session = rembg.new_session(os.environ["MODEL_NAME"])
         init = peak_mb()
         body = rembg.remove(data, session=session)
     print(json.dumps({"side": side, "init_mb": init, "peak_mb": peak_mb(), "bytes": len(body)}))
+
+
+def table(megapixels: float, models: tuple[str, ...] = MODELS) -> Table:
+    photo_jpeg(megapixels)
+    home = model_home()
+    out = Table(
+        f"Peak RSS, one {megapixels:g} MP image in a fresh process (VmHWM)",
+        "model",
+        "ours",
+        "rembg",
+        "ratio",
+        "after init: ours vs rembg",
+    )
+    for model in models:
+        peaks = {}
+        for side in ("ours", "rembg"):
+            env = {
+                **os.environ,
+                "MODEL_NAME": model,
+                "U2NET_HOME": str(home),
+                "PYTHONPATH": str(REPO),
+                "NUMBA_CACHE_DIR": str(WORK / "numba-host"),
+            }
+            done = subprocess.run(
+                [sys.executable, "-m", "benchmarks.memory", side, str(photo_path(megapixels))],
+                capture_output=True,
+                text=True,
+                cwd=REPO,
+                env=env,
+                timeout=900,
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"memory {model} {side} failed:\n{done.stderr[-3000:]}")
+            peaks[side] = json.loads(done.stdout.strip().splitlines()[-1])
+        ours, ref = peaks["ours"], peaks["rembg"]
+        out.add(
+            model,
+            f"{ours['peak_mb']:.0f} MB",
+            f"{ref['peak_mb']:.0f} MB",
+            ratio(ours["peak_mb"], ref["peak_mb"]),
+            f"{ours['init_mb']:.0f} MB vs {ref['init_mb']:.0f} MB",
+        )
+    return out
 
 
 if __name__ == "__main__":

@@ -122,6 +122,7 @@ def lambda_env(
         "PYTHONPATH": str(REPO),
         "NUMBA_CPU_NAME": "generic",
         "NUMBA_CACHE_DIR": "/tmp/numba_cache",
+        "ORT_DISABLE_TELEMETRY": "1",
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
     if baked_cache is not None:
@@ -137,9 +138,11 @@ def lambda_env(
 
 
 def run_in_sandbox(
-    code: str, env: dict[str, str], *, python: str = sys.executable, timeout: float = 300.0
+    code: str, env: dict[str, str], *, python: str = sys.executable, timeout: float = 300.0, wrap=None
 ) -> SandboxResult:
-    """Run `code` with `python -c` in a fresh sandbox; `mark(label)` is available to it."""
+    """Run `code` with `python -c` in a fresh sandbox; `mark(label)` is available to it.
+
+    `wrap(argv) -> argv` may prefix the command (e.g. benchmarks.cpu_limit.CpuQuota.wrap)."""
     reason = sandbox_available()
     if reason is not None:
         raise RuntimeError(f"sandbox unavailable: {reason}")
@@ -161,6 +164,8 @@ def run_in_sandbox(
         "-c",
         _PRELUDE + code,
     ]
+    if wrap is not None:
+        argv = wrap(argv)
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     wall = time.time() - t0
     marks = {}

@@ -1,7 +1,9 @@
 """Lambda entry points. They only translate events; the work lives in the modules they call.
 
 Everything expensive (settings validation, the model session, the ASGI app) happens once,
-at import, which Lambda runs during init.
+at import, which Lambda runs during init. Lambda names the configured handler in _HANDLER, so
+the S3-side functions' init skips the web stack and the HTTP function's skips boto3; with none
+(tests, local runs) both are built.
 """
 
 from __future__ import annotations
@@ -13,29 +15,64 @@ from function.observability import logger, metrics, traced  # numba-free; first,
 prepare_runtime()
 
 # The imports below must come after prepare_runtime() (pyproject.toml allows E402 in this file).
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from mangum import Mangum
-
-from function.http.app import create_app
+# The model starts loading on a background thread (onnxruntime releases the GIL) while the other
+# imports run; init ends by waiting for it, so a model that cannot load still fails init.
 from function.imaging.model import ModelRegistry
+from function.settings import Settings
+
+settings = Settings()
+models = ModelRegistry(settings.u2net_home, settings.model_name, in_background=True)
+
+import os
+from functools import cache
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools.logging import correlation_paths
+
 from function.s3 import batch
 from function.s3.processor import S3Pipeline, summary
 from function.s3.records import NotAnS3Notification, is_sqs_event, objects_in_message, objects_in_notification
 from function.s3.storage import ObjectStore
-from function.settings import Settings
 
-settings = Settings()
-models = ModelRegistry(settings.u2net_home, settings.model_name)
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 model = models.default
 logger.append_keys(model=model.name)
 store = ObjectStore()
-app = create_app(settings, models, store)
-# lifespan="off": Mangum would otherwise run the app's startup/shutdown on every invocation.
-_asgi = Mangum(app, lifespan="off")
 s3_pipeline = S3Pipeline(settings, models, store)
-_sqs_batch = BatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def _asgi():
+    """The FastAPI app behind Mangum, built once (at init, unless this is an S3-side function)."""
+    from mangum import Mangum
+
+    from function.http.app import create_app
+
+    # lifespan="off": Mangum would otherwise run the app's startup/shutdown on every invocation.
+    return Mangum(create_app(settings, models, store), lifespan="off")
+
+
+def __getattr__(name: str):
+    if name == "app":  # `handlers.app`, for uvicorn and the tests
+        return _asgi().app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@cache
+def _sqs_batch():
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+    return BatchProcessor(event_type=EventType.SQS)
+
+
+_configured = os.environ.get("_HANDLER", "").rpartition(".")[2]
+if _configured in ("", "http_handler"):
+    _asgi()
+if _configured != "http_handler":
+    store.client  # noqa: B018 (boto3's import and client, now rather than in the first record)
+model.wait()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
@@ -43,7 +80,7 @@ _sqs_batch = BatchProcessor(event_type=EventType.SQS)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def http_handler(event: dict, context) -> dict:
     """API Gateway HTTP API (payload v2) and REST API (v1) events -> the FastAPI app."""
-    return _asgi(event, context)
+    return _asgi()(event, context)
 
 
 @logger.inject_lambda_context
@@ -90,4 +127,6 @@ def _process_message(record: SQSRecord) -> None:
 
 
 def _process_queue(event: dict, context) -> dict:
-    return process_partial_response(event, _process_message, _sqs_batch, context)
+    from aws_lambda_powertools.utilities.batch import process_partial_response
+
+    return process_partial_response(event, _process_message, _sqs_batch(), context)

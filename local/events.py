@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlencode
 
 
 def s3_object_created(bucket: str, key: str, etag: str = "", size: int = 0, region: str = "us-east-1") -> dict:
@@ -62,6 +64,54 @@ def batch_operations_event(bucket: str, key: str, schema: str = "2.0") -> dict:
     task.update({"s3BucketArn": f"arn:aws:s3:::{bucket}"} if schema == "1.0" else {"s3Bucket": bucket})
     job = {"id": str(uuid.uuid4())} if schema == "1.0" else {"id": str(uuid.uuid4()), "userArguments": {}}
     return {"invocationSchemaVersion": schema, "invocationId": uuid.uuid4().hex, "job": job, "tasks": [task]}
+
+
+def http_api_event(
+    method: str = "POST",
+    path: str = "/remove-bg",
+    query: dict | None = None,
+    body: bytes | str | None = None,
+    headers: dict | None = None,
+    authorizer: dict | None = None,
+) -> dict:
+    """An API Gateway HTTP API (payload format 2.0) event, as API Gateway sends it; `authorizer` is what
+    its authorizer put in requestContext (None: no authorizer vouched for the caller)."""
+    query = {k: v for k, v in (query or {}).items() if v is not None}
+    is_binary = isinstance(body, bytes)
+    now = time.time()
+    event = {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": urlencode(query),
+        "headers": {"host": "abc123.execute-api.us-east-1.amazonaws.com", **(headers or {})},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "pytest",
+            },
+            "requestId": uuid.uuid4().hex[:16],
+            "routeKey": f"{method} {path}",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": is_binary,
+    }
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = authorizer
+    if query:
+        event["queryStringParameters"] = query
+    if body is not None:
+        event["body"] = base64.b64encode(body).decode() if is_binary else body
+    return event
 
 
 @dataclass

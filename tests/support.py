@@ -17,7 +17,7 @@ import uuid
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlencode
+from urllib.parse import unquote
 
 import numpy as np
 import uvicorn
@@ -25,6 +25,7 @@ from botocore.awsrequest import AWSResponse
 from PIL import Image
 from skimage import data as skdata
 
+from local import events
 from local.events import LocalLambdaContext as lambda_context  # noqa: F401 (re-export)
 from local.events import s3_notification
 
@@ -111,52 +112,10 @@ def jwt_authorizer(sub: str, **claims) -> dict:
 SIGNED = iam_authorizer()  # the deployed default (ApiAuth=AWS_IAM): a signed caller
 
 
-def http_api_event(
-    method: str = "POST",
-    path: str = "/remove-bg",
-    query: dict | None = None,
-    body: bytes | str | None = None,
-    headers: dict | None = None,
-    authorizer: dict | None = SIGNED,
-) -> dict:
-    """An API Gateway HTTP API (payload format 2.0) event, as API Gateway sends it (by default for a
-    SigV4-signed caller; `authorizer=None` for a request no authorizer vouched for)."""
-    query = {k: v for k, v in (query or {}).items() if v is not None}
-    is_binary = isinstance(body, bytes)
-    now = time.time()
-    event = {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": urlencode(query),
-        "headers": {"host": "abc123.execute-api.us-east-1.amazonaws.com", **(headers or {})},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "abc123",
-            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
-            "domainPrefix": "abc123",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.7",
-                "userAgent": "pytest",
-            },
-            "requestId": uuid.uuid4().hex[:16],
-            "routeKey": f"{method} {path}",
-            "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "timeEpoch": int(now * 1000),
-        },
-        "isBase64Encoded": is_binary,
-    }
-    if authorizer is not None:
-        event["requestContext"]["authorizer"] = authorizer
-    if query:
-        event["queryStringParameters"] = query
-    if body is not None:
-        event["body"] = base64.b64encode(body).decode() if is_binary else body
-    return event
+def http_api_event(*args, authorizer: dict | None = SIGNED, **kwargs) -> dict:
+    """local.events.http_api_event, by default for a SigV4-signed caller (the deployed default);
+    `authorizer=None` for a request no authorizer vouched for."""
+    return events.http_api_event(*args, authorizer=authorizer, **kwargs)
 
 
 def behind_gateway(app, authorizer: dict = SIGNED):

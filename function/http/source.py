@@ -12,7 +12,6 @@ from typing import Protocol
 from starlette.requests import Request
 
 from function.errors import ErrorCode, ServiceError, StorageNotConfigured
-from function.fetch.fetcher import fetch_image
 from function.http.body import uploaded_image
 from function.s3.storage import ObjectStore
 from function.settings import Settings
@@ -36,6 +35,8 @@ class ImageUrl:
     url: str
 
     def read(self, settings: Settings, store: ObjectStore) -> bytes:
+        from function.fetch.fetcher import fetch_image  # urllib3: only requests that name a URL pay for it
+
         return fetch_image(self.url, settings)
 
 

@@ -16,6 +16,7 @@ where it lies. Two measures, both here:
 Contract:
   prepare_runtime() -> None     idempotent; call before anything imports rembg, pymatting or numba.
   load_session_factory()        a `new_session` like rembg's, without importing pymatting.
+  rembg_session_class(name)     rembg's session class for a model, the same way.
   load_rembg_bg()               rembg.bg (matting, post_process); the first call imports pymatting.
   load_matting()                rembg.bg.alpha_matting_cutout.
 Env (the Dockerfile sets them): NUMBA_CPU_NAME=generic (must equal the bake's),
@@ -90,9 +91,18 @@ def new_session(model_name: str, *args, sess_opts=None, **kwargs):
         return rembg_new_session(model_name, *args, sess_opts=sess_opts, **kwargs)
     import onnxruntime as ort
 
+    return rembg_session_class(model_name)(model_name, sess_opts or ort.SessionOptions(), *args, **kwargs)
+
+
+def rembg_session_class(model_name: str) -> type:
+    """rembg's session class for a model; u2net/u2netp without loading rembg's whole registry."""
+    prepare_runtime()
+    if model_name not in DIRECT_SESSIONS:
+        from rembg.sessions import sessions
+
+        return sessions[model_name]
     module, class_name = DIRECT_SESSIONS[model_name]
-    session_class = getattr(importlib.import_module(f"rembg.sessions.{module}"), class_name)
-    return session_class(model_name, sess_opts or ort.SessionOptions(), *args, **kwargs)
+    return getattr(importlib.import_module(f"rembg.sessions.{module}"), class_name)
 
 
 def load_session_factory():

@@ -1,7 +1,11 @@
-"""The segmentation model: one rembg session per process, created at init from the baked file.
+"""The segmentation model: one onnxruntime session per process, created at init from the baked file.
 
 rembg downloads missing weights at run time; on Lambda that would be a network call from a
 read-only filesystem at the worst moment, so a missing model is a start-up error instead.
+The session is created here rather than through rembg's session classes: they only resolve
+the same file (and import its downloader) before calling onnxruntime, and this way the file
+can be the build's optimised copy (model_files.py). Creating it can run on a background thread
+(onnxruntime releases the GIL) while the entry point imports the rest of the service.
 """
 
 from __future__ import annotations
@@ -9,13 +13,15 @@ from __future__ import annotations
 import math
 import os
 import threading
+from concurrent.futures import Future
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from function.errors import ErrorCode, InvalidOption, ModelNotAvailable
-from function.imaging.coldstart import load_session_factory
+from function.imaging.model_files import baked_models, session_file
 
 # u2net and u2netp share rembg's input contract: 320x320, ImageNet mean/std, scaled by the max pixel.
 MODEL_SIZE = (320, 320)
@@ -40,29 +46,72 @@ def usable_cpus() -> int:
     return max(1, available)
 
 
+def _open_session(path: Path, threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    # After a run, idle pool threads would spin for a while and steal the CPUs from the
+    # band threads that upscale/compose/encode right after inference.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # The memory pattern pre-plans one block for all of a run's tensors on top of the arena; without
+    # it the arena alone serves them, at the same speed and with ~200 MB less kept (benchmarks/README.md).
+    options.enable_mem_pattern = False
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _in_background(work) -> Future:
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as error:  # handed to whoever waits for the model
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="model-load", daemon=True).start()
+    return future
+
+
 class BackgroundModel:
     """A rembg session that predicts the foreground mask at the model's resolution (320x320)."""
 
-    def __init__(self, name: str, home: Path):
-        # rembg resolves model files through U2NET_HOME; point it at the baked folder.
-        os.environ["U2NET_HOME"] = str(home)
+    def __init__(self, name: str, home: Path, in_background: bool = False):
         if name not in baked_models(home):
             raise ModelNotAvailable(
                 f"model {name!r} is not baked under {home}; run `python -m function.imaging.prepare {name}`"
             )
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = usable_cpus()
-        # After a run, idle pool threads would spin for a while and steal the CPUs from the
-        # band threads that upscale/compose/encode right after inference.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.name = name
-        self.threads = options.intra_op_num_threads
-        new_session = load_session_factory()  # rembg's factory minus the pymatting import
-        self.session = new_session(name, sess_opts=options, providers=["CPUExecutionProvider"])
-        self._run = self.session.inner_session.run
-        self._input_name = self.session.inner_session.get_inputs()[0].name
+        self.file = session_file(home, name)
+        self.threads = usable_cpus()
+        if in_background:
+            self._loading = _in_background(lambda: _open_session(self.file, self.threads))
+        else:
+            self._loading = Future()
+            self._loading.set_result(_open_session(self.file, self.threads))
+
+    def wait(self) -> None:
+        """Block until the session exists; a model that cannot load raises here."""
+        self._loading.result()
+
+    @cached_property
+    def _session(self):
+        return self._loading.result()
+
+    @cached_property
+    def _input_name(self) -> str:
+        return self._session.get_inputs()[0].name
+
+    @cached_property
+    def session(self):
+        """rembg's own session object around this model's onnxruntime session (no second load),
+        for comparing with rembg.remove(..., session=model.session)."""
+        from function.imaging.coldstart import rembg_session_class
+
+        session_class = rembg_session_class(self.name)
+        session = session_class.__new__(session_class)
+        session.model_name, session.inner_session = self.name, self._session
+        return session
 
     def model_input(self, image: Image.Image) -> dict[str, np.ndarray]:
         """rembg's normalize(), in float32 and with a cheaper (reducing) downscale."""
@@ -76,34 +125,28 @@ class BackgroundModel:
 
     def small_mask(self, image: Image.Image) -> Image.Image:
         """The mask at the model's resolution (320x320, mode L), post-processed as rembg does."""
-        prediction = self._run(None, self.model_input(image))[0][0, 0]
+        prediction = self._session.run(None, self.model_input(image))[0][0, 0]
         low, high = prediction.min(), prediction.max()
         # A flat prediction (nothing to tell apart) would divide by zero; rembg has that bug.
         prediction = (prediction - low) / ((high - low) or 1.0)
         return Image.fromarray((prediction * 255).astype(np.uint8))
 
 
-def baked_models(home: Path) -> tuple[str, ...]:
-    """Model names with a file in either layout rembg reads (flat, or models/<name>/)."""
-    flat = {path.stem for path in home.glob("*.onnx")}
-    nested = {path.parent.name for path in home.glob("models/*/*.onnx") if path.stem == path.parent.name}
-    return tuple(sorted(flat | nested))
-
-
 class ModelRegistry:
     """The models baked into the image, each session created at most once per process.
 
-    The default model is loaded at init (the cold start pays for it once); another baked model
-    is loaded on the first request that asks for it and kept.
+    The default model is loaded at init (the cold start pays for it once), on a background thread
+    when `in_background` (then `default.wait()` ends init); another baked model is loaded on the
+    first request that asks for it and kept.
     """
 
-    def __init__(self, home: Path, default: str):
+    def __init__(self, home: Path, default: str, in_background: bool = False):
         self.home = home
         self.available = baked_models(home)
         self._models: dict[str, BackgroundModel] = {}
         self._lock = threading.Lock()
         self.default_name = default
-        self.default = BackgroundModel(default, home)
+        self.default = BackgroundModel(default, home, in_background)
         self._models[default] = self.default
 
     def get(self, name: str | None = None) -> BackgroundModel:
