@@ -71,8 +71,8 @@ async def remove_bg(
     settings = service.settings
     input_key = caller.input_key(image_key, settings) if image_key else None
     stored_at = caller.result_key(output_key, settings) if output_key is not None else None
+    chosen = service.models.get(model)  # before the body is read: an unknown model is refused at once
     source = await image_source(request, image_url, input_key, settings.max_input_bytes)
-    chosen = service.models.get(model)  # before any I/O: an unknown model is refused at once
     destination = Destination(stored_at, overwrite, redirect, caller.folder)
     return await run_in_threadpool(service.process, source, chosen, options, destination)
 

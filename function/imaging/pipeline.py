@@ -192,7 +192,7 @@ def remove_background(
     with stage("infer"):
         small = model.small_mask(image)
     if image.mode == "RGB" and options in (RemovalOptions(), RemovalOptions(decontaminate=False)):
-        # The default request (and every S3 record): fused, parallel upscale + cutout + PNG.
+        # The default request (and S3 records with default options): fused, parallel upscale + cutout + PNG.
         with stage("compose_encode"), processing("the cutout"):
             edges = EdgeColours.estimate(image, small) if options.decontaminate else None
             body, bbox = banded.cutout_png(image, small, _SUBJECT_LUT, edges)
