@@ -17,7 +17,19 @@ import json
 import time
 from pathlib import Path
 
-from benchmarks.common import BUCKET, MODELS, WORK, Table, median, model_home, photo_jpeg, photo_path, ratio, seconds
+from benchmarks.common import (
+    BUCKET,
+    MODELS,
+    PUBLIC,
+    WORK,
+    Table,
+    median,
+    model_home,
+    photo_jpeg,
+    photo_path,
+    ratio,
+    seconds,
+)
 
 # Both entry points start the same way: load the event, import the handlers (init), and mark
 # the first inference. The Lambda context class stands in for the runtime's own object.
@@ -120,7 +132,9 @@ def measure(runs: int, with_reference: bool, baked: Path, models: tuple[str, ...
         client = s3.client()
         for run in range(runs):
             for model in models:
-                env = lambda_env(baked_cache=baked, model_home=home, MODEL_NAME=model, **s3.environment(BUCKET))
+                env = lambda_env(
+                    baked_cache=baked, model_home=home, MODEL_NAME=model, API_AUTH=PUBLIC, **s3.environment(BUCKET)
+                )
                 events = _events(client, photo, run)
                 floor = FLOOR.format(
                     model=str(home / f"{model}.onnx"), photo=str(photo_path(0.25)), threads=usable_cpus()

@@ -17,6 +17,8 @@ REPO = Path(__file__).resolve().parent.parent
 WORK = Path("/var/tmp/rembg-bench")
 BUCKET = "bench-bucket"
 MODELS = ("u2netp", "u2net")
+# The benchmarks call the API as an anonymous caller: what a request costs does not depend on the mode.
+PUBLIC = "none"
 SHIPPED = "u2net"  # the model the image deploys (template.yaml ModelName, Dockerfile MODEL_NAME)
 
 

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks.common import BUCKET, REPO, SHIPPED, WORK, Table, median, model_home, photo_jpeg
+from benchmarks.common import BUCKET, PUBLIC, REPO, SHIPPED, WORK, Table, median, model_home, photo_jpeg
 
 MB_PER_VCPU = 1769
 MEMORY_SIZES_MB = (1024, 1536, 1769, 2048, 2560, 3008, 3538)  # 3538 MB = 2 vCPUs, all this machine has
@@ -126,7 +126,13 @@ def measure(model: str, memory_sizes, sizes, repetitions: int) -> tuple[dict, di
     workers: list[_Worker] = []
     try:
         s3.create_bucket(BUCKET, versioned=True)
-        env = {**os.environ, **s3.environment(BUCKET), "U2NET_HOME": str(model_home()), "PYTHONPATH": str(REPO)}
+        env = {
+            **os.environ,
+            **s3.environment(BUCKET),
+            "U2NET_HOME": str(model_home()),
+            "PYTHONPATH": str(REPO),
+            "API_AUTH": PUBLIC,
+        }
         workers = [_Worker(memory_mb, model, env) for memory_mb in memory_sizes]
         times: dict[tuple, list[float]] = {}
         for round_ in range(repetitions + 1):  # round 0 warms up and is discarded
