@@ -18,7 +18,7 @@ from several threads, so this does:
     chunk's CRC is zlib.crc32 over type + data.
 
 Each band restarts deflate's 32 KB history, which costs a few bytes per band; bands are ~2 MB.
-The output is verified by decoding with Pillow and comparing every pixel (tests/unit/test_png.py).
+The output is verified by decoding with Pillow and comparing every pixel (tests/unit/imaging/test_png.py).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 @cache
 def _processor() -> BatchProcessor:
-    # Imported on the first batch, not at init: every function's cold start would pay ~50 ms for it.
+    # Imported on the first batch, not at init, so no function's cold start pays for it.
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
     return BatchProcessor(event_type=EventType.SQS)
