@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOOLS := .venv-tools/.installed
 
-.PHONY: setup browser run local-s3 test lint lock clean bench bench-memory
+.PHONY: setup browser run local-s3 test test-fast lint lock clean bench bench-memory
 
 setup: $(STAMP) models/u2netp.onnx
 
@@ -56,6 +56,11 @@ local-s3: setup
 
 test: setup browser $(TOOLS)
 	$(PY) -m pytest
+
+# Everything that needs no browser, image build, sandbox, fuzzing or benchmark (the markers in pytest.ini).
+FAST_LANE := not (browser or image_build or sandbox or fuzz or benchmark or slow)
+test-fast: setup $(TOOLS)
+	$(PY) -m pytest -m "$(FAST_LANE)"
 
 # Our handlers against the bare floor and rembg, side by side: cold start, warm latency, memory,
 # the cost of each Lambda memory size, for u2netp and u2net; then edge quality (benchmarks/README.md).
