@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from function.settings import Settings  # noqa: E402
-from tests.dockerfile import DockerContext, dockerfile_instructions  # noqa: E402
+from tests.dockerfile import DockerContext, copy_into, dockerfile_instructions, expand  # noqa: E402
 
 # Variables the template may pass besides Settings' own fields.
 EXTRA_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_TRACE_DISABLED", "LOG_LEVEL"}
@@ -924,21 +924,32 @@ def test_dockerfile_bakes_models_and_numba_cache_with_prepare():
     from function.settings import DEFAULT_MODEL_HOME
 
     assert DEFAULT_MODEL_HOME.name == "models" and DEFAULT_MODEL_HOME.parent == ROOT
-    # The prepare step runs after the code it executes (prepare.py and what it imports) is copied in.
-    order = [kw + " " + rest for kw, rest in instructions]
-    prepare = next(i for i, line in enumerate(order) if "build_steps.py prepare" in line)
-    copied_before = " ".join(line for line in order[:prepare] if line.startswith("COPY"))
-    needed, pending = set(), ["function/runtime/prepare.py"]
-    while pending:  # prepare.py and every function module it imports, however indirectly
-        path = pending.pop()
-        needed.add(path)
-        imported = re.findall(r"^from (function[.\w]*) import", (ROOT / path).read_text(), re.M)  # top level: what runs
-        pending += [
-            f"{module.replace('.', '/')}.py" for module in imported if f"{module.replace('.', '/')}.py" not in needed
-        ]
-    assert needed >= {"function/settings.py", "function/errors.py", "function/runtime/model_files.py"}
-    for path in needed | {"function/__init__.py", "function/imaging/__init__.py"}:
-        assert path in copied_before, path
+
+
+def test_the_prepare_step_runs_from_what_the_dockerfile_copied_before_it(tmp_path):
+    """The build runs function.runtime.prepare before the rest of function/ is copied in: every
+    module it imports must be among the files copied by then."""
+    variables = {"LAMBDA_TASK_ROOT": str(tmp_path / "task"), "BUILD_STEPS": str(tmp_path / "build")}
+    context = DockerContext(ROOT)
+    for keyword, rest in dockerfile_instructions():
+        if keyword == "RUN" and "build_steps.py prepare" in rest:
+            break
+        if keyword == "COPY":
+            *sources, dest = expand(rest, variables).split()
+            copy_into(context, sources, dest)
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+
+    run = subprocess.run(
+        [sys.executable, "-m", "function.runtime.prepare", "--help"],
+        cwd=tmp_path / "task",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert not (tmp_path / "task" / "function" / "imaging").exists()  # copied only after the step
 
 
 def test_build_steps_use_only_the_standard_library():
