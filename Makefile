@@ -58,9 +58,10 @@ local-s3: setup
 test: setup browser $(TOOLS)
 	$(PY) -m pytest
 
-# Everything that needs no browser, image build, sandbox, fuzzing or benchmark (the markers in pytest.ini).
-FAST_LANE := not (browser or image_build or sandbox or fuzz or benchmark or slow)
-test-fast: setup $(TOOLS)
+# The inner loop: every test without a lane marker (pytest.ini), so no browser, image build, sandbox,
+# fuzzing, benchmark, SAM CLI or worst-case run; nor the SAM CLI's venv, which only those tests use.
+FAST_LANE := not (browser or image_build or sandbox or fuzz or benchmark or sam or slow)
+test-fast: setup
 	$(PY) -m pytest -m "$(FAST_LANE)"
 
 # Our handlers against the bare floor and rembg, side by side: cold start, warm latency, memory,

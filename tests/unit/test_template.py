@@ -279,6 +279,7 @@ def test_cfn_lint_reports_nothing(mode, tmp_path):
     assert not matches, "\n".join(str(m) for m in matches)
 
 
+@pytest.mark.sam
 @pytest.mark.skipif(
     not (TOOLS_BIN / "sam").exists(), reason="no .venv-tools/bin/sam (pip install aws-sam-cli into .venv-tools)"
 )
@@ -313,6 +314,7 @@ def translated(template_path: Path, out: Path) -> dict:
     return json.loads(run.stdout)
 
 
+@pytest.mark.sam
 @pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-translator lives there)")
 def test_sam_translator_output_lints_clean_no_circular_dependency(tmp_path):
     """cfn-lint 1.x checks SAM templates without expanding them, so it cannot see the
@@ -355,6 +357,7 @@ def test_cfn_lint_reports_nothing_with_the_ingest_queue(tmp_path):
     assert not matches, "\n".join(str(m) for m in matches)
 
 
+@pytest.mark.sam
 @pytest.mark.skipif(
     not (TOOLS_BIN / "sam").exists(), reason="no .venv-tools/bin/sam (pip install aws-sam-cli into .venv-tools)"
 )
@@ -377,6 +380,7 @@ def test_sam_validate_lint_with_the_ingest_queue(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+@pytest.mark.sam
 @pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-translator lives there)")
 def test_with_the_ingest_queue_s3_fills_a_paced_queue_whose_failures_reach_the_failure_queue(template, tmp_path):
     res = translated(with_defaults(tmp_path, IngestQueue="true"), tmp_path / "transformed.json")["Resources"]
@@ -422,6 +426,7 @@ def routes_and_security(transformed: dict, params: dict[str, str]) -> tuple[dict
     return routes, {} if schemes is NO_VALUE else schemes
 
 
+@pytest.mark.sam
 @pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-translator lives there)")
 @pytest.mark.parametrize("mode", list(AUTH_MODES))
 def test_the_translated_api_guards_the_bucket_touching_routes_only(mode, tmp_path):
@@ -1154,6 +1159,7 @@ def containers_of_sam_local_invoke(env_vars_file: str, *overrides: str) -> dict:
     return json.loads(run.stdout)
 
 
+@pytest.mark.sam
 @pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-cli lives there)")
 @pytest.mark.parametrize("ingest_queue, s3_entry_point", [("false", "s3_handler"), ("true", "sqs_handler")])
 def test_sam_local_invoke_points_every_container_at_the_local_s3(ingest_queue, s3_entry_point):
@@ -1179,6 +1185,7 @@ def test_sam_local_invoke_points_every_container_at_the_local_s3(ingest_queue, s
         assert settings.aws_endpoint_url_s3 == local_env_endpoint()
 
 
+@pytest.mark.sam
 @pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-cli lives there)")
 def test_without_the_env_file_the_containers_endpoint_is_empty_which_means_aws():
     for container in containers_of_sam_local_invoke("-").values():
