@@ -74,10 +74,11 @@ bench: setup
 bench-memory: setup
 	$(PY) -m benchmarks.cost
 
-# House style (pyproject.toml) and the template; CI runs this before the tests.
+# House style (pyproject.toml), types (mypy.ini: strict on function/) and the template; CI runs this before the tests.
 lint: setup $(TOOLS)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
 	.venv-tools/bin/sam validate --lint
 
@@ -105,4 +106,4 @@ lock: $(TOOLS)
 	done
 
 clean:
-	rm -rf $(VENV) .venv-tools models .pytest_cache site
+	rm -rf $(VENV) .venv-tools models .pytest_cache .mypy_cache site
