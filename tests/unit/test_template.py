@@ -1347,3 +1347,52 @@ def test_the_page_may_fetch_parked_results_from_the_bucket_and_post_uploads_to_i
     assert set(rule["AllowedMethods"]) == {"GET", "HEAD", "POST"}
     assert condition == "HasFrontendUrl" and api_only == [api_origin]
     assert with_frontend == {"Fn::Split": [",", {"Fn::Sub": api_origin["Fn::Sub"] + ",${FrontendUrl}"}]}
+
+
+# --------------------------------------------------------------------------- samconfig
+
+
+@pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-cli lives there)")
+def test_build_and_deploy_take_the_architecture_from_one_place_in_samconfig(tmp_path):
+    """`sam build` builds the image for the architecture it resolves; `sam deploy` deploys the functions
+    with the one it resolves. Read as the SAM CLI reads samconfig.toml (its [global] parameters, each
+    command's own section on top), the committed file gives both the same; so does an edit of the global
+    line; a parameter_overrides under deploy only (what `sam deploy --guided` saves) does not."""
+    committed = (ROOT / "samconfig.toml").read_text()
+    line = 'parameter_overrides = "Architecture=x86_64"\n'
+    assert len(re.findall(r"^parameter_overrides", committed, re.M)) == 1
+    assert line in committed.split("[default.build.parameters]")[0]  # in [default.global.parameters]
+    arm = tmp_path / "arm"
+    arm.mkdir()
+    (arm / "samconfig.toml").write_text(committed.replace(line, line.replace("x86_64", "arm64")))
+    guided = tmp_path / "guided"
+    guided.mkdir()
+    (guided / "samconfig.toml").write_text(
+        committed.replace(
+            "[default.deploy.parameters]\n", "[default.deploy.parameters]\n" + line.replace("x86_64", "arm64")
+        )
+    )
+    run = subprocess.run(
+        [
+            str(TOOLS_BIN / "python"),
+            str(ROOT / "tests" / "sam_config_architectures.py"),
+            str(TEMPLATE),
+            str(ROOT),
+            str(arm),
+            str(guided),
+        ],
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    resolved = json.loads(run.stdout)
+
+    def only(command: dict) -> str:
+        (architecture,) = {arch for archs in command.values() for arch in archs}
+        return architecture
+
+    assert only(resolved[str(ROOT)]["build"]) == only(resolved[str(ROOT)]["deploy"]) == "x86_64"
+    assert only(resolved[str(arm)]["build"]) == only(resolved[str(arm)]["deploy"]) == "arm64"
+    assert (only(resolved[str(guided)]["build"]), only(resolved[str(guided)]["deploy"])) == ("x86_64", "arm64")
