@@ -1396,3 +1396,22 @@ def test_build_and_deploy_take_the_architecture_from_one_place_in_samconfig(tmp_
     assert only(resolved[str(ROOT)]["build"]) == only(resolved[str(ROOT)]["deploy"]) == "x86_64"
     assert only(resolved[str(arm)]["build"]) == only(resolved[str(arm)]["deploy"]) == "arm64"
     assert (only(resolved[str(guided)]["build"]), only(resolved[str(guided)]["deploy"])) == ("x86_64", "arm64")
+
+
+@pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-cli lives there)")
+def test_sam_deploy_guided_asks_about_authentication_in_mode_none_only_and_the_docs_say_so():
+    """`sam deploy --guided` asks "<function> has no authentication. Is this okay? [y/N]" for each function
+    it finds unauthenticated, and its default answer aborts the deploy: an operator choosing ApiAuth=NONE
+    must be told to answer y."""
+    run = subprocess.run(
+        [str(TOOLS_BIN / "python"), str(ROOT / "tests" / "sam_guided_auth.py"), str(TEMPLATE), *AUTH_MODES],
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    assert json.loads(run.stdout) == {mode: {"HttpFunction": mode != "NONE"} for mode in AUTH_MODES}
+    docs = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
+    assert "HttpFunction has no authentication. Is this okay?" in docs
