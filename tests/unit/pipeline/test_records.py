@@ -7,7 +7,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from function.s3.records import (
+from function.pipeline.records import (
     InputObject,
     MalformedRecord,
     NotAnS3Notification,
