@@ -1235,6 +1235,20 @@ def test_local_env_file_points_at_local_bucket(template):
     assert env["Parameters"][LOCAL_ONLY] == "http://127.0.0.1:8091"  # what `make local-s3` serves
 
 
+def sam_cli_script(script: str, *args: str, env: dict[str, str] | None = None):
+    """The JSON one of tests/sam_*.py prints, run with the tools venv's Python (the SAM CLI's own code)."""
+    run = subprocess.run(
+        [str(TOOLS_BIN / "python"), str(ROOT / "tests" / script), *args],
+        cwd=ROOT,
+        env=env or {**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout)
+
+
 def containers_of_sam_local_invoke(env_vars_file: str, *overrides: str) -> dict:
     """Each function's command and environment as `sam local invoke` resolves them (tests/sam_local_env.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -1247,16 +1261,7 @@ def containers_of_sam_local_invoke(env_vars_file: str, *overrides: str) -> dict:
         AWS_SHARED_CREDENTIALS_FILE="/dev/null",
         SAM_CLI_TELEMETRY="0",
     )
-    run = subprocess.run(
-        [str(TOOLS_BIN / "python"), str(ROOT / "tests" / "sam_local_env.py"), str(TEMPLATE), env_vars_file, *overrides],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    return json.loads(run.stdout)
+    return sam_cli_script("sam_local_env.py", str(TEMPLATE), env_vars_file, *overrides, env=env)
 
 
 @pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-cli lives there)")
@@ -1358,22 +1363,7 @@ def test_build_and_deploy_take_the_architecture_from_one_place_in_samconfig(tmp_
             "[default.deploy.parameters]\n", "[default.deploy.parameters]\n" + line.replace("x86_64", "arm64")
         )
     )
-    run = subprocess.run(
-        [
-            str(TOOLS_BIN / "python"),
-            str(ROOT / "tests" / "sam_config_architectures.py"),
-            str(TEMPLATE),
-            str(ROOT),
-            str(arm),
-            str(guided),
-        ],
-        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    resolved = json.loads(run.stdout)
+    resolved = sam_cli_script("sam_config_architectures.py", str(TEMPLATE), str(ROOT), str(arm), str(guided))
 
     def only(command: dict) -> str:
         (architecture,) = {arch for archs in command.values() for arch in archs}
@@ -1389,15 +1379,8 @@ def test_sam_deploy_guided_asks_about_authentication_in_mode_none_only_and_the_d
     """`sam deploy --guided` asks "<function> has no authentication. Is this okay? [y/N]" for each function
     it finds unauthenticated, and its default answer aborts the deploy: an operator choosing ApiAuth=NONE
     must be told to answer y."""
-    run = subprocess.run(
-        [str(TOOLS_BIN / "python"), str(ROOT / "tests" / "sam_guided_auth.py"), str(TEMPLATE), *AUTH_MODES],
-        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    found = sam_cli_script("sam_guided_auth.py", str(TEMPLATE), *AUTH_MODES)
 
-    assert json.loads(run.stdout) == {mode: {"HttpFunction": mode != "NONE"} for mode in AUTH_MODES}
+    assert found == {mode: {"HttpFunction": mode != "NONE"} for mode in AUTH_MODES}
     docs = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
     assert "HttpFunction has no authentication. Is this okay?" in docs
