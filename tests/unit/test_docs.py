@@ -44,3 +44,17 @@ def test_every_readme_link_lands_on_a_file_and_heading_that_exist():
         if not file.exists() or (anchor and anchor not in anchors(file)):
             broken.append(target)
     assert broken == []
+
+
+def test_the_architecture_page_names_every_package_and_module_there_is():
+    """The layout a newcomer reads matches `git ls-files function/`: a module added or moved shows up here."""
+    layout = (ROOT / "docs" / "architecture.md").read_text().split("## Layout", 1)[1].split("\n## ", 1)[0]
+    missing = []
+    for path in sorted((ROOT / "function").rglob("*.py")):
+        relative = path.relative_to(ROOT / "function")
+        if path.name == "__init__.py":
+            if len(relative.parts) > 1 and f"{relative.parts[0]}/" not in layout:
+                missing.append(f"{relative.parts[0]}/")
+        elif not re.search(rf"\b{re.escape(path.stem)}\b", layout):
+            missing.append(str(relative))
+    assert missing == []
