@@ -1,8 +1,9 @@
 """The S3 adapter: the only module that talks to S3.
 
 Client errors become ServiceErrors (4xx, permanent): "not there" is ImageNotFound, "not allowed"
-is StorageAccessDenied. The two differ only because the template grants s3:ListBucket on the
-input prefix: without it S3 answers a missing key with 403 as well. Throttling, 5xx and network
+is StorageAccessDenied. The two differ only because the template grants each function s3:ListBucket
+on the whole bucket (a prefix condition would not do: GetObject and HeadObject carry no s3:prefix):
+without it S3 answers a missing key with 403 as well. Throttling, 5xx and network
 failures become StorageUnavailable (503), which the HTTP path reports and the S3 path re-raises
 so Lambda retries.
 """
@@ -81,8 +82,9 @@ class ObjectStore:
     def head(self, bucket: str, key: str, denied_means_missing: bool = False) -> ObjectInfo | None:
         """The object's size, ETag, version and metadata; None when it does not exist.
 
-        `denied_means_missing` where the role may not list (the template grants s3:ListBucket on
-        the input prefix only): there S3 answers a missing key with 403 too.
+        `denied_means_missing` where a 403 can only mean "not there" for the caller: a bucket the role
+        may not list (an OUTPUT_BUCKET this stack does not manage), where S3 answers a missing key
+        with 403 too. In the stack's own bucket the role may list, so a missing key is a 404.
         """
         try:
             response = self.client.head_object(Bucket=bucket, Key=key)
