@@ -77,7 +77,7 @@ def api_region(api: str) -> str | None:
 
 
 def aws_s3_client(session, region: str | None):
-    from function.s3.storage import client_config  # regional, virtual-hosted presigned URLs, as the function's
+    from function.bucket.storage import client_config  # regional, virtual-hosted presigned URLs, as the function's
 
     return session.client("s3", region_name=region, config=client_config())
 

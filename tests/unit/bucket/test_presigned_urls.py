@@ -16,9 +16,9 @@ import pytest
 from fastapi import FastAPI
 from mangum import Mangum
 
+from function.bucket.storage import ObjectStore
 from function.fetch.policy import check_url
 from function.http.web import add_web_routes, result_origins
-from function.s3.storage import ObjectStore
 from function.settings import Settings
 from tests.support import header, http_api_event, lambda_context
 
