@@ -82,10 +82,15 @@ def aws_s3_client(session, region: str | None):
     return session.client("s3", region_name=region, config=client_config())
 
 
-def stack_from_cloudformation(name: str) -> Stack:
+def aws_session():
+    """boto3's session, in AWS_REGION when set (the AWS CLI reads it; boto3 only AWS_DEFAULT_REGION)."""
     import boto3
 
-    session = boto3.Session()
+    return boto3.Session(region_name=os.environ.get("AWS_REGION") or None)
+
+
+def stack_from_cloudformation(name: str) -> Stack:
+    session = aws_session()
     region = session.region_name
     if not region:
         raise Failed("no AWS region: set AWS_REGION (or a profile's region) to the stack's region")
@@ -115,9 +120,7 @@ def stack_from_cloudformation(name: str) -> Stack:
 
 
 def stack_named_directly(api: str, bucket: str | None, auth: str | None) -> Stack:
-    import boto3
-
-    session = boto3.Session()
+    session = aws_session()
     region = api_region(api) or session.region_name
     return Stack(
         description=f"API {api}" + (f", bucket {bucket}" if bucket else ", no BUCKET given"),

@@ -17,9 +17,9 @@ import boto3
 import requests
 
 from local.embedded_s3 import LOCAL_AWS_ENV, LOCAL_BUCKET
-from local.gateway import LocalJwtAuthorizer
+from local.gateway import LocalJwtAuthorizer, is_public
 from local.s3_trigger import InputPrefixPoller
-from tests.support import open_image, served
+from tests.support import EXAMPLE_CREDENTIALS, iam_authorizer, open_image, served, sigv4_signature_is_valid
 
 ROOT = Path(__file__).resolve().parents[2]
 LINE = re.compile(r"^(ok|FAIL|skip) +(\d+\.\d\d)s  ([^:]+): (.*)$")
@@ -220,6 +220,74 @@ def test_in_jwt_mode_another_callers_job_is_refused(app_in_mode, handlers, embed
     assert all(result == "ok" for result, _ in checks.values()), printed
     assert checks["a caller with no credentials"][1] == "a POST /uploads with no credentials: 401"
     assert "404 for another (job_not_found)" in checks["JWT callers kept apart"][1]
+    assert every_version(s3) == before, "the smoke left objects behind"
+
+
+class SigV4Gateway:
+    """API Gateway's AWS_IAM authorizer in front of the app, as far as a test can be it: the signature of
+    each guarded request, as it arrived, is recomputed with the example secret; a good one is vouched
+    for in the event, anything else is API Gateway's 403."""
+
+    def __init__(self, app):
+        self.app = app
+        self.verified = 0
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or is_public(scope["method"], scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        target = scope["raw_path"].decode() + (f"?{scope['query_string'].decode()}" if scope["query_string"] else "")
+        if not sigv4_signature_is_valid(scope["method"], target, headers, body):
+            await send(
+                {"type": "http.response.start", "status": 403, "headers": [(b"content-type", b"application/json")]}
+            )
+            await send({"type": "http.response.body", "body": b'{"message":"Forbidden"}'})
+            return
+        self.verified += 1
+
+        async def replay():
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        event = {"requestContext": {"authorizer": iam_authorizer()}}
+        await self.app({**scope, "aws.event": event}, replay, send)
+
+
+def test_in_iam_mode_every_request_is_signed_as_api_gateway_checks_it(app_in_mode, handlers, embedded_s3, s3):
+    """AUTH=iam: each request the smoke sends is SigV4-signed with the caller's AWS credentials, and the
+    signature holds for the request as it arrived (query with a presigned URL in it, body and all)."""
+    gateway = SigV4Gateway(app_in_mode("iam"))
+    trigger = InputPrefixPoller(s3, LOCAL_BUCKET, handlers.settings.input_prefix, handlers.s3_handler, interval=0.5)
+    trigger.new_objects()  # what the session's other tests left under input/ is not the smoke's to process
+    trigger.start()
+    before = every_version(s3)
+    try:
+        with served(gateway) as api:
+            status, checks, printed = run_smoke(
+                {
+                    **EXAMPLE_CREDENTIALS,
+                    "AWS_REGION": "us-east-1",
+                    "AWS_CONFIG_FILE": os.devnull,
+                    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                    "AWS_ENDPOINT_URL_S3": embedded_s3.endpoint,
+                    "API": api,
+                    "BUCKET": LOCAL_BUCKET,
+                    "AUTH": "iam",
+                    "ORIGIN": "http://localhost:3000",  # the page signs with x-amz-* headers: preflighted
+                }
+            )
+    finally:
+        trigger.stop()
+        trigger.join(5)
+    print(printed)
+    assert status == 0, printed
+    assert [name for name, (result, _) in checks.items() if result != "ok"] == ["JWT callers kept apart"], printed
+    assert checks["a caller with no credentials"][1] == "a POST /uploads with no credentials: 403"
+    assert gateway.verified >= 4  # two /remove-bg, /uploads and at least one GET /jobs/{id}
     assert every_version(s3) == before, "the smoke left objects behind"
 
 
