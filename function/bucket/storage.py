@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -21,9 +21,9 @@ from function.errors import AlreadyExists, ImageNotFound, InputTooLarge, Storage
 
 if TYPE_CHECKING:
     # boto3-stubs[s3], a dev-only package: never imported at run time.
+    from botocore.config import Config
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef, PutObjectRequestTypeDef
-    from botocore.config import Config
 
 _MISSING = {"NoSuchKey", "404", "NotFound", "NoSuchBucket"}
 _DENIED = {"AccessDenied", "403", "Forbidden"}
@@ -51,7 +51,7 @@ def client_config() -> Config:
 
     # The variables boto3 itself reads for an endpoint override.
     overridden = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    style = "path" if overridden else "virtual"
+    style: Literal["path", "virtual"] = "path" if overridden else "virtual"
     return Config(
         retries={"mode": "standard", "max_attempts": 3},
         connect_timeout=5,
