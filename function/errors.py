@@ -64,7 +64,10 @@ class ErrorCode(StrEnum):
     IMAGE_TOO_MANY_PIXELS = (
         "image_too_many_pixels",
         413,
-        ("over MAX_INPUT_MEGAPIXELS (WebP: half of it), or a side over 16,383 px"),
+        (
+            "over MAX_INPUT_MEGAPIXELS (WebP: half of it), or a side over 16,383 px; a HEIF/AVIF whose tiles "
+            "decode to over 1.25x MAX_INPUT_MEGAPIXELS"
+        ),
     )
     IMAGE_TOO_MANY_SCANS = (
         "image_too_many_scans",
@@ -75,6 +78,16 @@ class ErrorCode(StrEnum):
         "image_too_many_segments",
         413,
         ("over 65,536 markers, chunks, blocks, tags or tiles, or over 16 Exif/Photoshop segments in a JPEG"),
+    )
+    IMAGE_TOO_MANY_ITEMS = (
+        "image_too_many_items",
+        413,
+        "a HEIF/AVIF with over 1,000 items, item references or items with properties, or images derived over 4 deep",
+    )
+    IMAGE_TILES_OUTSIDE_PICTURE = (
+        "image_tiles_outside_picture",
+        413,
+        "a HEIF/AVIF grid with a whole row or column of tiles outside its picture",
     )
     IMAGE_RLE_TOO_MANY_PIXELS = "image_rle_too_many_pixels", 413, "a run-length-encoded BMP over 4 MP"
     IMAGE_UNPROCESSABLE = (

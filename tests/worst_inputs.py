@@ -22,6 +22,16 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from tests.heif_files import (
+    astronaut_tile,
+    coded,
+    grid_file,
+    grid_item,
+    grid_of_grids,
+    heif_file,
+    tile_item,
+    with_hidden_items,
+)
 from tests.image_files import encoded, png_chunk, raw_png, webp_animation_on_canvas
 from tests.jpeg_files import exif_segment, jpeg_with_segments, progressive_jpeg
 from tests.tiff_files import exif_blob, tiff_file
@@ -393,6 +403,80 @@ def tiff_malformed_orientation() -> WorstCase:
     )
 
 
+# ------------------------------------------------------------------ HEIF / AVIF
+
+
+@functools.lru_cache(maxsize=2)
+def _flat_tile(side: int):
+    # x265's fastest preset: a large tile in a second or so (a test's budget), decoded as slowly as any.
+    return coded(Image.new("RGB", (side, side), (50, 100, 150)), "HEIF", quality=10, enc_params={"preset": "ultrafast"})
+
+
+def heic_tiles_outside() -> WorstCase:
+    # libheif decodes every tile a grid lists, also those wholly outside the picture.
+    return WorstCase(
+        "heic 64x64 grid of 144 tiles of 4096²",
+        grid_file(_flat_tile(4096), 12, 12, (64, 64)),
+        "image_tiles_outside_picture",
+    )
+
+
+def heic_grid_at_cap() -> WorstCase:
+    # As phones write them: 512² tiles (a real photo's), the last row and column overhanging the picture.
+    return WorstCase(
+        "heic 50 MP grid of 14x14 tiles of 512²", grid_file(astronaut_tile(), 14, 14, (SIDE, SIDE)), ANSWERED
+    )
+
+
+def heic_grid_of_grids_outside() -> WorstCase:
+    # Grids nest: 16 grids of 16 tiles of 2048², each inner grid declaring a quarter of the picture.
+    tile = _flat_tile(2048)
+    tiles = {2 + i: tile_item(tile) for i in range(16)}
+    quarter = (SIDE + 3) // 4
+    inner = {key: grid_item(4, 4, (quarter, quarter), tuple(tiles), hidden=True) for key in range(1000, 1016)}
+    data = heif_file({1: grid_item(4, 4, (SIDE, SIDE), tuple(inner)), **inner, **tiles}, primary=1)
+    return WorstCase("heic grid of 4x4 grids of 4x4 tiles of 2048²", data, "image_tiles_outside_picture")
+
+
+def heic_grid_of_grids_over_cap() -> WorstCase:
+    # Every grid inside the picture, but 2x2 grids of 3x3 tiles of 2048² decode 151 MP.
+    return WorstCase(
+        "heic 6145² grid of 2x2 grids of 3x3 tiles of 2048²",
+        grid_of_grids(_flat_tile(2048), 2, 3, (6145, 6145)),
+        "image_too_many_pixels",
+    )
+
+
+def heic_grid_of_grids_at_cap() -> WorstCase:
+    return WorstCase(
+        "heic 50 MP grid of 2x2 grids of 7x7 tiles of 512²",
+        grid_of_grids(astronaut_tile(), 2, 7, (SIDE, SIDE)),
+        ANSWERED,
+    )
+
+
+def avif_many_items() -> WorstCase:
+    # libavif looks each item up in a list as it parses: quadratic in the item count.
+    return WorstCase(
+        "avif with 48,000 hidden items", with_hidden_items(astronaut_tile(512, "AVIF"), 48_000), "image_too_many_items"
+    )
+
+
+def avif_items_at_limit() -> WorstCase:
+    from function.imaging.heif_items import MAX_ITEMS
+
+    return WorstCase(
+        f"avif with {MAX_ITEMS:,} items (the limit)",
+        with_hidden_items(astronaut_tile(512, "AVIF"), MAX_ITEMS - 1),
+        ANSWERED,
+    )
+
+
+def avif_from_pillow() -> WorstCase:
+    picture = _photo().resize((4032, 3024), Image.Resampling.LANCZOS)
+    return WorstCase("avif 12 MP from Pillow", encoded(picture, "AVIF", quality=80, speed=10), ANSWERED)
+
+
 REAL_PHOTOS = [real_photo_jpeg, real_photo_progressive, real_photo_webp, real_photo_webp_cap, real_photo_matting]
 WORST_CASES = [
     matting_noise,
@@ -430,4 +514,12 @@ WORST_CASES = [
     tiff_rational_flood,
     tiff_at_cap,
     tiff_malformed_orientation,
+    heic_tiles_outside,
+    heic_grid_at_cap,
+    heic_grid_of_grids_outside,
+    heic_grid_of_grids_over_cap,
+    heic_grid_of_grids_at_cap,
+    avif_many_items,
+    avif_items_at_limit,
+    avif_from_pillow,
 ]
