@@ -107,7 +107,12 @@ class ErrorCode(StrEnum):
     INVALID_CROP_MARGIN = "invalid_crop_margin", 422, "crop_margin is not pixels or a percentage up to 100%"
     CROP_MARGIN_TOO_LARGE = "crop_margin_too_large", 422, "crop_margin would make a result over the input limits"
     MODEL_NOT_AVAILABLE = "model_not_available", 422, "model is not one of the models baked into the image"
-    ALPHA_MATTING_TOO_LARGE = "alpha_matting_too_large", 413, "alpha matting over ALPHA_MATTING_MAX_MEGAPIXELS"
+    ALPHA_MATTING_TOO_LARGE = (
+        "alpha_matting_too_large",
+        413,
+        "alpha matting over ALPHA_MATTING_MAX_MEGAPIXELS, or whose thresholds and erode_size leave over 80,000 "
+        "pixels unknown",
+    )
     JOB_NOT_FOUND = (
         "job_not_found",
         404,
