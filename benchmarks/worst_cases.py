@@ -42,17 +42,36 @@ CAPPED_BY = {"webp": "real_photo_webp_cap", "webp+bgcolor": "real_photo_webp_cap
 
 
 def removal_options(query: dict):
-    from function.imaging.options import Matting, RemovalOptions, parse_bgcolor
+    from function.imaging.options import options_from_text
 
-    return RemovalOptions(
-        format=query.get("format", "png"),
-        bgcolor=parse_bgcolor(query["bgcolor"]) if "bgcolor" in query else None,
-        matting=Matting() if query.get("alpha_matting") == "true" else None,
-    )
+    return options_from_text(query)
+
+
+class GivenMask:
+    """The model, whose mask is replaced by a case's own (a mask the real model cannot be made to give)."""
+
+    def __init__(self, model, mask):
+        self.model, self.mask, self.name = model, mask, model.name
+
+    def small_mask(self, image):
+        self.model.small_mask(image)  # the inference still runs: its cost is part of the request
+        return self.mask
+
+
+def write_case(case, path: Path) -> None:
+    """A case as the child reads it: the bytes, and beside them its name, expectation, own options and mask."""
+    path.write_bytes(case.data)
+    path.with_suffix(".json").write_text(json.dumps({"name": case.name, "expect": case.expect, "query": case.query}))
+    mask = path.with_suffix(".mask.png")
+    if case.mask is not None:
+        case.mask.save(mask)
+    elif mask.exists():
+        mask.unlink()
 
 
 def run_one(path: Path, option_set: str) -> dict:
-    """In the child: build the model as the function does at init, then one request."""
+    """In the child: build the model as the function does at init, then one request (with the case's
+    own options over the option set's, and its own mask if it has one)."""
     from PIL import Image
 
     from benchmarks.memory import peak_mb
@@ -71,7 +90,11 @@ def run_one(path: Path, option_set: str) -> dict:
         model.small_mask(Image.new("RGB", (64, 64)))
     limits = DecodeLimits(max_bytes=settings.max_input_bytes, max_pixels=settings.max_input_pixels)
     data = path.read_bytes()
-    options = removal_options(OPTION_SETS[option_set])
+    info = path.with_suffix(".json")
+    own = json.loads(info.read_text()).get("query", {}) if info.exists() else {}
+    options = removal_options({**OPTION_SETS[option_set], **own})
+    if path.with_suffix(".mask.png").exists():
+        model = GivenMask(model, Image.open(path.with_suffix(".mask.png")).convert("L"))
     init = peak_mb()
     stages: dict[str, float] = {}
 
@@ -124,12 +147,10 @@ def input_file(make, cached: bool) -> tuple[str, Path, str]:
     path = CACHE / f"{make.__name__}.bin"
     meta = path.with_suffix(".json")
     if not (cached and path.exists() and meta.exists()):
-        case = make()
         CACHE.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(case.data)
-        meta.write_text(json.dumps({"name": case.name, "expect": case.expect}))
+        write_case(make(), path)
     info = json.loads(meta.read_text())
-    return info["name"], path, info["expect"]
+    return info["name"] + "".join(f" {k}={v}" for k, v in info.get("query", {}).items()), path, info["expect"]
 
 
 def measure(path: Path, option_set: str, timeout: float, model_home: Path = REPO / "models") -> dict:
@@ -200,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         name, path, expect = input_file(make, cached=make.__name__ in SLOW_TO_MAKE)
         for option_set in option_sets:
-            if expect != "answered" and option_set != option_sets[0]:
-                continue  # a refusal does not depend on the options
+            if (expect != "answered" or "=" in name) and option_set != option_sets[0]:
+                continue  # a refusal does not depend on the options; a case with its own runs once
             yardstick = reference[option_set]
             if make is yardsticks[option_set]:
                 figure = yardstick

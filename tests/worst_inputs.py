@@ -17,7 +17,7 @@ import functools
 import random
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
@@ -53,6 +53,8 @@ class WorstCase:
     name: str
     data: bytes
     expect: str  # an ErrorCode value, or ANSWERED
+    query: dict[str, str] = field(default_factory=dict)  # the case's own options, as text
+    mask: Image.Image | None = None  # a small mask standing in for the model's (one it cannot be made to give)
 
 
 def fill(unit: bytes, budget: int) -> bytes:
@@ -477,6 +479,81 @@ def avif_from_pillow() -> WorstCase:
     return WorstCase("avif 12 MP from Pillow", encoded(picture, "AVIF", quality=80, speed=10), ANSWERED)
 
 
+# ------------------------------------------------------------------ Alpha matting and clean edges
+
+WIDEST_MATTING = {
+    "alpha_matting": "true",
+    "alpha_matting_foreground_threshold": "250",
+    "alpha_matting_background_threshold": "5",
+    "alpha_matting_erode_size": "40",
+}
+
+
+def matting_widest_knobs() -> WorstCase:
+    # The knobs widen the trimap's unknown band; pymatting's solve grows faster than the band.
+    photo = real_photo_matting()
+    return WorstCase(photo.name, photo.data, "alpha_matting_too_large", WIDEST_MATTING)
+
+
+def matting_default_knobs() -> WorstCase:
+    photo = real_photo_matting()
+    return WorstCase(photo.name, photo.data, ANSWERED, {"alpha_matting": "true"})
+
+
+def matting_wide_knobs_within_limit() -> WorstCase:
+    # ~60,000 unknown pixels of this photo's 0.5 MP (the limit is 80,000).
+    photo = real_photo_matting()
+    knobs = dict(WIDEST_MATTING, alpha_matting_foreground_threshold="245", alpha_matting_background_threshold="8")
+    return WorstCase(photo.name, photo.data, ANSWERED, {**knobs, "alpha_matting_erode_size": "15"})
+
+
+def _stepped_mask(border: int = 16) -> Image.Image:
+    """Sure background left, sure subject right, one-pixel 0/255 squares between: nothing soft on the
+    model's grid, soft nearly all over once upscaled to the photo."""
+    squares = (np.indices((320, 320)).sum(axis=0) % 2 * 255).astype(np.uint8)
+    squares[:, :border], squares[:, -border:] = 0, 255
+    return Image.fromarray(squares)
+
+
+def _ring_mask(soft_pixels: float, size: tuple[int, int]) -> Image.Image:
+    """A subject disc whose edge ramps over a ring, wide enough that `soft_pixels` of the upscaled mask are soft."""
+    from function.imaging.edges import soft_share
+
+    distance = np.hypot(*(np.indices((320, 320)) - 159.5))
+
+    def ring(width: float) -> Image.Image:
+        return Image.fromarray(np.clip((120 - distance) * 255 / width + 128, 0, 255).astype(np.uint8))
+
+    low, high = 0.5, 200.0
+    for _ in range(14):  # to a hundredth of a pixel of ramp
+        middle = (low + high) / 2
+        low, high = (
+            (middle, high) if soft_share(ring(middle), size) * size[0] * size[1] < soft_pixels else (low, middle)
+        )
+    return ring(low)
+
+
+def edges_stepped_mask() -> WorstCase:
+    photo = real_photo_jpeg()
+    return WorstCase(f"{photo.name}, a mask soft only once upscaled", photo.data, ANSWERED, mask=_stepped_mask())
+
+
+def edges_under_the_old_share_guard() -> WorstCase:
+    # 24 % soft: under the old guard (25 % of the small mask), 12 MP to unmix at 50 MP.
+    photo = real_photo_jpeg()
+    mask = _ring_mask(0.24 * SIDE * SIDE, (SIDE, SIDE))
+    return WorstCase(f"{photo.name}, a mask 24 % soft", photo.data, ANSWERED, mask=mask)
+
+
+def edges_at_the_soft_budget() -> WorstCase:
+    # The worst mask whose edge is still unmixed: just under MAX_SOFT_PIXELS soft.
+    from function.imaging.edges import MAX_SOFT_PIXELS
+
+    photo = real_photo_jpeg()
+    mask = _ring_mask(MAX_SOFT_PIXELS * 0.99, (SIDE, SIDE))
+    return WorstCase(f"{photo.name}, a mask soft over 4.95 MP", photo.data, ANSWERED, mask=mask)
+
+
 REAL_PHOTOS = [real_photo_jpeg, real_photo_progressive, real_photo_webp, real_photo_webp_cap, real_photo_matting]
 WORST_CASES = [
     matting_noise,
@@ -522,4 +599,10 @@ WORST_CASES = [
     avif_many_items,
     avif_items_at_limit,
     avif_from_pillow,
+    matting_widest_knobs,
+    matting_default_knobs,
+    matting_wide_knobs_within_limit,
+    edges_stepped_mask,
+    edges_under_the_old_share_guard,
+    edges_at_the_soft_budget,
 ]
