@@ -82,7 +82,8 @@ class ErrorCode(StrEnum):
     IMAGE_TOO_MANY_ITEMS = (
         "image_too_many_items",
         413,
-        "a HEIF/AVIF with over 1,000 items, item references or items with properties, or images derived over 4 deep",
+        "a HEIF/AVIF with over 1,000 items, item references or items with properties, images derived over 4 deep, "
+        "or its meta box after its 16th box",
     )
     IMAGE_TILES_OUTSIDE_PICTURE = (
         "image_tiles_outside_picture",

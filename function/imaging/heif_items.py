@@ -20,7 +20,7 @@ import struct
 from dataclasses import dataclass, field
 
 from function.errors import ErrorCode, ImageUndecodable, InputTooLarge
-from function.imaging.heif import MAX_PROPERTIES, MAX_TOP_LEVEL_BOXES, boxes, child, looks_like_heif
+from function.imaging.heif import MAX_PROPERTIES, MAX_TOP_LEVEL_BOXES, boxes, looks_like_heif
 
 # libheif's own default security limit: pillow-heif will not write, nor libheif read, a file
 # with more items. Phones write 50-250 (up to 192 tiles, thumbnails, Exif, depth and gain maps).
@@ -35,8 +35,9 @@ MAX_META_BOXES = 64
 DERIVED = frozenset({b"grid", b"iovl", b"iden"})
 
 
-def too_many(what: str, count: int, limit: int = MAX_ITEMS) -> InputTooLarge:
-    return InputTooLarge(f"the image has {count:,} {what}; the limit is {limit:,}", code=ErrorCode.IMAGE_TOO_MANY_ITEMS)
+def too_many(what: str, count: int | str, limit: int = MAX_ITEMS) -> InputTooLarge:
+    counted = f"{count:,}" if isinstance(count, int) else count
+    return InputTooLarge(f"the image has {counted} {what}; the limit is {limit:,}", code=ErrorCode.IMAGE_TOO_MANY_ITEMS)
 
 
 @dataclass
@@ -91,8 +92,11 @@ def check_items(data: bytes, max_pixels: int) -> None:
 
 
 def _read_meta(data: bytes) -> _Meta | None:
-    found = child(data, b"meta", 0, len(data), MAX_TOP_LEVEL_BOXES)
+    top = list(itertools.islice(boxes(data, 0, len(data)), MAX_TOP_LEVEL_BOXES + 1))
+    found = next(((start, end) for kind, start, end in top[:MAX_TOP_LEVEL_BOXES] if kind == b"meta"), None)
     if found is None:
+        if len(top) > MAX_TOP_LEVEL_BOXES:  # libheif and libavif would read on, unchecked
+            raise too_many("boxes before its meta box", f"over {MAX_TOP_LEVEL_BOXES}", MAX_TOP_LEVEL_BOXES)
         return None
     meta = _Meta(data)
     parts: dict[bytes, tuple[int, int]] = {}

@@ -161,3 +161,13 @@ def test_a_truncated_file_is_left_to_the_decoder(tile, cut):
     data = grid_file(tile, rows=2, columns=2, size=(1024, 1024))
 
     check_items(data[:cut], MAX_PIXELS)  # no exception of its own: libheif refuses it as corrupt
+
+
+def test_a_meta_box_hidden_behind_many_boxes_is_refused(tile):
+    data = grid_file(tile, rows=1, columns=1, size=(512, 512))
+    ftyp_end = int.from_bytes(data[:4], "big")
+    padding = b"\0\0\0\x08free" * 20
+
+    error = refusal(data[:ftyp_end] + padding + data[ftyp_end:])
+
+    assert error.code is ErrorCode.IMAGE_TOO_MANY_ITEMS and "over 16 boxes before its meta box" in error.message
