@@ -149,14 +149,14 @@ def grid_file(
     return heif_file({1: grid_item(rows, columns, size, tuple(tiles)), **tiles}, primary=1, brand=brand)
 
 
-def grid_of_grids(tile: Coded, outer: int, inner: int, size: tuple[int, int]) -> bytes:
-    """An outer x outer grid of `size` whose every tile is an inner x inner grid of `tile`."""
-    width, height = tile.size
+def grid_of_grids(tile: Coded, outer: int, inner: tuple[int, int], size: tuple[int, int]) -> bytes:
+    """An outer x outer grid of `size` whose every tile is an inner (rows, columns) grid of `tile`."""
+    (width, height), (rows, columns) = tile.size, inner
     items: dict[int, Item] = {}
-    tiles = {2 + i: tile_item(tile) for i in range(inner * inner)}
+    tiles = {2 + i: tile_item(tile) for i in range(rows * columns)}
     inner_grids = tuple(range(1000, 1000 + outer * outer))
     for key in inner_grids:  # every inner grid names the same tiles
-        items[key] = grid_item(inner, inner, (width * inner, height * inner), tuple(tiles), hidden=True)
+        items[key] = grid_item(rows, columns, (width * columns, height * rows), tuple(tiles), hidden=True)
     return heif_file({1: grid_item(outer, outer, size, inner_grids), **items, **tiles}, primary=1)
 
 

@@ -45,6 +45,7 @@ WEBP_SIDE = (
     5000,
 )  # the largest square at WebP's share of the pixel cap  # the widest picture at the cap: longest rows, fewest of them
 ANSWERED = "answered"
+PHONE_48MP = (8064, 6048)  # an iPhone's largest HEIC
 ORIENTATION = 0x0112
 
 
@@ -424,9 +425,10 @@ def heic_tiles_outside() -> WorstCase:
 
 
 def heic_grid_at_cap() -> WorstCase:
-    # As phones write them: 512² tiles (a real photo's), the last row and column overhanging the picture.
+    # As a phone writes its largest photo (an iPhone's 48 MP, 8064x6048): 16x12 tiles of 512² (a real
+    # photo's), the last row overhanging the picture.
     return WorstCase(
-        "heic 50 MP grid of 14x14 tiles of 512²", grid_file(astronaut_tile(), 14, 14, (SIDE, SIDE)), ANSWERED
+        "heic 48 MP grid of 16x12 tiles of 512²", grid_file(astronaut_tile(), 12, 16, PHONE_48MP), ANSWERED
     )
 
 
@@ -444,15 +446,15 @@ def heic_grid_of_grids_over_cap() -> WorstCase:
     # Every grid inside the picture, but 2x2 grids of 3x3 tiles of 2048² decode 151 MP.
     return WorstCase(
         "heic 6145² grid of 2x2 grids of 3x3 tiles of 2048²",
-        grid_of_grids(_flat_tile(2048), 2, 3, (6145, 6145)),
+        grid_of_grids(_flat_tile(2048), 2, (3, 3), (6145, 6145)),
         "image_too_many_pixels",
     )
 
 
 def heic_grid_of_grids_at_cap() -> WorstCase:
     return WorstCase(
-        "heic 50 MP grid of 2x2 grids of 7x7 tiles of 512²",
-        grid_of_grids(astronaut_tile(), 2, 7, (SIDE, SIDE)),
+        "heic 48 MP grid of 2x2 grids of 8x6 tiles of 512²",
+        grid_of_grids(astronaut_tile(), 2, (6, 8), PHONE_48MP),
         ANSWERED,
     )
 
