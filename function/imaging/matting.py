@@ -56,9 +56,9 @@ def alpha_matte(image: Image.Image, mask: Image.Image, matting: Matting) -> Imag
     """The matted cutout (RGBA), or None where pymatting gives up (no sure subject or background)."""
     from function.runtime.coldstart import load_rembg_bg  # pymatting is imported on the first request that needs it
 
-    bg = load_rembg_bg()
     regions = trimap(np.asarray(mask), matting)
     check_unknown(int(np.count_nonzero(regions == UNKNOWN)), matting)
+    bg = load_rembg_bg()  # after the check: a refusal does not load pymatting
     picture = np.asarray(image.convert("RGB") if image.mode in ("RGBA", "CMYK") else image) / 255.0
     try:
         alpha = bg.estimate_alpha_cf(picture, regions / 255.0)
