@@ -111,7 +111,7 @@ class ErrorCode(StrEnum):
     ALPHA_MATTING_TOO_LARGE = (
         "alpha_matting_too_large",
         413,
-        "alpha matting over ALPHA_MATTING_MAX_MEGAPIXELS, or whose thresholds and erode_size leave over 80,000 "
+        "alpha matting over ALPHA_MATTING_MAX_MEGAPIXELS, or whose thresholds and erode_size leave over 60,000 "
         "pixels unknown",
     )
     JOB_NOT_FOUND = (

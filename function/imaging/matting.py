@@ -15,10 +15,10 @@ from PIL import Image
 from function.errors import ErrorCode, InputTooLarge
 from function.imaging.options import Matting
 
-# Unknown pixels the solve may get: the most whose solve costs no more than the rest of a 50 MP photo's
-# request (docs/performance.md, "Alpha matting"). A real photo at the 0.5 MP matting cap with rembg's
-# defaults leaves 5-15 % of itself unknown.
-MAX_UNKNOWN_PIXELS = 80_000
+# Unknown pixels the solve may get: with them the request costs at most 1.5x a 50 MP photo's
+# (docs/performance.md, worst cases). A real photo at the 0.5 MP matting cap with rembg's defaults
+# leaves ~9 % of itself (45,000 pixels) unknown.
+MAX_UNKNOWN_PIXELS = 60_000
 UNKNOWN = 128
 
 

@@ -114,7 +114,7 @@ def test_alpha_matting_whose_knobs_leave_too_much_unknown_is_refused_naming_them
     assert refused["statusCode"] == 413
     error = response_json(refused)["error"]
     assert error["code"] == "alpha_matting_too_large"
-    assert "alpha_matting_erode_size=40" in error["message"] and "limit is 80,000" in error["message"]
+    assert "alpha_matting_erode_size=40" in error["message"] and "limit is 60,000" in error["message"]
     narrower = invoke(handlers, {**WIDEST_MATTING, "alpha_matting_erode_size": "10"}, photo)
     assert narrower["statusCode"] == 200
 
