@@ -62,9 +62,13 @@ class _Meta:
     def payload(self, item: int, size: int) -> bytes | None:
         """The first `size` bytes of an item's data, or None where they cannot be read."""
         location = self.locations.get(item)
-        if location is None or location.method not in (0, 1) or (location.method == 1 and self.idat is None):
+        if location is None or location.method not in (0, 1):
             return None
-        start = location.base + (self.idat[0] if location.method == 1 else 0)
+        start = location.base
+        if location.method == 1:  # offsets into `idat`
+            if self.idat is None:
+                return None
+            start += self.idat[0]
         found = b"".join(self.data[start + offset : start + offset + length] for offset, length in location.extents)
         return found[:size] if len(found) >= size else None
 

@@ -29,10 +29,10 @@ def trimap(mask: np.ndarray, matting: Matting) -> np.ndarray:
     def eroded(sure: np.ndarray, border: int) -> np.ndarray:
         size = matting.erode_size
         if size == 0:  # rembg passes no structure: scipy's 3x3 cross, once
-            return binary_erosion(sure, border_value=border)
+            return np.asarray(binary_erosion(sure, border_value=border), bool)
         # A size x size square, as a row then a column: the same pixels, size*2 steps instead of size².
         rows = binary_erosion(sure, structure=np.ones((1, size), bool), border_value=border)
-        return binary_erosion(rows, structure=np.ones((size, 1), bool), border_value=border)
+        return np.asarray(binary_erosion(rows, structure=np.ones((size, 1), bool), border_value=border), bool)
 
     result = np.full(mask.shape, UNKNOWN, np.uint8)
     result[eroded(mask > matting.foreground_threshold, 0)] = 255
