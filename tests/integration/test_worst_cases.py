@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.worst_cases import measure
+from benchmarks.worst_cases import measure, write_case
 from tests.worst_inputs import ANSWERED, WORST_CASES, real_photo_jpeg
 
 pytestmark = pytest.mark.slow
@@ -21,8 +21,8 @@ MEMORY_SLACK = 1.05
 
 
 def run(tmp_path, case, model_home) -> dict:
-    path = tmp_path / "input"
-    path.write_bytes(case.data)
+    path = tmp_path / "input.bin"
+    write_case(case, path)
     return measure(path, "png", TIMEOUT_S, model_home)
 
 
