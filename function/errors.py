@@ -119,6 +119,11 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "internal_error", 500, "unexpected; quote the request id"
     STORAGE_UNAVAILABLE = "storage_unavailable", 503, "S3 throttled or down; retry"
     TRANSIENT = "transient", 503, "S3 path only: a record failed in a way worth retrying; Lambda retries the event"
+    UPLOAD_ALREADY_USED = (
+        "upload_already_used",
+        409,
+        "S3 path only: another file at an upload ticket's key after its first result; reported, the job keeps that",
+    )
     EVENT_MALFORMED = (
         "event_malformed",
         400,
@@ -256,7 +261,7 @@ def error_body(code: ErrorCode, message: str, request_id: str | None = None) -> 
 
 
 # The S3 path's own codes: an HTTP caller never receives them.
-S3_ONLY_CODES = frozenset({ErrorCode.TRANSIENT, ErrorCode.EVENT_MALFORMED})
+S3_ONLY_CODES = frozenset({ErrorCode.TRANSIENT, ErrorCode.EVENT_MALFORMED, ErrorCode.UPLOAD_ALREADY_USED})
 
 
 def http_codes() -> list[ErrorCode]:

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     fetch_connect_timeout: float = Field(default=3.0, gt=0)
     fetch_timeout: float = Field(default=10.0, gt=0)
     presigned_url_ttl: int = Field(default=3600, gt=0, le=7 * 24 * 3600)
+    # An upload ticket (POST /uploads) lives only as long as sending one photo takes: it can be
+    # replayed until it expires (each replay ends as a report, but is still a request to S3).
+    upload_ttl: int = Field(default=900, gt=0, le=3600)
 
     @field_validator("aws_bucket_name", "output_bucket", "aws_endpoint_url_s3", mode="before")
     @classmethod

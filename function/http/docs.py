@@ -48,12 +48,22 @@ class UploadTicket(BaseModel):
     expires_in: int
 
 
+class SubjectBox(BaseModel):
+    """Where the subject is in the result, in pixels (as a direct call's X-Foreground-* headers)."""
+
+    left: int
+    top: int
+    width: int
+    height: int
+
+
 class JobResult(BaseModel):
     url: str
     key: str
     width: int
     height: int
     format: str
+    foreground: SubjectBox | None = None  # None for outputs made before the box was recorded
 
 
 class JobError(BaseModel):

@@ -8,7 +8,8 @@ leaves (the input, its output, or its failure report), so there is no database t
 A job id is 128 random bits and its key sits in the caller's folder (a JWT caller's `<sub>/`),
 so a caller can neither guess another's id nor reach another's folder with one. In a public API
 (`none`) the caller chooses nothing but the options: the key is the server's, id only, and the
-policy bounds the size: until it expires, the POST can write that one key, at most MAX_INPUT_BYTES.
+policy bounds the size: until it expires (UPLOAD_TTL), the POST can write that one key, at most
+MAX_INPUT_BYTES; and the S3 function makes one result per key (a replay ends as a report).
 """
 
 from __future__ import annotations
@@ -19,11 +20,17 @@ from collections.abc import Mapping
 from function.errors import InvalidOption, JobNotFound, StorageNotConfigured
 from function.http.auth import Caller
 from function.s3.keys import JOB_ID, new_job_id, output_key_for_input, report_key_for_input, upload_key
-from function.s3.metadata import METADATA_NAMES, requested_in
+from function.s3.metadata import METADATA_NAMES, metadata_value, requested_in
 from function.s3.storage import ObjectInfo, ObjectStore
 from function.settings import Settings
 
 REPORT_MAX_BYTES = 64 * 1024  # a failure report is a few hundred bytes of JSON
+# The tag every upload carries: S3 lifecycle filters match a prefix, not `input/*/uploads/`, but a tag
+# matches uploads in every caller's folder (template.yaml, ExpireUploads).
+UPLOAD_TAG = ("rembg-upload", "ticket")
+UPLOAD_TAGGING = (
+    f"<Tagging><TagSet><Tag><Key>{UPLOAD_TAG[0]}</Key><Value>{UPLOAD_TAG[1]}</Value></Tag></TagSet></Tagging>"
+)
 
 
 class Jobs:
@@ -42,7 +49,8 @@ class Jobs:
         fields = {f"x-amz-meta-{name}": value for name in METADATA_NAMES if (value := options_text.get(name))}
         if content_type:
             fields["Content-Type"] = content_type
-        ttl = self.settings.presigned_url_ttl
+        fields["tagging"] = UPLOAD_TAGGING  # what the bucket's lifecycle rule expires uploads by
+        ttl = self.settings.upload_ttl
         key = upload_key(self.settings.input_prefix, caller.folder, job_id)
         upload = self.store.presign_post(bucket, key, fields, self.settings.max_input_bytes, ttl)
         return {"id": job_id, "upload": upload, "expires_in": ttl}
@@ -74,7 +82,8 @@ class Jobs:
         s = self.settings
         out_key = output_key_for_input(key, s.input_prefix, s.output_prefix, fmt)
         output = self.store.head(out_bucket, out_key, denied_means_missing=True)
-        if output is None or output.metadata.get("source-etag") != source.etag:
+        # The job's result is the first file uploaded with the ticket: a replay never replaces it.
+        if output is None or output.metadata.get("source-key") != metadata_value(key):
             return None
         return {
             "url": self.store.presign_get(out_bucket, out_key, s.presigned_url_ttl),
@@ -82,6 +91,7 @@ class Jobs:
             "width": int(output.metadata.get("width", 0)),
             "height": int(output.metadata.get("height", 0)),
             "format": fmt,
+            "foreground": _box(output.metadata.get("foreground", "")),
         }
 
     def _failure(self, source: ObjectInfo, key: str, out_bucket: str) -> dict | None:
@@ -92,3 +102,11 @@ class Jobs:
         if report.get("source", {}).get("etag") != source.etag:
             return None
         return {"code": report["error"]["code"], "message": report["error"]["message"]}
+
+
+def _box(text: str) -> dict | None:
+    """The output's `foreground` metadata ("left,top,width,height") as a box; None if absent or odd."""
+    parts = text.split(",")
+    if len(parts) != 4 or not all(part.isdigit() for part in parts):
+        return None
+    return dict(zip(("left", "top", "width", "height"), map(int, parts), strict=True))

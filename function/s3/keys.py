@@ -79,6 +79,7 @@ def generated_result_key(results_prefix: str, folder: str, fmt: str) -> str:
 
 UPLOADS_FOLDER = "uploads/"  # where presigned uploads land, inside the caller's folder
 JOB_ID = re.compile(r"[0-9a-f]{32}")
+UPLOAD_RELATIVE = re.compile(rf"(?:[^/]+/)?{UPLOADS_FOLDER}{JOB_ID.pattern}")
 
 
 def new_job_id() -> str:
@@ -91,6 +92,12 @@ def upload_key(input_prefix: str, folder: str, job_id: str) -> str:
     if not JOB_ID.fullmatch(job_id):
         raise ValueError("a job id is 32 lower-case hex digits")
     return f"{input_prefix}{folder}{UPLOADS_FOLDER}{job_id}"
+
+
+def is_upload_key(key: str, input_prefix: str) -> bool:
+    """Whether `key` is where a POST /uploads ticket lands: `input/[<folder>/]uploads/<id>`."""
+    relative = key[len(input_prefix) :] if key.startswith(input_prefix) else None
+    return relative is not None and UPLOAD_RELATIVE.fullmatch(relative) is not None
 
 
 def output_key_for_input(input_key: str, input_prefix: str, output_prefix: str, fmt: str) -> str:

@@ -3,9 +3,12 @@ POSTs the file straight to S3 with the fields it got, and polls the job until th
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import time
 import urllib.request
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -16,10 +19,13 @@ from PIL import Image
 from local.s3_trigger import InputPrefixPoller
 from tests.integration.test_matches_rembg import decoded
 from tests.support import (
+    header,
     http_api_event,
+    jpeg_bytes,
     jwt_authorizer,
     lambda_context,
     large_phone_photo,
+    multipart,
     open_image,
     response_json,
     s3_put_event,
@@ -181,3 +187,56 @@ def test_bad_options_are_refused_before_any_upload(public, query, code):
     status, body = call(public, "POST", "/uploads", query=query, authorizer=None)
 
     assert status == 422 and body["error"]["code"] == code
+
+
+def test_a_ticket_buys_one_image_a_replay_ends_as_a_report_and_the_job_keeps_its_first_result(
+    public, handlers, s3, bucket, photo
+):
+    status, ticket = call(public, "POST", "/uploads", authorizer=None)
+    key = ticket["upload"]["fields"]["key"]
+    assert post_to_s3(ticket, photo).status_code == 204
+    (first,) = handlers.s3_handler(s3_put_event(bucket, [key]), lambda_context())["records"]
+    made = s3.head_object(Bucket=bucket, Key=first["output_key"])
+
+    # The same form posted again with another file, before the ticket expires: S3 takes it.
+    assert post_to_s3(ticket, jpeg_bytes(quality=60)).status_code == 204
+    (replay,) = handlers.s3_handler(s3_put_event(bucket, [key]), lambda_context())["records"]
+    status, job = call(public, "GET", f"/jobs/{ticket['id']}", authorizer=None)
+    report = json.loads(s3.get_object(Bucket=bucket, Key=f"failed/uploads/{ticket['id']}.json")["Body"].read())
+
+    assert first["status"] == "processed"
+    assert (replay["status"], replay["code"]) == ("failed", "upload_already_used"), replay
+    assert report["error"]["code"] == "upload_already_used"
+    assert s3.head_object(Bucket=bucket, Key=first["output_key"])["ETag"] == made["ETag"]  # not overwritten
+    assert status == 200 and job["status"] == "done" and job["result"]["key"] == first["output_key"], job
+
+
+def test_a_ticket_lives_fifteen_minutes_and_tags_its_upload_for_the_lifecycle_rule(public):
+    status, ticket = call(public, "POST", "/uploads", authorizer=None)
+    fields = ticket["upload"]["fields"]
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    expires = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+
+    assert status == 201 and ticket["expires_in"] == 900
+    assert 800 < (expires - datetime.now(UTC)).total_seconds() <= 900
+    assert {"tagging": fields["tagging"]} in policy["conditions"]
+    assert "<Key>rembg-upload</Key><Value>ticket</Value>" in fields["tagging"]
+
+
+def test_a_done_job_tells_where_the_subject_is_as_a_direct_call_does(public, handlers, bucket, photo):
+    _, ticket = call(public, "POST", "/uploads", authorizer=None)
+    assert post_to_s3(ticket, photo).status_code == 204
+    handlers.s3_handler(s3_put_event(bucket, [ticket["upload"]["fields"]["key"]]), lambda_context())
+    body, content_type = multipart("file", "photo.jpg", photo)
+    direct = public(
+        http_api_event(
+            method="POST", path="/remove-bg", body=body, headers={"content-type": content_type}, authorizer=None
+        ),
+        lambda_context(),
+    )
+
+    _, job = call(public, "GET", f"/jobs/{ticket['id']}", authorizer=None)
+
+    box = job["result"]["foreground"]
+    expected = {name: int(header(direct, f"x-foreground-{name}")) for name in ("left", "top", "width", "height")}
+    assert job["status"] == "done" and box == expected and box["width"] > 0, job

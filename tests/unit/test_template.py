@@ -222,6 +222,9 @@ HTTP_GRANTS = [
     # Presigned POSTs are signed with this role: only where uploads land, in any caller's folder.
     ("s3:PutObject", "InputPrefix", "uploads/*"),
     ("s3:PutObject", "InputPrefix", "*/uploads/*"),
+    # ... with the tag the uploads' lifecycle rule matches (a POST's `tagging` field needs it).
+    ("s3:PutObjectTagging", "InputPrefix", "uploads/*"),
+    ("s3:PutObjectTagging", "InputPrefix", "*/uploads/*"),
     # A job's status: the uploads' outputs and failure reports, nothing else of the pipeline's.
     ("s3:GetObject", "OutputPrefix", "uploads/*"),
     ("s3:GetObject", "OutputPrefix", "*/uploads/*"),
@@ -1231,3 +1234,18 @@ def test_the_page_may_fetch_parked_results_from_the_bucket_and_post_uploads_to_i
     assert set(rule["AllowedMethods"]) == {"GET", "HEAD", "POST"}
     assert condition == "HasFrontendUrl" and api_only == [api_origin]
     assert with_frontend == {"Fn::Split": [",", {"Fn::Sub": api_origin["Fn::Sub"] + ",${FrontendUrl}"}]}
+
+
+def test_uploads_in_every_callers_folder_expire_by_the_tag_their_ticket_sets(template):
+    """A ticket's file lands in input/uploads/ or input/<sub>/uploads/: no prefix names both, so the POST
+    policy sets a tag and one lifecycle rule expires what carries it, under the input prefix only."""
+    from function.http.jobs import UPLOAD_TAG, UPLOAD_TAGGING
+
+    (bucket,) = resources(template, "AWS::S3::Bucket").values()
+    rules = {rule["Id"]: rule for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    rule = rules["ExpireUploads"]
+
+    assert rule["Status"] == "Enabled" and rule["Prefix"] == {"Ref": "InputPrefix"}
+    assert rule["TagFilters"] == [{"Key": UPLOAD_TAG[0], "Value": UPLOAD_TAG[1]}]
+    assert 1 <= rule["ExpirationInDays"] <= 30
+    assert f"<Key>{UPLOAD_TAG[0]}</Key><Value>{UPLOAD_TAG[1]}</Value>" in UPLOAD_TAGGING
