@@ -122,6 +122,12 @@ class Settings(BaseSettings):
         return self.output_bucket or self.aws_bucket_name
 
     @property
+    def longest_prefix(self) -> str:
+        """The longest of the folders a caller's own folder sits under: its keys must fit there too."""
+        folders = (self.input_prefix, self.output_prefix, self.failed_prefix, self.results_prefix)
+        return max(folders, key=lambda prefix: len(prefix.encode()))
+
+    @property
     def max_input_pixels(self) -> int:
         return int(self.max_input_megapixels * 1_000_000)
 

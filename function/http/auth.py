@@ -27,17 +27,23 @@ class AuthMode(StrEnum):
 
 def _identity(event: dict) -> tuple[AuthMode | None, str | None]:
     """The identity API Gateway vouched for: (mode, sub or ARN), or (None, None)."""
-    context = event.get("requestContext") or {}
-    authorizer = context.get("authorizer") or {}
+    context = _object(_object(event).get("requestContext"))
+    authorizer = _object(context.get("authorizer"))
     # HTTP API (payload v2): authorizer.jwt.claims; REST API (v1) with a Cognito authorizer: authorizer.claims.
-    claims = (authorizer.get("jwt") or {}).get("claims") or authorizer.get("claims")
-    if isinstance(claims, dict) and claims.get("sub") is not None:
+    claims = _object(_object(authorizer.get("jwt")).get("claims") or authorizer.get("claims"))
+    if isinstance(claims.get("sub"), str | int):
         return AuthMode.JWT, str(claims["sub"])
     # HTTP API: authorizer.iam; REST API with AWS_IAM: identity.userArn (null when unsigned).
-    arn = (authorizer.get("iam") or {}).get("userArn") or (context.get("identity") or {}).get("userArn")
-    if arn:
-        return AuthMode.IAM, str(arn)
+    arn = _object(authorizer.get("iam")).get("userArn") or _object(context.get("identity")).get("userArn")
+    if isinstance(arn, str) and arn:
+        return AuthMode.IAM, arn
     return None, None
+
+
+def _object(value: object) -> dict:
+    """`value` if it is a JSON object, else {}: a field of another shape (a Lambda authorizer's
+    string context, a null) vouches for no one, and must not crash the request."""
+    return value if isinstance(value, dict) else {}
 
 
 def caller_id(event: dict) -> str:
@@ -69,8 +75,9 @@ class Caller:
         return output_key_for_request(requested, settings.results_prefix, settings.input_prefix, self.folder)
 
 
-def caller_from_event(event: dict, mode: AuthMode) -> Caller:
-    """The caller of a request under `mode`; a 401 when the gateway vouched for no one this mode accepts."""
+def caller_from_event(event: dict, mode: AuthMode, longest_prefix: str = "") -> Caller:
+    """The caller of a request under `mode`; a 401 when the gateway vouched for no one this mode accepts.
+    `longest_prefix`: the longest folder the caller's own folder goes under (its keys must fit S3's limit)."""
     if mode is AuthMode.NONE:
         return Caller(mode, caller_id(event))
     found, identity = _identity(event)
@@ -79,11 +86,11 @@ def caller_from_event(event: dict, mode: AuthMode) -> Caller:
         raise ServiceError(
             f"this API takes {how}; the request arrived without one", code=ErrorCode.AUTHENTICATION_REQUIRED
         )
-    folder = caller_folder(identity) if mode is AuthMode.JWT else ""
+    folder = caller_folder(identity, longest_prefix) if mode is AuthMode.JWT else ""
     return Caller(mode, identity, folder)
 
 
 def current_caller(request: Request) -> Caller:
     """FastAPI dependency: the request's Caller, before any S3 call is made on its behalf."""
-    mode = AuthMode(request.app.state.processor.settings.api_auth)
-    return caller_from_event(request.scope.get("aws.event") or {}, mode)
+    settings = request.app.state.processor.settings
+    return caller_from_event(request.scope.get("aws.event") or {}, AuthMode(settings.api_auth), settings.longest_prefix)

@@ -39,15 +39,23 @@ def _check_key(key: str, what: str) -> None:
     _check_segments(unicodedata.normalize("NFKC", key), what)
 
 
-def caller_folder(caller_id: str) -> str:
-    """A JWT caller's namespace, `<sub>/`: the one folder under each prefix that is theirs."""
-    refusal = f"the token's sub {caller_id!r} cannot name a folder"
+def caller_folder(caller_id: str, longest_prefix: str = "") -> str:
+    """A JWT caller's namespace, `<sub>/`: the one folder under each prefix that is theirs.
+
+    Refused when the keys the service makes in it (`<longest_prefix><sub>/uploads/<id>.json`)
+    would pass S3's 1,024 bytes: S3 would refuse them, long after the request was accepted."""
+    refusal = f"the token's sub {caller_id[:64]!r} cannot name a folder"
     try:
         _check_key(caller_id, "the token's sub")
     except KeyNotAllowed as error:
         raise ServiceError(refusal, code=ErrorCode.CALLER_NOT_ALLOWED) from error
     if "/" in caller_id or "/" in unicodedata.normalize("NFKC", caller_id):
         raise ServiceError(refusal, code=ErrorCode.CALLER_NOT_ALLOWED)
+    room = MAX_KEY_BYTES - len(longest_prefix.encode()) - FOLDER_KEY_ROOM - 1
+    if len(caller_id.encode("utf-8")) > room:
+        raise ServiceError(
+            f"{refusal}: over {room} bytes, its keys would pass S3's limit", code=ErrorCode.CALLER_NOT_ALLOWED
+        )
     return caller_id + "/"
 
 
@@ -79,6 +87,8 @@ def generated_result_key(results_prefix: str, folder: str, fmt: str) -> str:
 
 UPLOADS_FOLDER = "uploads/"  # where presigned uploads land, inside the caller's folder
 JOB_ID = re.compile(r"[0-9a-f]{32}")
+# The longest name the service makes inside a caller's folder: a job's report, `uploads/<id>.json`.
+FOLDER_KEY_ROOM = len(UPLOADS_FOLDER) + 32 + len(".json")
 UPLOAD_RELATIVE = re.compile(rf"(?:[^/]+/)?{UPLOADS_FOLDER}{JOB_ID.pattern}")
 
 
@@ -100,9 +110,24 @@ def is_upload_key(key: str, input_prefix: str) -> bool:
     return relative is not None and UPLOAD_RELATIVE.fullmatch(relative) is not None
 
 
+def has_dot_segments(relative: str) -> bool:
+    """Whether a path has empty, '.' or '..' segments (`a//b`, `./x`, `../x`), as written or once NFKC-normalised."""
+    try:
+        _check_segments(relative, "the key")
+        _check_segments(unicodedata.normalize("NFKC", relative), "the key")
+    except KeyNotAllowed:
+        return True
+    return False
+
+
 def output_key_for_input(input_key: str, input_prefix: str, output_prefix: str, fmt: str) -> str:
-    """`input/a/b c.jpg` -> `output/a/b c.png`: same relative path, the output's extension."""
+    """`input/a/b c.jpg` -> `output/a/b c.png`: same relative path, the output's extension.
+
+    A key with dot or empty segments (`input/../x`) gets none: S3 takes it literally, but any tool
+    that resolves paths would read its output as somewhere else."""
     relative = input_key[len(input_prefix) :]
+    if has_dot_segments(relative):
+        raise KeyNotAllowed(f"{input_key!r} has empty, '.' or '..' segments; rename it to get an output")
     stem, _ = posixpath.splitext(relative)
     if not stem or stem.endswith("/"):  # e.g. "input/.jpg": keep the name whole
         stem = relative
@@ -110,8 +135,12 @@ def output_key_for_input(input_key: str, input_prefix: str, output_prefix: str, 
 
 
 def report_key_for_input(input_key: str, input_prefix: str, failed_prefix: str) -> str:
-    """`input/a/b.jpg` -> `failed/a/b.jpg.json`: why that input produced no output."""
-    return fit_key(failed_prefix, input_key[len(input_prefix) :], ".json")
+    """`input/a/b.jpg` -> `failed/a/b.jpg.json`: why that input produced no output. A key with dot
+    segments is reported as `failed/~<hash>.json` (the report names the key), never under its own path."""
+    relative = input_key[len(input_prefix) :]
+    if has_dot_segments(relative):
+        relative = "~" + hashlib.sha256(relative.encode("utf-8")).hexdigest()[:32]
+    return fit_key(failed_prefix, relative, ".json")
 
 
 def fit_key(prefix: str, relative: str, suffix: str) -> str:
