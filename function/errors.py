@@ -11,6 +11,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from function.settings import megabytes
+
 
 class ErrorCode(StrEnum):
     """A stable machine-readable code (the value), its HTTP status and a one-line meaning."""
@@ -183,8 +185,8 @@ class InputTooLarge(ServiceError):
     @classmethod
     def over(cls, limit: int, what: str = "the image", size: int | None = None) -> InputTooLarge:
         """The one message for any input over MAX_INPUT_BYTES (size None: known only to be over)."""
-        found = f"{size} bytes" if size is not None else "over the limit"
-        return cls(f"{what} is {found}; the limit is {limit} bytes (MAX_INPUT_BYTES)")
+        found = f"{size:,} bytes" if size is not None else "over the limit"
+        return cls(f"{what} is {found}; the limit is {megabytes(limit)} ({limit:,} bytes, MAX_INPUT_BYTES)")
 
 
 class ImageUnprocessable(ServiceError):

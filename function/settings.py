@@ -25,6 +25,11 @@ LAMBDA_RESPONSE_BYTES = 4_400_000
 LAMBDA_REQUEST_BYTES = LAMBDA_RESPONSE_BYTES
 
 
+def megabytes(size: int) -> str:
+    """A byte count as the service states sizes: MB of 1,000,000 bytes, e.g. 20_000_000 -> "20 MB"."""
+    return f"{size / 1_000_000:.4g} MB"
+
+
 def _split_csv(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
@@ -56,7 +61,9 @@ class Settings(BaseSettings):
     aws_endpoint_url_s3: str | None = None
     aws_region: str | None = Field(default=None, validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
 
-    max_input_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    # 20 MB: every size the service states is in MB of 1,000,000 bytes (megabytes() below), as
+    # Lambda's and API Gateway's limits are, so the limit reads as one number everywhere.
+    max_input_bytes: int = Field(default=20_000_000, gt=0)
     max_input_megapixels: float = Field(default=50.0, gt=0)
     max_response_bytes: int = Field(default=LAMBDA_RESPONSE_BYTES, gt=0)
     # Alpha matting's memory grows fast with size (README, Performance): past this a request would

@@ -46,6 +46,7 @@ class UploadTicket(BaseModel):
     upload: PresignedPost
     job_url: str
     expires_in: int
+    limits: list[str]  # what the photo must be for the options asked: the job fails past these
 
 
 class SubjectBox(BaseModel):

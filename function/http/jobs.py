@@ -19,10 +19,11 @@ from collections.abc import Mapping
 
 from function.errors import InvalidOption, JobNotFound, StorageNotConfigured
 from function.http.auth import Caller
+from function.imaging.options import RemovalOptions
 from function.s3.keys import JOB_ID, new_job_id, output_key_for_input, report_key_for_input, upload_key
 from function.s3.metadata import METADATA_NAMES, metadata_value, requested_in
 from function.s3.storage import ObjectInfo, ObjectStore
-from function.settings import Settings
+from function.settings import Settings, megabytes
 
 REPORT_MAX_BYTES = 64 * 1024  # a failure report is a few hundred bytes of JSON
 # The tag every upload carries: S3 lifecycle filters match a prefix, not `input/*/uploads/`, but a tag
@@ -43,8 +44,11 @@ class Jobs:
             raise StorageNotConfigured("uploads need a bucket (AWS_BUCKET_NAME)")
         return self.settings.aws_bucket_name
 
-    def create(self, caller: Caller, options_text: Mapping[str, str], content_type: str | None) -> dict:
-        """A presigned POST for a new job, carrying the (already validated) options as metadata."""
+    def create(
+        self, caller: Caller, options_text: Mapping[str, str], options: RemovalOptions, content_type: str | None
+    ) -> dict:
+        """A presigned POST for a new job, carrying the (already validated) options as metadata, and
+        the limits these options put on the photo (the job fails past them: better said now)."""
         bucket, job_id = self._bucket(), new_job_id()
         fields = {f"x-amz-meta-{name}": value for name in METADATA_NAMES if (value := options_text.get(name))}
         if content_type:
@@ -53,7 +57,23 @@ class Jobs:
         ttl = self.settings.upload_ttl
         key = upload_key(self.settings.input_prefix, caller.folder, job_id)
         upload = self.store.presign_post(bucket, key, fields, self.settings.max_input_bytes, ttl)
-        return {"id": job_id, "upload": upload, "expires_in": ttl}
+        return {"id": job_id, "upload": upload, "expires_in": ttl, "limits": self.limits(options)}
+
+    def limits(self, options: RemovalOptions) -> list[str]:
+        """What the photo must be for these options, in words: the checks the job will run on it."""
+        s = self.settings
+        said = [f"the file: at most {megabytes(s.max_input_bytes)} and {s.max_input_megapixels:g} MP"]
+        if options.matting:
+            said.append(
+                f"alpha_matting: the photo at most {s.alpha_matting_max_megapixels:g} MP "
+                "(ALPHA_MATTING_MAX_MEGAPIXELS), else the job fails with alpha_matting_too_large"
+            )
+        if options.format == "webp" and (options.scale is None or options.scale**2 > s.webp_max_pixels):
+            said.append(
+                f"format=webp: the result at most {s.webp_max_megapixels:g} MP (WEBP_MAX_MEGAPIXELS), else the job "
+                "fails with webp_too_large; for a larger photo add scale= or ask for png"
+            )
+        return said
 
     def status(self, caller: Caller, job_id: str) -> dict:
         """pending, done (with a presigned URL of the result) or failed (with the report's error)."""

@@ -88,8 +88,8 @@ def create_upload(
     request: Request,
     content_type: str | None = Query(
         None,
-        description="The file's media type; S3 then stores it with this Content-Type",
-        pattern=r"^[a-z]+/[a-z0-9.+-]+$",
+        description="The file's media type (an image/ type); S3 then stores it with this Content-Type",
+        pattern=r"^(image/[a-z0-9.+-]+|application/octet-stream)$",
     ),
     model: str | None = Query(None, description="One of the models baked into the image (see /health)"),
     options: RemovalOptions = Depends(removal_options),  # validated here, so the job cannot fail on them
@@ -100,7 +100,7 @@ def create_upload(
     a job to poll. The options travel as the object's metadata, as on any S3 drop."""
     service.models.get(model)  # an unknown model is refused now, not in the job
     given = {name: value for name in METADATA_NAMES if (value := request.query_params.get(name))}
-    ticket = service.jobs.create(caller, given, content_type)
+    ticket = service.jobs.create(caller, given, options, content_type)
     return {**ticket, "job_url": str(request.url_for("job_status", job_id=ticket["id"]))}
 
 

@@ -181,6 +181,7 @@ def test_uploads_and_jobs_need_a_caller_where_the_api_takes_one(app_in_mode, mod
         ({"format": "gif"}, "invalid_format"),
         ({"model": "huge"}, "model_not_available"),
         ({"content_type": "image/jpeg\r\nx: y"}, "invalid_option"),
+        ({"content_type": "text/plain"}, "invalid_option"),  # the job processes images only
     ],
 )
 def test_bad_options_are_refused_before_any_upload(public, query, code):
@@ -240,3 +241,19 @@ def test_a_done_job_tells_where_the_subject_is_as_a_direct_call_does(public, han
     box = job["result"]["foreground"]
     expected = {name: int(header(direct, f"x-foreground-{name}")) for name in ("left", "top", "width", "height")}
     assert job["status"] == "done" and box == expected and box["width"] > 0, job
+
+
+@pytest.mark.parametrize(
+    "query, said",
+    [
+        ({}, ["the file: at most 20 MB and 50 MP"]),
+        ({"format": "webp"}, ["the file", "format=webp: the result at most 12 MP"]),
+        ({"format": "webp", "scale": "2000"}, ["the file"]),  # 2000 px a side fits WebP's cap whatever the photo
+        ({"alpha_matting": "true"}, ["the file", "alpha_matting: the photo at most"]),
+    ],
+)
+def test_a_ticket_says_what_the_photo_must_be_for_the_options_asked(public, query, said):
+    status, ticket = call(public, "POST", "/uploads", query=query, authorizer=None)
+
+    assert status == 201 and len(ticket["limits"]) == len(said), ticket["limits"]
+    assert all(line.startswith(start) for line, start in zip(ticket["limits"], said, strict=True))
