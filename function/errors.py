@@ -241,7 +241,7 @@ class TransientFailure(Exception):
 
     def __init__(self, outcomes: list):
         self.outcomes = outcomes
-        failed = [o for o in outcomes if o.status == "retry"]
+        failed = [o for o in outcomes if o.code == ErrorCode.TRANSIENT]
         super().__init__(f"{len(failed)} record(s) failed transiently: " + "; ".join(o.detail or "" for o in failed))
 
 
