@@ -213,10 +213,15 @@ def test_a_file_over_the_input_limit_is_refused_before_it_is_sent(page, tmp_path
 
 
 def test_api_docs_render_offline(page, server):
+    refused = []  # what the docs' Content-Security-Policy blocked, as the browser reports it
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
     page.get_by_role("link", name="API docs").click()
 
     sync_api.expect(page.locator(".opblock-summary-path", has_text="/remove-bg")).to_be_visible(timeout=30_000)
     assert page.url == f"{server}/docs"
+    assert refused == []
 
 
 def test_a_public_api_asks_for_no_token(page):
