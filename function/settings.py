@@ -12,7 +12,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Where the image bakes the models: a `models/` folder beside the `function/` package.
@@ -153,3 +153,28 @@ class Settings(BaseSettings):
     @property
     def webp_max_pixels(self) -> int:
         return int(self.webp_max_megapixels * 1_000_000)
+
+
+class SettingsError(ValueError):
+    """A bad environment variable, in one line that names it and what it takes."""
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment; a bad value is a SettingsError naming the variable and its
+    allowed values (pydantic's own report is a dozen lines of traceback per variable)."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(describe(error)) from None
+
+
+def describe(error: ValidationError) -> str:
+    """`API_AUTH='bogus': Input should be 'iam', 'jwt' or 'none'`, one clause per bad variable."""
+    clauses = []
+    for problem in error.errors(include_url=False):
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["loc"]:
+            clauses.append(f"{str(problem['loc'][0]).upper()}={problem['input']!r}: {message}")
+        else:  # a rule over several variables (overlapping prefixes): its message names them
+            clauses.append(message)
+    return "invalid setting: " + "; ".join(clauses)

@@ -19,6 +19,7 @@ import shlex
 import socket
 from urllib.parse import quote
 
+from function.settings import SettingsError, load_settings
 from local.embedded_s3 import LOCAL_BUCKET, EmbeddedS3, put_sample, start_local_aws
 from local.s3_trigger import InputPrefixPoller
 
@@ -92,6 +93,10 @@ def main(argv: list[str] | None = None) -> None:
     mode = os.environ.setdefault("API_AUTH", "none").lower()
     if mode == "iam":
         parser.error("API_AUTH=iam needs API Gateway to check SigV4 signatures; run with API_AUTH=none or API_AUTH=jwt")
+    try:  # a bad variable is one line naming it, before anything starts
+        load_settings()
+    except SettingsError as error:
+        raise SystemExit(f"make run: {error}") from None
     refuse_taken_ports({"PORT": args.port, "LOCAL_S3_PORT": args.s3_port})
 
     s3 = start_local_aws(args.s3_port)
