@@ -21,6 +21,7 @@ from tests.support import (
     jpeg_bytes,
     large_phone_photo,
     open_image,
+    phone_photo,
     recording_server,
     run_signing_example,
     served,
@@ -189,6 +190,7 @@ def test_an_8_mb_photo_goes_up_to_the_bucket_with_a_progress_bar_and_comes_back(
         expect(page.locator("#status")).to_have_text("Done.", timeout=300_000)
 
         expect(page.locator("#size")).to_have_text("6000 × 4000 px")
+        expect(page.locator("#subject")).to_contain_text("px at left")  # the job's result carries the box
         expect(page.locator("#progress")).to_be_hidden()
         assert page.eval_on_selector("#result", "img => img.complete && img.naturalWidth") == 6000
         name, body = download(page)
@@ -196,6 +198,23 @@ def test_an_8_mb_photo_goes_up_to_the_bucket_with_a_progress_bar_and_comes_back(
     assert ("POST", f"{live_api}/uploads") in sent and ("POST", f"{embedded_s3.endpoint}/local-bucket") in sent
     assert not any(url.endswith("/remove-bg") for _, url in sent), "too large for a request body"
     assert any(url.startswith(f"{live_api}/jobs/") for _, url in sent)
+
+
+def test_a_heic_original_this_browser_cannot_show_is_named_not_shown_broken(page, tmp_path):
+    photo = tmp_path / "IMG_0001.HEIC"
+    photo.write_bytes(phone_photo("HEIF"))
+    expect = sync_api.expect
+
+    page.set_input_files("#file", str(photo))
+
+    expect(page.locator("#status")).to_have_text("Done.", timeout=60_000)
+    expect(page.locator("#original-note")).to_contain_text("IMG_0001.HEIC: this browser cannot show this format")
+    expect(page.locator("#original")).to_be_hidden()
+    expect(page.locator("#size")).to_have_text("512 × 512 px")  # the cutout, upright
+
+    choose_the_astronaut(page, tmp_path)  # the next photo it can show is shown again
+    expect(page.locator("#original")).to_be_visible()
+    expect(page.locator("#original-note")).to_be_hidden()
 
 
 def test_a_file_over_the_input_limit_is_refused_before_it_is_sent(page, tmp_path):
