@@ -257,3 +257,75 @@ def test_a_ticket_says_what_the_photo_must_be_for_the_options_asked(public, quer
 
     assert status == 201 and len(ticket["limits"]) == len(said), ticket["limits"]
     assert all(line.startswith(start) for line, start in zip(ticket["limits"], said, strict=True))
+
+
+def multipart_in_order(parts: list[tuple[str, bytes, bool]]) -> tuple[bytes, str]:
+    """A form body with its parts in exactly this order ((name, value, is_file)), as a hand-made client sends it."""
+    boundary = "----form-boundary-7d9"
+    body = b""
+    for name, value, is_file in parts:
+        filename = '; filename="photo.jpg"' if is_file else ""
+        body += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"{filename}\r\n\r\n'.encode()
+            + value
+            + b"\r\n"
+        )
+    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def tampered_policy(fields: dict) -> str:
+    """The ticket's policy with its size cap raised a thousandfold, re-encoded, still under the old signature."""
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    policy["conditions"] = [
+        ["content-length-range", 1, c[2] * 1000] if isinstance(c, list) and c[0] == "content-length-range" else c
+        for c in policy["conditions"]
+    ]
+    return base64.b64encode(json.dumps(policy).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "change, answer",
+    [
+        (lambda fields: {**fields, "x-amz-signature": "0" * 64}, (403, "SignatureDoesNotMatch")),
+        (lambda fields: {**fields, "policy": tampered_policy(fields)}, (403, "SignatureDoesNotMatch")),
+        (lambda fields: {k: v for k, v in fields.items() if k != "policy"}, (403, "AccessDenied")),
+    ],
+    ids=["forged-signature", "policy-rewritten-under-its-signature", "no-policy"],
+)
+def test_the_local_s3_checks_the_signature_and_requires_a_policy_as_s3_does(public, photo, change, answer):
+    _, ticket = call(public, "POST", "/uploads", authorizer=None)
+
+    sent = requests.post(ticket["upload"]["url"], data=change(ticket["upload"]["fields"]), files={"file": photo})
+
+    assert (sent.status_code, f"<Code>{answer[1]}</Code>" in sent.text) == (answer[0], True), sent.text
+
+
+@pytest.mark.parametrize(
+    "arrange",
+    [
+        lambda fields, photo: [*fields, ("file", photo, True), ("x-amz-meta-format", b"webp", False)],
+        lambda fields, photo: [*fields, ("file", b"tiny", True), ("file", photo, True)],
+        lambda fields, photo: [*fields, ("x-amz-meta-format", b"webp", False), ("file", photo, True)],
+    ],
+    ids=["a-field-after-the-file", "two-files", "a-field-twice"],
+)
+def test_the_local_s3_takes_one_file_last_and_each_field_once_as_s3_does(public, s3, bucket, photo, arrange):
+    _, ticket = call(public, "POST", "/uploads", query={"format": "png"}, authorizer=None)
+    fields = [(name, value.encode(), False) for name, value in ticket["upload"]["fields"].items()]
+    body, content_type = multipart_in_order(arrange(fields, photo))
+
+    sent = requests.post(ticket["upload"]["url"], data=body, headers={"Content-Type": content_type})
+    stored = s3.list_objects_v2(Bucket=bucket, Prefix=ticket["upload"]["fields"]["key"]).get("KeyCount", 0)
+
+    assert (sent.status_code, "<Code>InvalidArgument</Code>" in sent.text, stored) == (400, True, 0), sent.text
+
+
+def test_a_hand_made_form_in_s3s_order_is_taken(public, s3, bucket, photo):
+    _, ticket = call(public, "POST", "/uploads", authorizer=None)
+    fields = [(name, value.encode(), False) for name, value in ticket["upload"]["fields"].items()]
+    body, content_type = multipart_in_order([*fields, ("file", photo, True)])
+
+    sent = requests.post(ticket["upload"]["url"], data=body, headers={"Content-Type": content_type})
+
+    assert sent.status_code == 204, sent.text
+    assert s3.head_object(Bucket=bucket, Key=ticket["upload"]["fields"]["key"])["ContentLength"] == len(photo)
