@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     # Who may call the API, as API Gateway's authorizer tells it (function/http/auth.py). The
     # deployed default; local runs set it explicitly (`make run`: none).
     api_auth: Literal["iam", "jwt", "none"] = "iam"
+    # In iam mode, any principal allowed execute-api:Invoke reads all of the input prefix and writes all of
+    # the results prefix through the function's role. True confines each to a folder derived from its
+    # principal ARN (function/http/callers.py), as jwt mode confines each sub.
+    iam_caller_folders: bool = False
 
     frontend_url: str = ""
     allowed_image_hosts: str = ""

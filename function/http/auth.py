@@ -4,7 +4,8 @@ API Gateway checks the SigV4 signature (iam) or the JWT (jwt) before the functio
 the result in `requestContext`, which a caller cannot set. The function trusts only that, and
 fails closed: in iam or jwt mode a request without it is refused, so a stack deployed without
 its authorizer lets no one in rather than everyone. What each caller may then touch is a key
-rule (function/bucket/keys.py): a JWT caller is confined to the folder named by its `sub`.
+rule (function/http/callers.py): a JWT caller is confined to the folder named by its `sub`, and with
+IAM_CALLER_FOLDERS a signed caller to one folded from its principal ARN.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from enum import StrEnum
 from fastapi import Request
 
 from function.errors import ErrorCode, ServiceError
-from function.http.callers import caller_folder, input_key_for_request, output_key_for_request
+from function.http.callers import caller_folder, iam_caller_folder, input_key_for_request, output_key_for_request
 from function.settings import Settings
 
 
 class AuthMode(StrEnum):
-    IAM = "iam"  # SigV4-signed callers, trusted with the whole prefixes
+    IAM = "iam"  # SigV4-signed callers: the whole prefixes, or a folder each (IAM_CALLER_FOLDERS)
     JWT = "jwt"  # bearer tokens; each caller confined to its own folder
     NONE = "none"  # public: no bucket access on a caller's behalf
 
@@ -55,7 +56,9 @@ def caller_id(event: dict) -> str:
 class Caller:
     mode: AuthMode
     id: str  # the JWT's sub, the IAM ARN, or "anonymous"
-    folder: str = ""  # "<sub>/" for a JWT caller: its namespace under each prefix; "" is the whole prefix
+    # "<sub>/" for a JWT caller (a folded ARN with IAM_CALLER_FOLDERS): its namespace under each prefix;
+    # "" is the whole prefix.
+    folder: str = ""
 
     def refuse_public_bucket_access(self, **asked: object) -> None:
         """In `none` mode, parameters that would use the bucket on the caller's behalf are a 403."""
@@ -75,9 +78,12 @@ class Caller:
         return output_key_for_request(requested, settings.results_prefix, settings.input_prefix, self.folder)
 
 
-def caller_from_event(event: dict, mode: AuthMode, longest_prefix: str = "") -> Caller:
+def caller_from_event(
+    event: dict, mode: AuthMode, longest_prefix: str = "", iam_caller_folders: bool = False
+) -> Caller:
     """The caller of a request under `mode`; a 401 when the gateway vouched for no one this mode accepts.
-    `longest_prefix`: the longest folder the caller's own folder goes under (its keys must fit S3's limit)."""
+    `longest_prefix`: the longest folder the caller's own folder goes under (its keys must fit S3's limit);
+    `iam_caller_folders`: confine signed callers to a folder of their own, as JWT callers are."""
     if mode is AuthMode.NONE:
         return Caller(mode, caller_id(event))
     found, identity = _identity(event)
@@ -86,11 +92,16 @@ def caller_from_event(event: dict, mode: AuthMode, longest_prefix: str = "") -> 
         raise ServiceError(
             f"this API takes {how}; the request arrived without one", code=ErrorCode.AUTHENTICATION_REQUIRED
         )
-    folder = caller_folder(identity, longest_prefix) if mode is AuthMode.JWT else ""
+    folder = ""
+    if mode is AuthMode.JWT:
+        folder = caller_folder(identity, longest_prefix)
+    elif iam_caller_folders:
+        folder = iam_caller_folder(identity, longest_prefix)
     return Caller(mode, identity, folder)
 
 
 def current_caller(request: Request) -> Caller:
     """FastAPI dependency: the request's Caller, before any S3 call is made on its behalf."""
     settings = request.app.state.processor.settings
-    return caller_from_event(request.scope.get("aws.event") or {}, AuthMode(settings.api_auth), settings.longest_prefix)
+    event = request.scope.get("aws.event") or {}
+    return caller_from_event(event, AuthMode(settings.api_auth), settings.longest_prefix, settings.iam_caller_folders)

@@ -21,6 +21,7 @@ from tests.integration.test_matches_rembg import decoded
 from tests.support import (
     header,
     http_api_event,
+    iam_authorizer,
     jpeg_bytes,
     jwt_authorizer,
     lambda_context,
@@ -329,3 +330,18 @@ def test_a_hand_made_form_in_s3s_order_is_taken(public, s3, bucket, photo):
 
     assert sent.status_code == 204, sent.text
     assert s3.head_object(Bucket=bucket, Key=ticket["upload"]["fields"]["key"])["ContentLength"] == len(photo)
+
+
+def test_with_iam_caller_folders_each_signed_principal_has_its_own_jobs(app_in_mode, photo):
+    handler = Mangum(app_in_mode("iam", iam_caller_folders=True), lifespan="off")
+    alice = iam_authorizer("arn:aws:iam::123456789012:user/alice")
+    bob = iam_authorizer("arn:aws:sts::123456789012:assumed-role/bob-role/session-1")
+    status, ticket = call(handler, "POST", "/uploads", authorizer=alice)
+    assert status == 201 and post_to_s3(ticket, photo).status_code == 204
+
+    own = call(handler, "GET", f"/jobs/{ticket['id']}", authorizer=alice)
+    foreign = call(handler, "GET", f"/jobs/{ticket['id']}", authorizer=bob)
+
+    assert ticket["upload"]["fields"]["key"].startswith("input/123456789012-user-alice-")
+    assert own[0] == 200 and own[1]["status"] == "pending"
+    assert (foreign[0], foreign[1]["error"]["code"]) == (404, "job_not_found")
