@@ -1,7 +1,7 @@
 """The one catalogue of errors: every code the service answers with, its HTTP status and meaning.
 
-Everything else refers to `ErrorCode` members; the README's error table and the OpenAPI
-responses are generated from it (`python -m local.docs` rewrites the README's table, and a test
+Everything else refers to `ErrorCode` members; the error table on docs/errors.md and the OpenAPI
+responses are generated from it (`python -m local.docs` rewrites the page's table, and a test
 fails when either drifts). The HTTP path maps a `ServiceError` to its status; the S3 path treats
 any status below 500 as permanent, because the same bytes would fail the same way again.
 """
@@ -272,7 +272,7 @@ def http_codes() -> list[ErrorCode]:
 
 
 def markdown_table() -> str:
-    """The README's error table, one row per code."""
+    """The error table of docs/errors.md, one row per code."""
     rows = ["| status | code | meaning |", "|---|---|---|"]
     for code in sorted(ErrorCode, key=lambda code: code.status):
         rows.append(f"| {code.status} | `{code.value}` | {code.meaning} |")

@@ -55,7 +55,7 @@ def _open_session(path: Path, threads: int):
     # band threads that upscale/compose/encode right after inference.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # The memory pattern pre-plans one block for all of a run's tensors on top of the arena; without
-    # it the arena alone serves them, at the same speed and with ~200 MB less kept (benchmarks/README.md).
+    # it the arena alone serves them, at the same speed and with less memory kept (docs/performance.md).
     options.enable_mem_pattern = False
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 

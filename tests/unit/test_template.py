@@ -460,7 +460,7 @@ def test_the_translated_api_guards_the_bucket_touching_routes_only(mode, tmp_pat
 def test_parameters_and_defaults(template):
     p = template["Parameters"]
     assert p["HttpMemorySize"]["Default"] == 3008
-    assert p["S3MemorySize"]["Default"] == 1769  # chosen by benchmarks/cost.py (README, Performance)
+    assert p["S3MemorySize"]["Default"] == 1769  # chosen by benchmarks/cost.py (docs/performance.md)
     assert p["HttpTimeout"]["Default"] <= 29 and p["HttpTimeout"]["MaxValue"] <= 29  # API Gateway stops at 30 s
     assert p["S3Timeout"]["Default"] == 120
     assert p["Architecture"]["AllowedValues"] == ["x86_64", "arm64"]
