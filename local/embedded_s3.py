@@ -229,16 +229,13 @@ class EmbeddedS3:
         return bucket
 
 
+# A real photo to try the service on: scikit-image's astronaut (512x512) as a JPEG, made once and
+# committed, so the examples `make run` prints have a file to name.
+SAMPLE_PHOTO = Path(__file__).resolve().parent / "sample.jpg"
+
+
 def sample_photo() -> bytes:
-    """A real photo to try the service on: scikit-image's astronaut (512x512) as JPEG."""
-    import io
-
-    from PIL import Image
-    from skimage import data
-
-    buffer = io.BytesIO()
-    Image.fromarray(data.astronaut()).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
+    return SAMPLE_PHOTO.read_bytes()
 
 
 def put_sample(client, bucket: str, key: str, expires_in: int = 3600) -> str:
