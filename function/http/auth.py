@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from fastapi import Request
 
@@ -26,7 +27,7 @@ class AuthMode(StrEnum):
     NONE = "none"  # public: no bucket access on a caller's behalf
 
 
-def _identity(event: dict) -> tuple[AuthMode | None, str | None]:
+def _identity(event: dict[str, Any]) -> tuple[AuthMode | None, str | None]:
     """The identity API Gateway vouched for: (mode, sub or ARN), or (None, None)."""
     context = _object(_object(event).get("requestContext"))
     authorizer = _object(context.get("authorizer"))
@@ -41,13 +42,13 @@ def _identity(event: dict) -> tuple[AuthMode | None, str | None]:
     return None, None
 
 
-def _object(value: object) -> dict:
+def _object(value: object) -> dict[str, Any]:
     """`value` if it is a JSON object, else {}: a field of another shape (a Lambda authorizer's
     string context, a null) vouches for no one, and must not crash the request."""
     return value if isinstance(value, dict) else {}
 
 
-def caller_id(event: dict) -> str:
+def caller_id(event: dict[str, Any]) -> str:
     """Who to name in the logs: the sub or ARN the gateway vouched for, else "anonymous". Never a token."""
     return _identity(event)[1] or "anonymous"
 
@@ -79,7 +80,7 @@ class Caller:
 
 
 def caller_from_event(
-    event: dict, mode: AuthMode, longest_prefix: str = "", iam_caller_folders: bool = False
+    event: dict[str, Any], mode: AuthMode, longest_prefix: str = "", iam_caller_folders: bool = False
 ) -> Caller:
     """The caller of a request under `mode`; a 401 when the gateway vouched for no one this mode accepts.
     `longest_prefix`: the longest folder the caller's own folder goes under (its keys must fit S3's limit);

@@ -6,6 +6,8 @@ front (chunked uploads), so the body is read here with a cap and then handed to 
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
@@ -28,7 +30,7 @@ async def read_capped(request: Request, cap: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _single_chunk(body: bytes):
+async def _single_chunk(body: bytes) -> AsyncGenerator[bytes]:
     yield body
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from function.bucket.keys import JOB_ID, new_job_id, output_key_for_input, report_key_for_input, upload_key
 from function.bucket.metadata import METADATA_NAMES, metadata_value, requested_in
@@ -46,7 +47,7 @@ class Jobs:
 
     def create(
         self, caller: Caller, options_text: Mapping[str, str], options: RemovalOptions, content_type: str | None
-    ) -> dict:
+    ) -> dict[str, Any]:
         """A presigned POST for a new job, carrying the (already validated) options as metadata, and
         the limits these options put on the photo (the job fails past them: better said now)."""
         bucket, job_id = self._bucket(), new_job_id()
@@ -75,7 +76,7 @@ class Jobs:
             )
         return said
 
-    def status(self, caller: Caller, job_id: str) -> dict:
+    def status(self, caller: Caller, job_id: str) -> dict[str, Any]:
         """pending, done (with a presigned URL of the result) or failed (with the report's error)."""
         bucket = self._bucket()
         if not JOB_ID.fullmatch(job_id):
@@ -94,7 +95,7 @@ class Jobs:
             return {**answer, "status": "failed", "error": error}
         return answer
 
-    def _result(self, source: ObjectInfo, key: str, out_bucket: str) -> dict | None:
+    def _result(self, source: ObjectInfo, key: str, out_bucket: str) -> dict[str, Any] | None:
         try:  # the output's name depends on the format asked for, exactly as the S3 function derives it
             fmt = requested_in(source.metadata).options.format
         except InvalidOption:
@@ -114,7 +115,7 @@ class Jobs:
             "foreground": _box(output.metadata.get("foreground", "")),
         }
 
-    def _failure(self, source: ObjectInfo, key: str, out_bucket: str) -> dict | None:
+    def _failure(self, source: ObjectInfo, key: str, out_bucket: str) -> dict[str, Any] | None:
         report_key = report_key_for_input(key, self.settings.input_prefix, self.settings.failed_prefix)
         if self.store.head(out_bucket, report_key, denied_means_missing=True) is None:
             return None
@@ -124,7 +125,7 @@ class Jobs:
         return {"code": report["error"]["code"], "message": report["error"]["message"]}
 
 
-def _box(text: str) -> dict | None:
+def _box(text: str) -> dict[str, int] | None:
     """The output's `foreground` metadata ("left,top,width,height") as a box; None if absent or odd."""
     parts = text.split(",")
     if len(parts) != 4 or not all(part.isdigit() for part in parts):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Callable
 from importlib.resources import files
 from urllib.parse import urlsplit
 
@@ -64,6 +65,8 @@ def result_origins(settings: Settings) -> list[str]:
 def add_web_routes(app: FastAPI, settings: Settings) -> None:
     if app.docs_url or app.redoc_url:
         raise ValueError("create the app with docs_url=None and redoc_url=None: their pages load from a CDN")
+    if app.openapi_url is None:
+        raise ValueError("the API docs page needs the app's OpenAPI schema (openapi_url)")
     page = PAGE.read_text(encoding="utf-8")
     csp = PAGE_CSP.format(results="".join(f" {origin}" for origin in result_origins(settings)))
     assets = {name: (SWAGGER.joinpath(file).read_bytes(), kind) for name, (file, kind) in ASSETS.items()}
@@ -77,7 +80,7 @@ def add_web_routes(app: FastAPI, settings: Settings) -> None:
         swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
     ).body
 
-    docs_csp = DOCS_CSP.format(script_hash=inline_script_hash(docs))
+    docs_csp = DOCS_CSP.format(script_hash=inline_script_hash(bytes(docs)))
 
     @app.get("/", include_in_schema=False)
     def index() -> HTMLResponse:
@@ -97,7 +100,7 @@ def inline_script_hash(html: bytes) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode()
 
 
-def _serve(body: bytes, kind: str):
+def _serve(body: bytes, kind: str) -> Callable[[], Response]:
     def asset() -> Response:
         return Response(body, media_type=kind, headers=CACHE)
 

@@ -131,7 +131,7 @@ def render(
     left, top, right, bottom = area
     width, height = right - left, bottom - top
     flat = bgcolor is not None and not only_mask
-    channels = 1 if only_mask else 3 if flat and bgcolor[3] == 255 else 4
+    channels = 1 if only_mask else 3 if bgcolor is not None and bgcolor[3] == 255 else 4
     pixels = np.empty((height, width) if channels == 1 else (height, width, channels), np.uint8)
 
     def fill(span: tuple[int, int]) -> None:

@@ -76,7 +76,7 @@ class RemovalOptions:
     decontaminate: bool = True  # unmix the soft edge's colours from the old background (edges.py)
     post_process_mask: bool = False  # rembg's post_process: a smoothed, hard 0/255 mask
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.format not in CONTENT_TYPES:
             raise InvalidOption(
                 f"format must be one of {', '.join(CONTENT_TYPES)}, not {self.format!r}", code=ErrorCode.INVALID_FORMAT
@@ -130,7 +130,11 @@ def options_from_text(values: Mapping[str, str]) -> RemovalOptions:
     def number(name: str, allowed: tuple[int, int]) -> int | None:
         return parse_int(name, values[name], allowed) if name in values else None
 
-    knobs = {field: number(name, allowed) for name, (field, allowed) in MATTING_FIELDS.items() if name in values}
+    knobs = {
+        field: parse_int(name, values[name], allowed)
+        for name, (field, allowed) in MATTING_FIELDS.items()
+        if name in values
+    }
     # HTML forms send an untouched field empty: an empty colour or margin means none.
     bgcolor, margin = values.get("bgcolor"), values.get("crop_margin")
     return RemovalOptions(

@@ -7,6 +7,7 @@ and only differ in where the bytes come from and go to.
 from __future__ import annotations
 
 import io
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -172,7 +173,7 @@ def remove_background(
     are the service's (a 500, or an S3 retry)."""
     stage_ms: dict[str, float] = {}
 
-    def stage(name: str):
+    def stage(name: str) -> AbstractContextManager[None]:
         return timed(name, stage_ms, trace)
 
     with stage("decode"):

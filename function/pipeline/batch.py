@@ -8,14 +8,19 @@ report, where the result string carries our error code.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.utilities.data_classes import S3BatchOperationResponse
-from aws_lambda_powertools.utilities.data_classes.s3_batch_operation_event import S3BatchOperationResponseRecord
+from aws_lambda_powertools.utilities.data_classes.s3_batch_operation_event import (
+    RESULT_CODE_TYPE,
+    S3BatchOperationResponseRecord,
+)
 
 from function.observability import logger
 from function.pipeline.processor import Outcome, S3Pipeline, Status
 from function.pipeline.records import task_object
 
-RESULT_CODES = {
+RESULT_CODES: dict[Status, RESULT_CODE_TYPE] = {
     Status.PROCESSED: "Succeeded",
     Status.DUPLICATE: "Succeeded",
     Status.FAILED: "PermanentFailure",
@@ -40,7 +45,7 @@ class NoTaskToAnswer(ValueError):
     """A Batch Operations event with no task that has an id: there is nothing to answer for."""
 
 
-def answer(event: dict, pipeline: S3Pipeline) -> dict:
+def answer(event: dict[str, Any], pipeline: S3Pipeline) -> dict[str, Any]:
     """The response Batch Operations expects: one result per task (it sends one task per call).
 
     Read by hand rather than through Powertools' event class, which raises KeyError on a missing

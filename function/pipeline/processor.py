@@ -20,6 +20,7 @@ import json
 from dataclasses import asdict, astuple, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from function.bucket.keys import is_upload_key, output_key_for_input, report_key_for_input
 from function.bucket.metadata import metadata_value, requested_in
@@ -186,7 +187,7 @@ class S3Pipeline:
         return outcomes
 
 
-def summary(outcomes: list[Outcome]) -> dict:
+def summary(outcomes: list[Outcome]) -> dict[str, Any]:
     counts = {str(status): 0 for status in (Status.PROCESSED, Status.DUPLICATE, Status.IGNORED, Status.FAILED)}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1

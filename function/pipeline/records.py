@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes.s3_batch_operation_event import S3BatchOperationTask
@@ -36,7 +37,7 @@ class NotAnS3Notification(ValueError):
     """An SQS message whose body is not an S3 notification: it can never succeed."""
 
 
-def original_event(event):
+def original_event(event: object) -> object:
     """Lambda's on-failure destination record -> the event that failed; anything else as it is.
 
     The record holds the failed event in `requestPayload` beside `requestContext` (the function,
@@ -48,7 +49,7 @@ def original_event(event):
     return event
 
 
-def _missing_field(record) -> str | None:
+def _missing_field(record: object) -> str | None:
     """What a record lacks to name an object, or None. eventName is checked first: other events
     are not ours to judge."""
     if not isinstance(record, dict):
@@ -67,7 +68,7 @@ def _missing_field(record) -> str | None:
     return None
 
 
-def objects_in_notification(event) -> list[InputObject | MalformedRecord]:
+def objects_in_notification(event: object) -> list[InputObject | MalformedRecord]:
     """Every ObjectCreated record (not just the first), keys URL-decoded ('+' is a space)."""
     event = original_event(event)
     if not isinstance(event, dict):
@@ -104,7 +105,7 @@ def objects_in_message(record: SQSRecord) -> list[InputObject | MalformedRecord]
     return objects_in_notification(notification)
 
 
-def task_object(task: dict) -> InputObject | MalformedRecord:
+def task_object(task: dict[str, Any]) -> InputObject | MalformedRecord:
     """Schema 1.0 names the bucket by ARN, 2.0 by name; Powertools reads both and URL-decodes the key."""
     named_by = task.get("s3BucketArn") or task.get("s3Bucket")
     if not isinstance(task.get("s3Key"), str) or not task["s3Key"] or not isinstance(named_by, str) or not named_by:
@@ -113,7 +114,7 @@ def task_object(task: dict) -> InputObject | MalformedRecord:
     return InputObject(parsed.s3_bucket, parsed.s3_key)
 
 
-def is_sqs_event(event) -> bool:
+def is_sqs_event(event: object) -> bool:
     records = event.get("Records") if isinstance(event, dict) else None
     first = records[0] if isinstance(records, list) and records else None
     return isinstance(first, dict) and first.get("eventSource") == "aws:sqs"
