@@ -23,7 +23,7 @@ from function.bucket.metadata import METADATA_NAMES, metadata_value, requested_i
 from function.bucket.storage import ObjectInfo, ObjectStore
 from function.errors import InvalidOption, JobNotFound, StorageNotConfigured
 from function.http.auth import Caller
-from function.imaging.options import RemovalOptions
+from function.imaging.options import RemovalOptions, options_from_text
 from function.settings import Settings, megabytes
 
 REPORT_MAX_BYTES = 64 * 1024  # a failure report is a few hundred bytes of JSON
@@ -45,9 +45,7 @@ class Jobs:
             raise StorageNotConfigured("uploads need a bucket (AWS_BUCKET_NAME)")
         return self.settings.aws_bucket_name
 
-    def create(
-        self, caller: Caller, options_text: Mapping[str, str], options: RemovalOptions, content_type: str | None
-    ) -> dict[str, Any]:
+    def create(self, caller: Caller, options_text: Mapping[str, str], content_type: str | None) -> dict[str, Any]:
         """A presigned POST for a new job, carrying the (already validated) options as metadata, and
         the limits these options put on the photo (the job fails past them: better said now)."""
         bucket, job_id = self._bucket(), new_job_id()
@@ -58,7 +56,12 @@ class Jobs:
         ttl = self.settings.upload_ttl
         key = upload_key(self.settings.input_prefix, caller.folder, job_id)
         upload = self.store.presign_post(bucket, key, fields, self.settings.max_input_bytes, ttl)
-        return {"id": job_id, "upload": upload, "expires_in": ttl, "limits": self.limits(options)}
+        return {
+            "id": job_id,
+            "upload": upload,
+            "expires_in": ttl,
+            "limits": self.limits(options_from_text({name: text for name, text in options_text.items() if text})),
+        }
 
     def limits(self, options: RemovalOptions) -> list[str]:
         """What the photo must be for these options, in words: the checks the job will run on it."""

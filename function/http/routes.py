@@ -103,7 +103,7 @@ def create_upload(
     a job to poll. The options travel as the object's metadata, as on any S3 drop."""
     service.models.get(model)  # an unknown model is refused now, not in the job
     given = {name: value for name in METADATA_NAMES if (value := request.query_params.get(name))}
-    ticket = service.jobs.create(caller, given, options, content_type)
+    ticket = service.jobs.create(caller, given, content_type)
     return {**ticket, "job_url": str(request.url_for("job_status", job_id=ticket["id"]))}
 
 
