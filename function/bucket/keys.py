@@ -40,6 +40,9 @@ def check_key(key: str, what: str) -> None:
 
 UPLOADS_FOLDER = "uploads/"  # where presigned uploads land, inside the caller's folder
 JOB_ID = re.compile(r"[0-9a-f]{32}")
+# The longest name the service makes inside a caller's folder: a job's report, `uploads/<id>.json`.
+FOLDER_KEY_ROOM = len(UPLOADS_FOLDER) + 32 + len(".json")
+UPLOAD_RELATIVE = re.compile(rf"(?:[^/]+/)?{UPLOADS_FOLDER}{JOB_ID.pattern}")
 
 
 def new_job_id() -> str:
@@ -54,9 +57,30 @@ def upload_key(input_prefix: str, folder: str, job_id: str) -> str:
     return f"{input_prefix}{folder}{UPLOADS_FOLDER}{job_id}"
 
 
+def is_upload_key(key: str, input_prefix: str) -> bool:
+    """Whether `key` is where a POST /uploads ticket lands: `input/[<folder>/]uploads/<id>`."""
+    relative = key[len(input_prefix) :] if key.startswith(input_prefix) else None
+    return relative is not None and UPLOAD_RELATIVE.fullmatch(relative) is not None
+
+
+def has_dot_segments(relative: str) -> bool:
+    """Whether a path has empty, '.' or '..' segments (`a//b`, `./x`, `../x`), as written or once NFKC-normalised."""
+    try:
+        _check_segments(relative, "the key")
+        _check_segments(unicodedata.normalize("NFKC", relative), "the key")
+    except KeyNotAllowed:
+        return True
+    return False
+
+
 def output_key_for_input(input_key: str, input_prefix: str, output_prefix: str, fmt: str) -> str:
-    """`input/a/b c.jpg` -> `output/a/b c.png`: same relative path, the output's extension."""
+    """`input/a/b c.jpg` -> `output/a/b c.png`: same relative path, the output's extension.
+
+    A key with dot or empty segments (`input/../x`) gets none: S3 takes it literally, but any tool
+    that resolves paths would read its output as somewhere else."""
     relative = input_key[len(input_prefix) :]
+    if has_dot_segments(relative):
+        raise KeyNotAllowed(f"{input_key!r} has empty, '.' or '..' segments; rename it to get an output")
     stem, _ = posixpath.splitext(relative)
     if not stem or stem.endswith("/"):  # e.g. "input/.jpg": keep the name whole
         stem = relative
@@ -64,8 +88,12 @@ def output_key_for_input(input_key: str, input_prefix: str, output_prefix: str, 
 
 
 def report_key_for_input(input_key: str, input_prefix: str, failed_prefix: str) -> str:
-    """`input/a/b.jpg` -> `failed/a/b.jpg.json`: why that input produced no output."""
-    return fit_key(failed_prefix, input_key[len(input_prefix) :], ".json")
+    """`input/a/b.jpg` -> `failed/a/b.jpg.json`: why that input produced no output. A key with dot
+    segments is reported as `failed/~<hash>.json` (the report names the key), never under its own path."""
+    relative = input_key[len(input_prefix) :]
+    if has_dot_segments(relative):
+        relative = "~" + hashlib.sha256(relative.encode("utf-8")).hexdigest()[:32]
+    return fit_key(failed_prefix, relative, ".json")
 
 
 def fit_key(prefix: str, relative: str, suffix: str) -> str:

@@ -4,7 +4,8 @@ API Gateway checks the SigV4 signature (iam) or the JWT (jwt) before the functio
 the result in `requestContext`, which a caller cannot set. The function trusts only that, and
 fails closed: in iam or jwt mode a request without it is refused, so a stack deployed without
 its authorizer lets no one in rather than everyone. What each caller may then touch is a key
-rule (function/bucket/keys.py): a JWT caller is confined to the folder named by its `sub`.
+rule (function/http/callers.py): a JWT caller is confined to the folder named by its `sub`, and with
+IAM_CALLER_FOLDERS a signed caller to one folded from its principal ARN.
 """
 
 from __future__ import annotations
@@ -16,29 +17,35 @@ from typing import Any
 from fastapi import Request
 
 from function.errors import ErrorCode, ServiceError
-from function.http.callers import caller_folder, input_key_for_request, output_key_for_request
+from function.http.callers import caller_folder, iam_caller_folder, input_key_for_request, output_key_for_request
 from function.settings import Settings
 
 
 class AuthMode(StrEnum):
-    IAM = "iam"  # SigV4-signed callers, trusted with the whole prefixes
+    IAM = "iam"  # SigV4-signed callers: the whole prefixes, or a folder each (IAM_CALLER_FOLDERS)
     JWT = "jwt"  # bearer tokens; each caller confined to its own folder
     NONE = "none"  # public: no bucket access on a caller's behalf
 
 
 def _identity(event: dict[str, Any]) -> tuple[AuthMode | None, str | None]:
     """The identity API Gateway vouched for: (mode, sub or ARN), or (None, None)."""
-    context = event.get("requestContext") or {}
-    authorizer = context.get("authorizer") or {}
+    context = _object(_object(event).get("requestContext"))
+    authorizer = _object(context.get("authorizer"))
     # HTTP API (payload v2): authorizer.jwt.claims; REST API (v1) with a Cognito authorizer: authorizer.claims.
-    claims = (authorizer.get("jwt") or {}).get("claims") or authorizer.get("claims")
-    if isinstance(claims, dict) and claims.get("sub") is not None:
+    claims = _object(_object(authorizer.get("jwt")).get("claims") or authorizer.get("claims"))
+    if isinstance(claims.get("sub"), str | int):
         return AuthMode.JWT, str(claims["sub"])
     # HTTP API: authorizer.iam; REST API with AWS_IAM: identity.userArn (null when unsigned).
-    arn = (authorizer.get("iam") or {}).get("userArn") or (context.get("identity") or {}).get("userArn")
-    if arn:
-        return AuthMode.IAM, str(arn)
+    arn = _object(authorizer.get("iam")).get("userArn") or _object(context.get("identity")).get("userArn")
+    if isinstance(arn, str) and arn:
+        return AuthMode.IAM, arn
     return None, None
+
+
+def _object(value: object) -> dict[str, Any]:
+    """`value` if it is a JSON object, else {}: a field of another shape (a Lambda authorizer's
+    string context, a null) vouches for no one, and must not crash the request."""
+    return value if isinstance(value, dict) else {}
 
 
 def caller_id(event: dict[str, Any]) -> str:
@@ -50,7 +57,9 @@ def caller_id(event: dict[str, Any]) -> str:
 class Caller:
     mode: AuthMode
     id: str  # the JWT's sub, the IAM ARN, or "anonymous"
-    folder: str = ""  # "<sub>/" for a JWT caller: its namespace under each prefix; "" is the whole prefix
+    # "<sub>/" for a JWT caller (a folded ARN with IAM_CALLER_FOLDERS): its namespace under each prefix;
+    # "" is the whole prefix.
+    folder: str = ""
 
     def refuse_public_bucket_access(self, **asked: object) -> None:
         """In `none` mode, parameters that would use the bucket on the caller's behalf are a 403."""
@@ -70,8 +79,12 @@ class Caller:
         return output_key_for_request(requested, settings.results_prefix, settings.input_prefix, self.folder)
 
 
-def caller_from_event(event: dict[str, Any], mode: AuthMode) -> Caller:
-    """The caller of a request under `mode`; a 401 when the gateway vouched for no one this mode accepts."""
+def caller_from_event(
+    event: dict[str, Any], mode: AuthMode, longest_prefix: str = "", iam_caller_folders: bool = False
+) -> Caller:
+    """The caller of a request under `mode`; a 401 when the gateway vouched for no one this mode accepts.
+    `longest_prefix`: the longest folder the caller's own folder goes under (its keys must fit S3's limit);
+    `iam_caller_folders`: confine signed callers to a folder of their own, as JWT callers are."""
     if mode is AuthMode.NONE:
         return Caller(mode, caller_id(event))
     found, identity = _identity(event)
@@ -80,11 +93,16 @@ def caller_from_event(event: dict[str, Any], mode: AuthMode) -> Caller:
         raise ServiceError(
             f"this API takes {how}; the request arrived without one", code=ErrorCode.AUTHENTICATION_REQUIRED
         )
-    folder = caller_folder(identity) if mode is AuthMode.JWT else ""
+    folder = ""
+    if mode is AuthMode.JWT:
+        folder = caller_folder(identity, longest_prefix)
+    elif iam_caller_folders:
+        folder = iam_caller_folder(identity, longest_prefix)
     return Caller(mode, identity, folder)
 
 
 def current_caller(request: Request) -> Caller:
     """FastAPI dependency: the request's Caller, before any S3 call is made on its behalf."""
-    mode = AuthMode(request.app.state.processor.settings.api_auth)
-    return caller_from_event(request.scope.get("aws.event") or {}, mode)
+    settings = request.app.state.processor.settings
+    event = request.scope.get("aws.event") or {}
+    return caller_from_event(event, AuthMode(settings.api_auth), settings.longest_prefix, settings.iam_caller_folders)

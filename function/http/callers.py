@@ -6,23 +6,59 @@ and a caller confined to a folder (a JWT caller's namespace) has no spelling of 
 
 from __future__ import annotations
 
+import hashlib
+import re
 import unicodedata
 import uuid
 
-from function.bucket.keys import MAX_KEY_BYTES, check_key
+from function.bucket.keys import FOLDER_KEY_ROOM, MAX_KEY_BYTES, check_key
 from function.errors import ErrorCode, KeyNotAllowed, ServiceError
 
 
-def caller_folder(caller_id: str) -> str:
-    """A JWT caller's namespace, `<sub>/`: the one folder under each prefix that is theirs."""
-    refusal = f"the token's sub {caller_id!r} cannot name a folder"
+def caller_folder(caller_id: str, longest_prefix: str = "") -> str:
+    """A JWT caller's namespace, `<sub>/`: the one folder under each prefix that is theirs.
+
+    Refused when the keys the service makes in it (`<longest_prefix><sub>/uploads/<id>.json`)
+    would pass S3's 1,024 bytes: S3 would refuse them, long after the request was accepted."""
+    refusal = f"the token's sub {caller_id[:64]!r} cannot name a folder"
     try:
         check_key(caller_id, "the token's sub")
     except KeyNotAllowed as error:
         raise ServiceError(refusal, code=ErrorCode.CALLER_NOT_ALLOWED) from error
     if "/" in caller_id or "/" in unicodedata.normalize("NFKC", caller_id):
         raise ServiceError(refusal, code=ErrorCode.CALLER_NOT_ALLOWED)
+    room = MAX_KEY_BYTES - len(longest_prefix.encode()) - FOLDER_KEY_ROOM - 1
+    if len(caller_id.encode("utf-8")) > room:
+        raise ServiceError(
+            f"{refusal}: over {room} bytes, its keys would pass S3's limit", code=ErrorCode.CALLER_NOT_ALLOWED
+        )
     return caller_id + "/"
+
+
+ASSUMED_ROLE = re.compile(r"arn:(?P<partition>[^:]+):sts::(?P<account>\d+):assumed-role/(?P<role>[^/]+)/.+")
+UNSAFE_RUN = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def principal_arn(arn: str) -> str:
+    """The principal behind a signature: a role's sessions (`sts::…:assumed-role/R/session`) are the role
+    (`iam::…:role/R`), so every session of one role finds the same folder; any other ARN is itself."""
+    if match := ASSUMED_ROLE.fullmatch(arn):
+        return f"arn:{match['partition']}:iam::{match['account']}:role/{match['role']}"
+    return arn
+
+
+def iam_caller_folder(arn: str, longest_prefix: str = "") -> str:
+    """IAM_CALLER_FOLDERS: a signed caller's folder, folded from its principal ARN deterministically.
+
+    `arn:aws:iam::123456789012:user/alice` -> `123456789012-user-alice-<16 hex>/`: readable, only
+    [A-Za-z0-9._-], and the hash of the whole ARN keeps two principals apart that fold alike."""
+    principal = principal_arn(arn)
+    fields = principal.split(":", 5)
+    if len(fields) != 6 or fields[0] != "arn" or not fields[4] or not fields[5]:
+        raise ServiceError(f"the caller {arn[:200]!r} is not a principal ARN", code=ErrorCode.CALLER_NOT_ALLOWED)
+    readable = UNSAFE_RUN.sub("-", f"{fields[4]}-{fields[5]}")[:64].strip("-.")
+    digest = hashlib.sha256(principal.encode()).hexdigest()[:16]
+    return caller_folder(f"{readable}-{digest}", longest_prefix)
 
 
 def _under(requested: str, base: str, what: str) -> str:

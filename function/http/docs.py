@@ -46,6 +46,16 @@ class UploadTicket(BaseModel):
     upload: PresignedPost
     job_url: str
     expires_in: int
+    limits: list[str]  # what the photo must be for the options asked: the job fails past these
+
+
+class SubjectBox(BaseModel):
+    """Where the subject is in the result, in pixels (as a direct call's X-Foreground-* headers)."""
+
+    left: int
+    top: int
+    width: int
+    height: int
 
 
 class JobResult(BaseModel):
@@ -54,6 +64,7 @@ class JobResult(BaseModel):
     width: int
     height: int
     format: str
+    foreground: SubjectBox | None = None  # None for outputs made before the box was recorded
 
 
 class JobError(BaseModel):

@@ -69,8 +69,8 @@ def _query_names(dependant: Dependant) -> set[str]:
 
 
 def known_query_only(request: Request) -> None:
-    """Refuse query parameters the route does not declare: a typo (`formt=webp`) must not pass
-    as the default silently. The accepted names come from the route itself, so they cannot drift."""
+    """Refuse query parameters the route does not declare, or give twice: a typo (`formt=webp`) must not
+    pass as the default silently. The accepted names come from the route itself, so they cannot drift."""
     accepted = sorted(_query_names(request.scope["route"].dependant))
     unknown = [name for name in request.query_params if name not in accepted]
     if unknown:
@@ -78,3 +78,7 @@ def known_query_only(request: Request) -> None:
             f"unknown query parameter {', '.join(map(repr, dict.fromkeys(unknown)))}; accepted: {', '.join(accepted)}",
             code=ErrorCode.UNKNOWN_OPTION,
         )
+    # `only_mask=false&only_mask=true`: which one wins is a framework's accident, so neither does.
+    repeated = [name for name in dict.fromkeys(request.query_params) if len(request.query_params.getlist(name)) > 1]
+    if repeated:
+        raise InvalidOption(f"query parameter {', '.join(map(repr, repeated))} given more than once; give it once")

@@ -91,8 +91,8 @@ def create_upload(
     request: Request,
     content_type: str | None = Query(
         None,
-        description="The file's media type; S3 then stores it with this Content-Type",
-        pattern=r"^[a-z]+/[a-z0-9.+-]+$",
+        description="The file's media type (an image/ type); S3 then stores it with this Content-Type",
+        pattern=r"^(image/[a-z0-9.+-]+|application/octet-stream)$",
     ),
     model: str | None = Query(None, description="One of the models baked into the image (see /health)"),
     options: RemovalOptions = Depends(removal_options),  # validated here, so the job cannot fail on them

@@ -8,6 +8,9 @@ the root of a local server and under an API Gateway stage path alike.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import Callable
 from importlib.resources import files
 from urllib.parse import urlsplit
@@ -28,10 +31,21 @@ ASSETS = {  # route under /docs/ -> (file in the fastapi-offline wheel, content 
 }
 # The page is one file with inline CSS/JS; it may talk to this API, fetch results parked in the
 # bucket and POST uploads to it (result_origins), and show blob: images, nothing else.
+# Neither page may be framed by another site (clickjacking a signed-in page): frame-ancestors,
+# and X-Frame-Options for browsers that predate it.
 PAGE_CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-    "img-src 'self' blob: data:; connect-src 'self'{results}; base-uri 'none'; form-action 'none'"
+    "img-src 'self' blob: data:; connect-src 'self'{results}; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
 )
+# Swagger UI: its bundle and CSS from /docs/, its one inline script allowed by hash, inline styles
+# (React sets style attributes), data: icons in its CSS, blob: for image responses of "Try it out",
+# and requests to this API only.
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self' '{script_hash}'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+NOT_FRAMED = {"X-Frame-Options": "DENY"}
 CACHE = {"Cache-Control": "public, max-age=86400"}
 
 
@@ -66,16 +80,24 @@ def add_web_routes(app: FastAPI, settings: Settings) -> None:
         swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
     ).body
 
+    docs_csp = DOCS_CSP.format(script_hash=inline_script_hash(bytes(docs)))
+
     @app.get("/", include_in_schema=False)
     def index() -> HTMLResponse:
-        return HTMLResponse(page, headers={"Content-Security-Policy": csp})
+        return HTMLResponse(page, headers={"Content-Security-Policy": csp, **NOT_FRAMED})
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
-        return HTMLResponse(docs)
+        return HTMLResponse(docs, headers={"Content-Security-Policy": docs_csp, **NOT_FRAMED})
 
     for name, (body, kind) in assets.items():
         app.add_api_route(f"/docs/{name}", _serve(body, kind), methods=["GET"], include_in_schema=False)
+
+
+def inline_script_hash(html: bytes) -> str:
+    """The CSP source of the page's one inline script ('sha256-…'), so it runs and no other would."""
+    (script,) = re.findall(rb"<script>(.*?)</script>", html, flags=re.S)
+    return "sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode()
 
 
 def _serve(body: bytes, kind: str) -> Callable[[], Response]:

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent, S3BatchOperationResponse
-from aws_lambda_powertools.utilities.data_classes.s3_batch_operation_event import RESULT_CODE_TYPE
+from aws_lambda_powertools.utilities.data_classes import S3BatchOperationResponse
+from aws_lambda_powertools.utilities.data_classes.s3_batch_operation_event import (
+    RESULT_CODE_TYPE,
+    S3BatchOperationResponseRecord,
+)
 
+from function.observability import logger
 from function.pipeline.processor import Outcome, S3Pipeline, Status
 from function.pipeline.records import task_object
 
@@ -37,11 +41,32 @@ def result_string(outcome: Outcome) -> str:
     return text[:MAX_RESULT_STRING]
 
 
+class NoTaskToAnswer(ValueError):
+    """A Batch Operations event with no task that has an id: there is nothing to answer for."""
+
+
 def answer(event: dict[str, Any], pipeline: S3Pipeline) -> dict[str, Any]:
-    """The response Batch Operations expects: one result per task (it sends one task per call)."""
-    job = S3BatchOperationEvent(event)
-    response = S3BatchOperationResponse(job.invocation_schema_version, job.invocation_id, "PermanentFailure")
-    for task in job.tasks:
+    """The response Batch Operations expects: one result per task (it sends one task per call).
+
+    Read by hand rather than through Powertools' event class, which raises KeyError on a missing
+    field: a task that has an id but no usable key or bucket is answered PermanentFailure."""
+    event = event if isinstance(event, dict) else {}
+    version, invocation = event.get("invocationSchemaVersion"), event.get("invocationId")
+    response = S3BatchOperationResponse(
+        version if version in ("1.0", "2.0") else "1.0",
+        invocation if isinstance(invocation, str) else "",
+        "PermanentFailure",
+    )
+    tasks = event.get("tasks")
+    for task in tasks if isinstance(tasks, list) else []:
+        task_id = task.get("taskId") if isinstance(task, dict) else None
+        if not isinstance(task_id, str) or not task_id:
+            logger.warning("Batch Operations task without a taskId dropped", extra={"task": str(task)[:200]})
+            continue
         outcome = pipeline.attempt(task_object(task))
-        response.add_result(task.build_task_batch_response(RESULT_CODES[outcome.status], result_string(outcome)))
+        response.add_result(
+            S3BatchOperationResponseRecord(task_id, RESULT_CODES[outcome.status], result_string(outcome))
+        )
+    if not response.results:
+        raise NoTaskToAnswer("the Batch Operations event has no task with a taskId to answer for")
     return response.asdict()

@@ -5,7 +5,8 @@ output's key takes the format's extension. S3 delivers notifications at least on
 may run one event twice, even at the same time. Each output carries its source's key, ETag and
 options in its metadata and is written conditionally (If-None-Match for a first output,
 If-Match on the old output for a newer upload), so racing duplicates lose at S3 instead of
-writing a second object.
+writing a second object. An upload ticket's key (POST /uploads) is the exception to "newer
+replaces": it gets one output, and a later file there is reported (upload_already_used).
 
 Failures are sorted: a ServiceError below 500 (empty, not an image, too large, undecodable,
 an invalid option, or S3 denying the read) would fail the same way on every retry, so it is
@@ -16,12 +17,12 @@ is raised so Lambda retries. Only an object S3 says does not exist (404) is "ign
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from function.bucket.keys import output_key_for_input, report_key_for_input
+from function.bucket.keys import is_upload_key, output_key_for_input, report_key_for_input
 from function.bucket.metadata import metadata_value, requested_in
 from function.bucket.storage import ObjectInfo, ObjectStore
 from function.errors import AlreadyExists, ErrorCode, OutputExists, ServiceError, StorageAccessDenied, TransientFailure
@@ -104,6 +105,13 @@ class S3Pipeline:
         if made_from and made_from[0] != made_by[0]:
             # e.g. input/a.jpg after input/a.png, or an API caller's output_key: never overwrite it.
             raise OutputExists(f"{out_key} already holds another object's result; rename this input")
+        if made_from and is_upload_key(obj.key, self.settings.input_prefix):
+            # A presigned POST can be replayed until it expires: a ticket buys one image, not one per replay.
+            raise ServiceError(
+                f"{obj.key} is an upload ticket's key and its job already has a result ({out_key}); "
+                "ask POST /uploads for a new ticket",
+                code=ErrorCode.UPLOAD_ALREADY_USED,
+            )
 
         def read() -> bytes:
             return self.store.get_bytes(obj.bucket, obj.key, self.settings.max_input_bytes, source.version_id)
@@ -117,6 +125,8 @@ class S3Pipeline:
                 "model": model.name,
                 "width": str(cutout.width),
                 "height": str(cutout.height),
+                # The subject's box (as the API's X-Foreground-* headers): GET /jobs/{id} hands it to the page.
+                "foreground": ",".join(str(v) for v in astuple(cutout.foreground)),
             }
             with timed_stage("store", stage_ms):
                 self.store.put(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes.s3_batch_operation_event import S3BatchOperationTask
@@ -95,6 +96,8 @@ def objects_in_message(record: SQSRecord) -> list[InputObject | MalformedRecord]
         notification = original_event(json.loads(record.body))
     except json.JSONDecodeError as error:
         raise NotAnS3Notification(f"SQS message {record.message_id} is not JSON") from error
+    except RecursionError as error:  # e.g. 100,000 nested brackets: json gives up before we would
+        raise NotAnS3Notification(f"SQS message {record.message_id} nests too deeply to be a notification") from error
     if isinstance(notification, dict) and notification.get("Event") == "s3:TestEvent":
         return []
     if not isinstance(notification, dict) or "Records" not in notification:
@@ -102,11 +105,13 @@ def objects_in_message(record: SQSRecord) -> list[InputObject | MalformedRecord]
     return objects_in_notification(notification)
 
 
-def task_object(task: S3BatchOperationTask) -> InputObject | MalformedRecord:
+def task_object(task: dict[str, Any]) -> InputObject | MalformedRecord:
     """Schema 1.0 names the bucket by ARN, 2.0 by name; Powertools reads both and URL-decodes the key."""
-    if not isinstance(task.get("s3Key"), str) or not (task.get("s3BucketArn") or task.get("s3Bucket")):
+    named_by = task.get("s3BucketArn") or task.get("s3Bucket")
+    if not isinstance(task.get("s3Key"), str) or not task["s3Key"] or not isinstance(named_by, str) or not named_by:
         return MalformedRecord(f"task {task.get('taskId')}", "the task has no s3Key and bucket")
-    return InputObject(task.s3_bucket, task.s3_key)
+    parsed = S3BatchOperationTask(task)
+    return InputObject(parsed.s3_bucket, parsed.s3_key)
 
 
 def is_sqs_event(event: object) -> bool:

@@ -124,7 +124,19 @@ def load_session_factory() -> Callable[..., Any]:
 def load_rembg_bg() -> ModuleType:
     """rembg.bg (alpha matting, mask post-processing). The first call imports pymatting (from the copied cache)."""
     prepare_runtime()
+    if "rembg.bg" not in sys.modules and not cache_is_baked(Path(os.environ["NUMBA_CACHE_DIR"])):
+        # Otherwise the first matting request is silent for the whole compile (facts: 35-80 s).
+        log.warning(
+            "compiling alpha matting kernels (first use, ~35-80 s): no numba cache in %s; "
+            "`make setup` bakes one for local runs, the image bakes its own",
+            os.environ["NUMBA_CACHE_DIR"],
+        )
     return importlib.import_module("rembg.bg")
+
+
+def cache_is_baked(cache_dir: Path) -> bool:
+    """Whether numba's cache holds compiled kernels (index files): then pymatting loads in about a second."""
+    return cache_dir.is_dir() and any(cache_dir.rglob("*.nbi"))
 
 
 def load_matting() -> Callable[..., Image.Image]:

@@ -266,3 +266,50 @@ def test_a_backfill_outside_the_input_prefix_or_into_it_is_refused(argv, report_
 
     assert (code, printed) == (2, "")
     assert complaint in capsys.readouterr().err
+
+
+def test_a_dry_run_against_the_local_stack_needs_no_aws(monkeypatch):
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+
+    code, printed = backfill(["--local", "--dry-run", "--prefix", "input/2024/"], None)
+
+    request = json.loads(printed[: printed.rindex("}") + 1])
+    assert code == 0 and request["Report"]["Bucket"] == "arn:aws:s3:::local-bucket"
+    assert request["ManifestGenerator"]["S3JobManifestGenerator"]["Filter"]["KeyNameConstraint"] == {
+        "MatchAnyPrefix": ["input/2024/"]
+    }
+    assert printed.splitlines()[-1].endswith("s3://local-bucket/batch-reports/job-<job id>/")
+
+
+@pytest.mark.parametrize(
+    "environment, said",
+    [
+        ({}, "backfill: no AWS region: set AWS_DEFAULT_REGION"),
+        ({"AWS_DEFAULT_REGION": "eu-west-1"}, "backfill: no AWS credentials: set AWS_PROFILE"),
+    ],
+)
+def test_a_missing_aws_setting_is_one_line_naming_it(environment, said):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ran = subprocess.run(
+        [sys.executable, "-m", "local.backfill", "--dry-run"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": "/nonexistent",
+            "AWS_CONFIG_FILE": "/nonexistent",
+            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            **environment,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert ran.returncode == 2 and ran.stdout == ""
+    assert ran.stderr.startswith(said) and len(ran.stderr.strip().splitlines()) == 1, ran.stderr

@@ -197,7 +197,7 @@ def test_health_names_the_model(handlers):
         "version": handlers.app.version,
         "auth": "iam",
         "max_body_bytes": 4_400_000,
-        "max_input_bytes": 20 * 1024 * 1024,
+        "max_input_bytes": 20_000_000,  # "20 MB" in the docs and on the page
         "uploads": True,
     }
 

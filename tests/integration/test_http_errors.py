@@ -114,6 +114,16 @@ def test_a_misspelt_option_is_refused_naming_it_and_the_accepted_ones(handlers):
     assert "'formt'" in error["message"] and "format" in error["message"] and "bgcolor" in error["message"]
 
 
+@pytest.mark.parametrize("query", ["only_mask=false&only_mask=true", "format=png&format=webp"])
+@pytest.mark.parametrize("path", ["/remove-bg", "/uploads"])
+def test_an_option_given_twice_is_refused_whichever_would_win(handlers, query, path):
+    event = http_api_event(path=path, body=jpeg_bytes(), headers={"content-type": "image/jpeg"})
+    event["rawQueryString"] = query
+
+    error = assert_error(handlers.http_handler(event, lambda_context()), 422, "invalid_option")
+    assert "more than once" in error["message"] and query.split("=")[0] in error["message"]
+
+
 def test_get_on_remove_bg_says_to_post(handlers):
     response = invoke(handlers, method="GET", path="/remove-bg")
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +108,45 @@ def test_make_run_stops_and_names_the_variable_when_a_port_is_taken(variable):
 
     assert done.returncode != 0
     assert f"port {taken}" in done.stderr and f"{variable}=" in done.stderr
+
+
+def test_every_example_make_run_prints_works_as_printed(tmp_path):
+    """A newcomer runs `make run` and pastes its whole "Try it" block into a shell in another folder."""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "API_AUTH": "none", "PORT": "18144", "LOCAL_S3_PORT": "18145"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "local.run"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        printed = []
+        for line in server.stdout:
+            printed.append(line)
+            if line.strip().startswith("sleep 3;"):  # the block's last line
+                break
+        block = "".join(printed).split("Try it", 1)[1].split("\n", 1)[1]
+        lines = [line[2:] for line in block.splitlines() if line.startswith("  ")]
+        has_aws_cli = shutil.which("aws") is not None  # the S3 drop's lines need it; the rest need curl and jq
+        script = "\n".join(line for line in lines if has_aws_cli or " aws " not in line)
+        for _ in range(100):  # the examples are printed just before uvicorn starts listening
+            try:
+                requests.get("http://127.0.0.1:18144/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        done = subprocess.run(
+            ["bash", "-e", "-c", script], cwd=tmp_path, env=os.environ, capture_output=True, text=True, timeout=300
+        )
+    finally:
+        server.terminate()
+        server.wait(30)
+
+    assert done.returncode == 0, (script, done.stdout, done.stderr)
+    assert_astronaut_cutout(open_image((tmp_path / "cutout.png").read_bytes()))
+    assert_astronaut_cutout(open_image((tmp_path / "sample-cutout.png").read_bytes()))
+    assert '"status":"done"' in (tmp_path / "job.json").read_text().replace(" ", "")
+    assert "output/photo.webp" in done.stdout or not has_aws_cli

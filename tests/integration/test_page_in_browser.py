@@ -21,6 +21,7 @@ from tests.support import (
     jpeg_bytes,
     large_phone_photo,
     open_image,
+    phone_photo,
     recording_server,
     run_signing_example,
     served,
@@ -191,6 +192,7 @@ def test_an_8_mb_photo_goes_up_to_the_bucket_with_a_progress_bar_and_comes_back(
         expect(page.locator("#status")).to_have_text("Done.", timeout=300_000)
 
         expect(page.locator("#size")).to_have_text("6000 × 4000 px")
+        expect(page.locator("#subject")).to_contain_text("px at left")  # the job's result carries the box
         expect(page.locator("#progress")).to_be_hidden()
         assert page.eval_on_selector("#result", "img => img.complete && img.naturalWidth") == 6000
         name, body = download(page)
@@ -200,9 +202,26 @@ def test_an_8_mb_photo_goes_up_to_the_bucket_with_a_progress_bar_and_comes_back(
     assert any(url.startswith(f"{live_api}/jobs/") for _, url in sent)
 
 
+def test_a_heic_original_this_browser_cannot_show_is_named_not_shown_broken(page, tmp_path):
+    photo = tmp_path / "IMG_0001.HEIC"
+    photo.write_bytes(phone_photo("HEIF"))
+    expect = sync_api.expect
+
+    page.set_input_files("#file", str(photo))
+
+    expect(page.locator("#status")).to_have_text("Done.", timeout=60_000)
+    expect(page.locator("#original-note")).to_contain_text("IMG_0001.HEIC: this browser cannot show this format")
+    expect(page.locator("#original")).to_be_hidden()
+    expect(page.locator("#size")).to_have_text("512 × 512 px")  # the cutout, upright
+
+    choose_the_astronaut(page, tmp_path)  # the next photo it can show is shown again
+    expect(page.locator("#original")).to_be_visible()
+    expect(page.locator("#original-note")).to_be_hidden()
+
+
 def test_a_file_over_the_input_limit_is_refused_before_it_is_sent(page, tmp_path):
     huge = tmp_path / "huge.jpg"
-    huge.write_bytes(b"\xff" * (20 * 1024 * 1024 + 1))
+    huge.write_bytes(b"\xff" * (20_000_000 + 1))
     sent = []
     page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
 
@@ -210,7 +229,7 @@ def test_a_file_over_the_input_limit_is_refused_before_it_is_sent(page, tmp_path
 
     status = page.locator("#status")
     sync_api.expect(status).to_have_class("error", timeout=10_000)
-    sync_api.expect(status).to_contain_text("up to 21.0 MB (20971520 bytes)")
+    sync_api.expect(status).to_contain_text("up to 20 MB.")  # one number, one unit, as the docs say it
     assert sent == []
 
 
@@ -243,10 +262,15 @@ def test_under_a_stage_path_the_page_calls_the_api_beside_itself(browser, app_in
 
 
 def test_api_docs_render_offline(page, server):
+    refused = []  # what the docs' Content-Security-Policy blocked, as the browser reports it
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
     page.get_by_role("link", name="API docs").click()
 
     sync_api.expect(page.locator(".opblock-summary-path", has_text="/remove-bg")).to_be_visible(timeout=30_000)
     assert page.url == f"{server}/docs"
+    assert refused == []
 
 
 def test_a_public_api_asks_for_no_token(page):

@@ -3,6 +3,7 @@ printed, follow large results, and show an error instead of saving it as a pictu
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -80,3 +81,24 @@ def test_an_error_is_shown_not_saved_as_the_picture(live_api, folder):
 
     assert '"code":"unsupported_media_type"' in done.stdout.replace(" ", "")
     assert "returned error: 415" in done.stderr
+
+
+def test_the_large_photo_example_works_for_a_phone_photo(live_api, folder, handlers, s3, bucket):
+    """The photo this block is for: a phone's 24 MP, 8 MB JPEG, too large for a request body and for WebP."""
+    from local.s3_trigger import InputPrefixPoller
+    from tests.support import large_phone_photo
+
+    (folder / "photo.jpg").write_bytes(large_phone_photo())
+    create, upload, poll = [line for line in block("upload-examples", README).splitlines() if line.startswith("curl ")]
+    trigger = InputPrefixPoller(s3, bucket, "input/uploads/", handlers.s3_handler)
+    trigger.new_objects()  # uploads from before this test are not its work
+
+    for command in (create, upload):
+        done = run(command, folder, API=live_api)
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+    list(trigger.poll_once())  # the S3 trigger `make run` emulates
+    polled = run(poll, folder, API=live_api)
+
+    job = json.loads(polled.stdout)
+    assert job["status"] == "done", job
+    assert (job["result"]["width"], job["result"]["height"], job["result"]["format"]) == (6000, 4000, "png")

@@ -158,3 +158,13 @@ def test_phone_photos_come_out_upright_and_cut_out(handlers, s3, bucket, fmt, na
     assert record["status"] == "processed", record
     assert record["output_key"].endswith(name.rsplit(".", 1)[0] + ".png")
     assert_astronaut_cutout(open_image(read(s3, bucket, record["output_key"])))
+
+
+def test_a_misspelt_option_on_a_drop_is_a_report_not_a_default_cutout(handlers, s3, bucket, photo):
+    key = unique("typo.jpg")
+    drop_with(s3, bucket, key, photo, formt="webp")
+
+    record = handle(handlers, bucket, key)
+
+    assert (record["status"], record["code"]) == ("failed", "unknown_option")
+    assert "'formt'" in json.loads(read(s3, bucket, record["output_key"]))["error"]["message"]

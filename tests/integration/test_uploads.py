@@ -3,9 +3,12 @@ POSTs the file straight to S3 with the fields it got, and polls the job until th
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import time
 import urllib.request
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -16,10 +19,14 @@ from PIL import Image
 from local.s3_trigger import InputPrefixPoller
 from tests.integration.test_matches_rembg import decoded
 from tests.support import (
+    header,
     http_api_event,
+    iam_authorizer,
+    jpeg_bytes,
     jwt_authorizer,
     lambda_context,
     large_phone_photo,
+    multipart,
     open_image,
     response_json,
     s3_put_event,
@@ -176,9 +183,166 @@ def test_uploads_and_jobs_need_a_caller_where_the_api_takes_one(app_in_mode, mod
         ({"format": "gif"}, "invalid_format"),
         ({"model": "huge"}, "model_not_available"),
         ({"content_type": "image/jpeg\r\nx: y"}, "invalid_option"),
+        ({"content_type": "text/plain"}, "invalid_option"),  # the job processes images only
     ],
 )
 def test_bad_options_are_refused_before_any_upload(public, query, code):
     status, body = call(public, "POST", "/uploads", query=query, authorizer=None)
 
     assert status == 422 and body["error"]["code"] == code
+
+
+def test_a_ticket_buys_one_image_a_replay_ends_as_a_report_and_the_job_keeps_its_first_result(
+    public, handlers, s3, bucket, photo
+):
+    status, ticket = call(public, "POST", "/uploads", authorizer=None)
+    key = ticket["upload"]["fields"]["key"]
+    assert post_to_s3(ticket, photo).status_code == 204
+    (first,) = handlers.s3_handler(s3_put_event(bucket, [key]), lambda_context())["records"]
+    made = s3.head_object(Bucket=bucket, Key=first["output_key"])
+
+    # The same form posted again with another file, before the ticket expires: S3 takes it.
+    assert post_to_s3(ticket, jpeg_bytes(quality=60)).status_code == 204
+    (replay,) = handlers.s3_handler(s3_put_event(bucket, [key]), lambda_context())["records"]
+    status, job = call(public, "GET", f"/jobs/{ticket['id']}", authorizer=None)
+    report = json.loads(s3.get_object(Bucket=bucket, Key=f"failed/uploads/{ticket['id']}.json")["Body"].read())
+
+    assert first["status"] == "processed"
+    assert (replay["status"], replay["code"]) == ("failed", "upload_already_used"), replay
+    assert report["error"]["code"] == "upload_already_used"
+    assert s3.head_object(Bucket=bucket, Key=first["output_key"])["ETag"] == made["ETag"]  # not overwritten
+    assert status == 200 and job["status"] == "done" and job["result"]["key"] == first["output_key"], job
+
+
+def test_a_ticket_lives_fifteen_minutes_and_tags_its_upload_for_the_lifecycle_rule(public):
+    status, ticket = call(public, "POST", "/uploads", authorizer=None)
+    fields = ticket["upload"]["fields"]
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    expires = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+
+    assert status == 201 and ticket["expires_in"] == 900
+    assert 800 < (expires - datetime.now(UTC)).total_seconds() <= 900
+    assert {"tagging": fields["tagging"]} in policy["conditions"]
+    assert "<Key>rembg-upload</Key><Value>ticket</Value>" in fields["tagging"]
+
+
+def test_a_done_job_tells_where_the_subject_is_as_a_direct_call_does(public, handlers, bucket, photo):
+    _, ticket = call(public, "POST", "/uploads", authorizer=None)
+    assert post_to_s3(ticket, photo).status_code == 204
+    handlers.s3_handler(s3_put_event(bucket, [ticket["upload"]["fields"]["key"]]), lambda_context())
+    body, content_type = multipart("file", "photo.jpg", photo)
+    direct = public(
+        http_api_event(
+            method="POST", path="/remove-bg", body=body, headers={"content-type": content_type}, authorizer=None
+        ),
+        lambda_context(),
+    )
+
+    _, job = call(public, "GET", f"/jobs/{ticket['id']}", authorizer=None)
+
+    box = job["result"]["foreground"]
+    expected = {name: int(header(direct, f"x-foreground-{name}")) for name in ("left", "top", "width", "height")}
+    assert job["status"] == "done" and box == expected and box["width"] > 0, job
+
+
+@pytest.mark.parametrize(
+    "query, said",
+    [
+        ({}, ["the file: at most 20 MB and 50 MP"]),
+        ({"format": "webp"}, ["the file", "format=webp: the result at most 12 MP"]),
+        ({"format": "webp", "scale": "2000"}, ["the file"]),  # 2000 px a side fits WebP's cap whatever the photo
+        ({"alpha_matting": "true"}, ["the file", "alpha_matting: the photo at most"]),
+    ],
+)
+def test_a_ticket_says_what_the_photo_must_be_for_the_options_asked(public, query, said):
+    status, ticket = call(public, "POST", "/uploads", query=query, authorizer=None)
+
+    assert status == 201 and len(ticket["limits"]) == len(said), ticket["limits"]
+    assert all(line.startswith(start) for line, start in zip(ticket["limits"], said, strict=True))
+
+
+def multipart_in_order(parts: list[tuple[str, bytes, bool]]) -> tuple[bytes, str]:
+    """A form body with its parts in exactly this order ((name, value, is_file)), as a hand-made client sends it."""
+    boundary = "----form-boundary-7d9"
+    body = b""
+    for name, value, is_file in parts:
+        filename = '; filename="photo.jpg"' if is_file else ""
+        body += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"{filename}\r\n\r\n'.encode()
+            + value
+            + b"\r\n"
+        )
+    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def tampered_policy(fields: dict) -> str:
+    """The ticket's policy with its size cap raised a thousandfold, re-encoded, still under the old signature."""
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    policy["conditions"] = [
+        ["content-length-range", 1, c[2] * 1000] if isinstance(c, list) and c[0] == "content-length-range" else c
+        for c in policy["conditions"]
+    ]
+    return base64.b64encode(json.dumps(policy).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "change, answer",
+    [
+        (lambda fields: {**fields, "x-amz-signature": "0" * 64}, (403, "SignatureDoesNotMatch")),
+        (lambda fields: {**fields, "policy": tampered_policy(fields)}, (403, "SignatureDoesNotMatch")),
+        (lambda fields: {k: v for k, v in fields.items() if k != "policy"}, (403, "AccessDenied")),
+    ],
+    ids=["forged-signature", "policy-rewritten-under-its-signature", "no-policy"],
+)
+def test_the_local_s3_checks_the_signature_and_requires_a_policy_as_s3_does(public, photo, change, answer):
+    _, ticket = call(public, "POST", "/uploads", authorizer=None)
+
+    sent = requests.post(ticket["upload"]["url"], data=change(ticket["upload"]["fields"]), files={"file": photo})
+
+    assert (sent.status_code, f"<Code>{answer[1]}</Code>" in sent.text) == (answer[0], True), sent.text
+
+
+@pytest.mark.parametrize(
+    "arrange",
+    [
+        lambda fields, photo: [*fields, ("file", photo, True), ("x-amz-meta-format", b"webp", False)],
+        lambda fields, photo: [*fields, ("file", b"tiny", True), ("file", photo, True)],
+        lambda fields, photo: [*fields, ("x-amz-meta-format", b"webp", False), ("file", photo, True)],
+    ],
+    ids=["a-field-after-the-file", "two-files", "a-field-twice"],
+)
+def test_the_local_s3_takes_one_file_last_and_each_field_once_as_s3_does(public, s3, bucket, photo, arrange):
+    _, ticket = call(public, "POST", "/uploads", query={"format": "png"}, authorizer=None)
+    fields = [(name, value.encode(), False) for name, value in ticket["upload"]["fields"].items()]
+    body, content_type = multipart_in_order(arrange(fields, photo))
+
+    sent = requests.post(ticket["upload"]["url"], data=body, headers={"Content-Type": content_type})
+    stored = s3.list_objects_v2(Bucket=bucket, Prefix=ticket["upload"]["fields"]["key"]).get("KeyCount", 0)
+
+    assert (sent.status_code, "<Code>InvalidArgument</Code>" in sent.text, stored) == (400, True, 0), sent.text
+
+
+def test_a_hand_made_form_in_s3s_order_is_taken(public, s3, bucket, photo):
+    _, ticket = call(public, "POST", "/uploads", authorizer=None)
+    fields = [(name, value.encode(), False) for name, value in ticket["upload"]["fields"].items()]
+    body, content_type = multipart_in_order([*fields, ("file", photo, True)])
+
+    sent = requests.post(ticket["upload"]["url"], data=body, headers={"Content-Type": content_type})
+
+    assert sent.status_code == 204, sent.text
+    assert s3.head_object(Bucket=bucket, Key=ticket["upload"]["fields"]["key"])["ContentLength"] == len(photo)
+
+
+def test_with_iam_caller_folders_each_signed_principal_has_its_own_jobs(app_in_mode, photo):
+    handler = Mangum(app_in_mode("iam", iam_caller_folders=True), lifespan="off")
+    alice = iam_authorizer("arn:aws:iam::123456789012:user/alice")
+    bob = iam_authorizer("arn:aws:sts::123456789012:assumed-role/bob-role/session-1")
+    status, ticket = call(handler, "POST", "/uploads", authorizer=alice)
+    assert status == 201 and post_to_s3(ticket, photo).status_code == 204
+
+    own = call(handler, "GET", f"/jobs/{ticket['id']}", authorizer=alice)
+    foreign = call(handler, "GET", f"/jobs/{ticket['id']}", authorizer=bob)
+
+    assert ticket["upload"]["fields"]["key"].startswith("input/123456789012-user-alice-")
+    assert own[0] == 200 and own[1]["status"] == "pending"
+    assert (foreign[0], foreign[1]["error"]["code"]) == (404, "job_not_found")

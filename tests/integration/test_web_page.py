@@ -4,6 +4,10 @@ tests/integration/test_page_in_browser.py.)"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
+
 import pytest
 
 from tests.support import header, http_api_event, lambda_context, response_body
@@ -56,3 +60,28 @@ def test_docs_assets_are_served_with_their_types(handlers, path, content_type, s
 def test_the_cdn_docs_are_gone(handlers):
     assert get(handlers, "/redoc")["statusCode"] == 404
     assert get(handlers, "/openapi.json")["statusCode"] == 200
+
+
+def csp_of(response: dict) -> dict[str, str]:
+    policy = header(response, "content-security-policy") or ""
+    return {name: value for name, _, value in (part.strip().partition(" ") for part in policy.split(";")) if name}
+
+
+@pytest.mark.parametrize("path", ["/", "/docs"])
+def test_neither_the_page_nor_the_docs_can_be_framed_by_another_site(handlers, path):
+    response = get(handlers, path)
+
+    assert csp_of(response)["frame-ancestors"] == "'none'"
+    assert header(response, "x-frame-options") == "DENY"  # browsers that predate frame-ancestors
+
+
+def test_the_docs_policy_lets_swagger_ui_run_offline_and_nothing_else(handlers):
+    response = get(handlers, "/docs")
+    page = response_body(response)
+    policy = csp_of(response)
+    (inline,) = re.findall(rb"<script>(.*?)</script>", page, flags=re.S)
+
+    assert policy["default-src"] == "'none'" and policy["connect-src"] == "'self'"
+    assert policy["script-src"] == f"'self' 'sha256-{base64.b64encode(hashlib.sha256(inline).digest()).decode()}'"
+    assert "unsafe-inline" not in policy["script-src"] and "unsafe-eval" not in policy["script-src"]
+    assert "https:" not in header(response, "content-security-policy")

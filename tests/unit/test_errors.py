@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from function.errors import ErrorCode, ServiceError, http_codes, markdown_table
+from function.errors import ErrorCode, InputTooLarge, ServiceError, http_codes, markdown_table
 from function.http.docs import IMAGE_RESPONSES
 from local.docs import ERRORS_PAGE, error_table_in
 
@@ -49,3 +49,12 @@ def test_the_error_table_on_the_errors_page_is_the_catalogue():
 def test_the_openapi_responses_list_every_http_code_under_its_status():
     for code in http_codes():
         assert f"`{code}`" in IMAGE_RESPONSES[code.status]["description"], code
+
+
+def test_the_size_limit_is_one_number_in_one_unit_as_the_docs_and_page_state_it():
+    from function.settings import Settings, megabytes
+
+    message = InputTooLarge.over(Settings().max_input_bytes, size=20_000_001).message
+
+    assert Settings().max_input_bytes == 20_000_000 and megabytes(20_000_000) == "20 MB"
+    assert message == "the image is 20,000,001 bytes; the limit is 20 MB (20,000,000 bytes, MAX_INPUT_BYTES)"

@@ -431,6 +431,7 @@ def test_cfn_lint_reports_nothing_with_every_alarm_on(tmp_path):
     assert not matches, "\n".join(str(m) for m in matches)
 
 
+@pytest.mark.sam
 @pytest.mark.skipif(not (TOOLS_BIN / "sam").exists(), reason="no .venv-tools/bin/sam")
 def test_sam_validate_lint_with_every_alarm_on(tmp_path):
     path = with_defaults(tmp_path, IngestQueue="true", AlarmTopicArn="arn:aws:sns:us-east-1:123456789012:ops")

@@ -95,3 +95,54 @@ def test_frontend_url_accepts_a_comma_separated_list(monkeypatch):
     monkeypatch.setenv("FRONTEND_URL", "http://localhost:3000, https://app.example.com")
 
     assert Settings().cors_origins == ("http://localhost:3000", "https://app.example.com")
+
+
+@pytest.mark.parametrize(
+    "environment, said",
+    [
+        ({"API_AUTH": "bogus"}, "invalid setting: API_AUTH='bogus': Input should be 'iam', 'jwt' or 'none'"),
+        ({"MAX_INPUT_BYTES": "20MB"}, "invalid setting: MAX_INPUT_BYTES='20MB': Input should be a valid integer"),
+        ({"OUTPUT_PREFIX": "input/x/"}, "invalid setting: INPUT_PREFIX='input/' and OUTPUT_PREFIX='input/x/' overlap"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable_and_what_it_takes(monkeypatch, environment, said):
+    from function.settings import SettingsError, load_settings
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+
+    assert str(refused.value).startswith(said) and "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["-m", "local.run", "--port", "18142", "--s3-port", "18143"],  # what `make run` runs
+        ["-c", "import function.handlers"],  # what Lambda's init runs
+    ],
+)
+def test_the_entry_points_say_it_in_one_line_not_a_traceback(command):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    ran = subprocess.run(
+        [sys.executable, *command],
+        cwd=root,
+        env={"PATH": "/usr/bin:/bin", "API_AUTH": "bogus", "HOME": "/tmp"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    said = "invalid setting: API_AUTH='bogus': Input should be 'iam', 'jwt' or 'none'"
+
+    assert ran.returncode != 0
+    if command[1] == "local.run":
+        assert ran.stderr.strip() == f"make run: {said}"
+    else:  # the log's one line, then Lambda reports the raised error (its own type and message)
+        assert f'"message":"{said}"' in ran.stdout
+        assert ran.stderr.strip().splitlines()[-1] == f"function.settings.SettingsError: {said}"

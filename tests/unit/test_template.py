@@ -227,6 +227,9 @@ HTTP_GRANTS = [
     # Presigned POSTs are signed with this role: only where uploads land, in any caller's folder.
     ("s3:PutObject", "InputPrefix", "uploads/*"),
     ("s3:PutObject", "InputPrefix", "*/uploads/*"),
+    # ... with the tag the uploads' lifecycle rule matches (a POST's `tagging` field needs it).
+    ("s3:PutObjectTagging", "InputPrefix", "uploads/*"),
+    ("s3:PutObjectTagging", "InputPrefix", "*/uploads/*"),
     # A job's status: the uploads' outputs and failure reports, nothing else of the pipeline's.
     ("s3:GetObject", "OutputPrefix", "uploads/*"),
     ("s3:GetObject", "OutputPrefix", "*/uploads/*"),
@@ -1361,6 +1364,7 @@ def test_the_page_may_fetch_parked_results_from_the_bucket_and_post_uploads_to_i
 # --------------------------------------------------------------------------- samconfig
 
 
+@pytest.mark.sam
 @pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-cli lives there)")
 def test_build_and_deploy_take_the_architecture_from_one_place_in_samconfig(tmp_path):
     """`sam build` builds the image for the architecture it resolves; `sam deploy` deploys the functions
@@ -1392,6 +1396,7 @@ def test_build_and_deploy_take_the_architecture_from_one_place_in_samconfig(tmp_
     assert (only(resolved[str(guided)]["build"]), only(resolved[str(guided)]["deploy"])) == ("x86_64", "arm64")
 
 
+@pytest.mark.sam
 @pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-cli lives there)")
 def test_sam_deploy_guided_asks_about_authentication_in_mode_none_only_and_the_docs_say_so():
     """`sam deploy --guided` asks "<function> has no authentication. Is this okay? [y/N]" for each function
@@ -1402,3 +1407,18 @@ def test_sam_deploy_guided_asks_about_authentication_in_mode_none_only_and_the_d
     assert found == {mode: {"HttpFunction": mode != "NONE"} for mode in AUTH_MODES}
     docs = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
     assert "HttpFunction has no authentication. Is this okay?" in docs
+
+
+def test_uploads_in_every_callers_folder_expire_by_the_tag_their_ticket_sets(template):
+    """A ticket's file lands in input/uploads/ or input/<sub>/uploads/: no prefix names both, so the POST
+    policy sets a tag and one lifecycle rule expires what carries it, under the input prefix only."""
+    from function.http.jobs import UPLOAD_TAG, UPLOAD_TAGGING
+
+    (bucket,) = resources(template, "AWS::S3::Bucket").values()
+    rules = {rule["Id"]: rule for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    rule = rules["ExpireUploads"]
+
+    assert rule["Status"] == "Enabled" and rule["Prefix"] == {"Ref": "InputPrefix"}
+    assert rule["TagFilters"] == [{"Key": UPLOAD_TAG[0], "Value": UPLOAD_TAG[1]}]
+    assert 1 <= rule["ExpirationInDays"] <= 30
+    assert f"<Key>{UPLOAD_TAG[0]}</Key><Value>{UPLOAD_TAG[1]}</Value>" in UPLOAD_TAGGING

@@ -35,3 +35,28 @@ def test_a_refusal_says_it_came_from_the_metadata():
 def test_long_metadata_values_are_hashed_to_fit_s3s_2_kb():
     assert metadata_value("a b") == "a%20b"
     assert metadata_value("ф" * 300).startswith("sha256:") and len(metadata_value("ф" * 300)) < 80
+
+
+@pytest.mark.parametrize("name", ["formt", "bg-color", "only_masks", "alpha-mating", "crop_margn", "scales"])
+def test_a_misspelt_option_in_the_metadata_is_unknown_option_as_on_the_api(name):
+    with pytest.raises(InvalidOption) as refused:
+        requested_in({name: "webp"})
+
+    assert refused.value.code is ErrorCode.UNKNOWN_OPTION and repr(name.replace("-", "_")) in refused.value.message
+
+
+def test_metadata_that_tools_add_or_people_write_is_not_ours_to_refuse():
+    # s3fs-fuse (mode, uid, gid, mtime), rclone (mtime, md5chksum), s3cmd (s3cmd-attrs), a person's own tags.
+    tools = {"mode": "33188", "uid": "0", "gid": "0", "mtime": "1", "md5chksum": "x", "s3cmd-attrs": "a:1/b:2"}
+    people = {"author": "ada", "original-name": "IMG_1234.HEIC", "camera": "pixel"}
+
+    assert requested_in({**tools, **people, "format": "webp"}).options == RemovalOptions(format="webp")
+
+
+@pytest.mark.parametrize("spellings", [("only-mask", "only_mask"), ("crop-margin", "crop_margin")])
+def test_one_option_in_two_spellings_is_refused_whichever_would_win(spellings):
+    with pytest.raises(InvalidOption) as refused:
+        requested_in({spellings[0]: "true", spellings[1]: "10px"})
+
+    assert refused.value.code is ErrorCode.INVALID_OPTION
+    assert all(spelling in refused.value.message for spelling in spellings)

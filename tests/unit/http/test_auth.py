@@ -113,3 +113,44 @@ def test_the_logs_name_the_sub_or_the_arn_never_the_token():
     assert caller_id(event) == SUB
     assert caller_id(v2_iam()) == ARN
     assert caller_id({"headers": {"authorization": "Bearer eyJ.secret.sig"}}) == "anonymous"
+
+
+def test_with_iam_caller_folders_a_signed_caller_gets_a_folder_folded_from_its_arn():
+    alice = caller_from_event(v2_iam(ARN), AuthMode.IAM, iam_caller_folders=True)
+    bob = caller_from_event(v2_iam("arn:aws:iam::123456789012:user/bob"), AuthMode.IAM, iam_caller_folders=True)
+    settings = Settings()
+
+    assert alice.folder.startswith("123456789012-user-alice-") and alice.folder.endswith("/")
+    assert alice.folder == caller_from_event(v2_iam(ARN), AuthMode.IAM, iam_caller_folders=True).folder  # stable
+    assert bob.folder != alice.folder
+    assert set(alice.folder[:-1]) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+    assert alice.input_key("photo.jpg", settings) == f"input/{alice.folder}photo.jpg"
+    # Confined as a JWT caller is: no spelling of bob's key reaches it.
+    assert alice.input_key(f"input/{bob.folder}photo.jpg", settings).startswith(f"input/{alice.folder}")
+    with pytest.raises(ServiceError):
+        alice.input_key(f"../{bob.folder}photo.jpg", settings)
+
+
+def test_a_roles_sessions_share_the_roles_folder_and_arns_that_fold_alike_stay_apart():
+    def folder(arn: str) -> str:
+        return caller_from_event(v2_iam(arn), AuthMode.IAM, iam_caller_folders=True).folder
+
+    monday = folder("arn:aws:sts::123456789012:assumed-role/uploader/session-monday")
+    tuesday = folder("arn:aws:sts::123456789012:assumed-role/uploader/i-0abc")
+
+    assert monday == tuesday == folder("arn:aws:iam::123456789012:role/uploader")
+    assert monday.startswith("123456789012-role-uploader-")
+    assert folder("arn:aws:iam::123456789012:user/a.b") != folder("arn:aws:iam::123456789012:user/a/b")
+    assert folder("arn:aws:iam::123456789012:user/a+b") != folder("arn:aws:iam::123456789012:user/a=b")
+
+
+def test_without_the_setting_a_signed_caller_keeps_the_whole_prefixes():
+    assert caller_from_event(v2_iam(), AuthMode.IAM).folder == ""
+
+
+@pytest.mark.parametrize("arn", ["not-an-arn", "arn:aws:iam::", "arn:aws:iam:::user/x"])
+def test_an_identity_that_is_no_principal_arn_gets_no_folder_and_no_access(arn):
+    with pytest.raises(ServiceError) as refused:
+        caller_from_event(v2_iam(arn), AuthMode.IAM, iam_caller_folders=True)
+
+    assert refused.value.code is ErrorCode.CALLER_NOT_ALLOWED

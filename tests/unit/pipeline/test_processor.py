@@ -57,6 +57,7 @@ def test_a_dropped_photo_becomes_a_cutout_under_output_that_names_its_source(sto
         "model": "u2netp",
         "width": "64",
         "height": "48",
+        "foreground": "15,11,34,26",  # the subject's box, for GET /jobs/{id}
     }
 
 
