@@ -13,18 +13,22 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-from function.errors import ErrorCode, InputTooLarge, InvalidOption
-from function.imaging import banded
+from function.errors import ErrorCode, InputTooLarge, InvalidOption, ServiceError
+from function.imaging import banded, layers
 from function.imaging.decode import DecodeLimits, decode_image
 from function.imaging.edges import EdgeColours
 from function.imaging.failures import processing
-from function.imaging.options import CONTENT_TYPES, Margin, Matting, RemovalOptions
+from function.imaging.options import CONTENT_TYPES, Margin, Matting, RemovalOptions, Roi
 from function.imaging.stages import Trace, timed, untraced
 
 # A pixel counts as subject (for `crop` and the X-Foreground-* box) above this alpha. The
 # model leaves faint noise (1-5) in backgrounds; 10 is rembg's own "background" threshold.
 FOREGROUND_ALPHA = 10
 WEBP_QUALITY = 90
+JPEG_QUALITY = 90
+WHITE = (255, 255, 255, 255)
+# A canvas may have this share of the input pixel cap: it is drawn next to the rendered cutout.
+CANVAS_PIXEL_SHARE = 0.5
 _SUBJECT_LUT = [255 if value > FOREGROUND_ALPHA else 0 for value in range(256)]
 
 
@@ -95,9 +99,29 @@ def layout(mask: Image.Image, options: RemovalOptions, limits: DecodeLimits) -> 
     box = subject_box(mask)
     if box is None:
         return (0, 0, *mask.size), Box(0, 0, 0, 0)
-    if options.crop or options.crop_margin:
+    # A canvas centres the subject, so only the subject (and its crop margin) is drawn on it.
+    centred = options.canvas is not None and options.canvas.position == "center"
+    if options.crop or options.crop_margin or centred:
         return crop_area(box, options.crop_margin, limits)
     return (0, 0, *mask.size), box
+
+
+def layered(options: RemovalOptions, background: bool = False) -> bool:
+    """The result is drawn in layers (layers.py): a canvas, or under the cutout a shadow or an image."""
+    return options.canvas is not None or (not options.only_mask and (options.shadow is not None or background))
+
+
+def flat_colour(options: RemovalOptions, fmt: str) -> tuple[int, int, int, int] | None:
+    """The colour under the cutout: bgcolor, and for JPEG (which has no alpha) over white."""
+    if options.only_mask:
+        return None
+    colour = options.bgcolor
+    if fmt != "jpg" or (colour is not None and colour[3] == 255):
+        return colour
+    if colour is None:
+        return WHITE
+    over = Image.alpha_composite(Image.new("RGBA", (1, 1), WHITE), Image.new("RGBA", (1, 1), colour))
+    return over.getpixel((0, 0))
 
 
 def compose(
@@ -108,16 +132,89 @@ def compose(
     matte: Image.Image | None = None,
     webp_max_pixels: int | None = None,
     edges: EdgeColours | None = None,
+    fmt: str | None = None,
+    background: bool = False,
 ) -> tuple[np.ndarray, Box]:
     """The output pixels and the subject's box within them. Cropped before flattening onto
     bgcolor, so a crop margin's padding takes the background colour too. `matte`: alpha matting's
-    cutout; `edges`: clean the soft edge's colours, band by band."""
+    cutout; `edges`: clean the soft edge's colours, band by band. For a layered result (canvas,
+    shadow, background image) this is the cutout alone, which `arrange` then places."""
+    fmt = fmt or options.delivered_format(background)
     area, box = layout(mask, options, limits)
-    if options.format == "webp":
+    is_layered = layered(options, background)
+    if fmt == "webp" and not is_layered:
         check_webp_size(area[2] - area[0], area[3] - area[1], webp_max_pixels)
-    bgcolor = None if options.only_mask else options.bgcolor
+    bgcolor = None if is_layered else flat_colour(options, fmt)
     pixels = banded.render(image, mask, area, only_mask=options.only_mask, bgcolor=bgcolor, matte=matte, edges=edges)
     return pixels, box
+
+
+def arrange(
+    cutout: np.ndarray,
+    box: Box,
+    options: RemovalOptions,
+    fmt: str,
+    background: Image.Image | None = None,
+    webp_max_pixels: int | None = None,
+) -> tuple[np.ndarray, Box]:
+    """The cutout (from `compose`) on its canvas, over the colour or background image, with its
+    shadow: the output pixels and the subject's box within them."""
+    picture = Image.fromarray(cutout, banded.mode_of(cutout))
+    left = top = 0
+    size = picture.size
+    scale = 1.0
+    if options.canvas is not None:
+        subject = (box.left, box.top, box.width, box.height) if box.width else None
+        fit = layers.on_canvas(picture.size, subject, options.canvas)
+        size, scale, left, top = (options.canvas.width, options.canvas.height), fit.scale, fit.left, fit.top
+        if fit.size != picture.size:
+            picture = picture.resize(fit.size, Image.Resampling.LANCZOS)  # Pillow premultiplies RGBA first
+    if fmt == "webp":
+        check_webp_size(*size, webp_max_pixels)
+    alpha = picture if picture.mode == "L" else picture.getchannel("A")
+    found = subject_box(alpha)
+    placed = Box(0, 0, 0, 0)
+    if found is not None:  # the subject as delivered: moved by the placement, clipped to the output
+        x0, y0 = max(found.left + left, 0), max(found.top + top, 0)
+        x1, y1 = min(found.left + found.width + left, size[0]), min(found.top + found.height + top, size[1])
+        placed = Box(x0, y0, max(x1 - x0, 0), max(y1 - y0, 0))
+    shadow = None
+    if options.shadow is not None and picture.mode != "L" and found is not None:
+        side = max(round(max(box.width, box.height) * scale), 1)
+        shadow = layers.shadow_placement(alpha, left, top, options.shadow, side)
+    del alpha
+    under = None
+    if background is not None and picture.mode != "L":
+        src_box, dest = layers.fitted(size, background.size, options.bg_fit)
+        under = layers.Placement(background, src_box, dest)
+    colour = flat_colour(options, fmt)
+    opaque = fmt == "jpg" or (colour is not None and colour[3] == 255)
+    pixels = layers.flatten(
+        size, layers.Placement.at(picture, left, top), colour=colour, background=under, shadow=shadow, opaque=opaque
+    )
+    return pixels, placed
+
+
+def clip_to_roi(mask: Image.Image, roi: Roi, source_size: tuple[int, int]) -> None:
+    """Alpha 0 outside the region of interest (given in the source's pixels), in place."""
+    x1, y1, x2, y2 = roi.box(*source_size)
+    kx, ky = mask.width / source_size[0], mask.height / source_size[1]
+    x1, x2, y1, y2 = round(x1 * kx), round(x2 * kx), round(y1 * ky), round(y2 * ky)
+    if x2 <= x1 or y2 <= y1:
+        raise InvalidOption(f"roi leaves nothing of the {source_size[0]}x{source_size[1]} image")
+    clear = 0 if mask.mode == "L" else (0, 0, 0, 0)
+    width, height = mask.size
+    for outside in ((0, 0, width, y1), (0, y2, width, height), (0, y1, x1, y2), (x2, y1, width, y2)):
+        if outside[2] > outside[0] and outside[3] > outside[1]:
+            mask.paste(clear, outside)
+
+
+def decode_background(data: bytes, limits: DecodeLimits) -> Image.Image:
+    """The background image, under the same caps as any input; refusals say it was the background."""
+    try:
+        return decode_image(data, limits)
+    except ServiceError as error:
+        raise type(error)(f"the background image: {error.message}", code=error.code) from error
 
 
 def cleans_edges(image: Image.Image, options: RemovalOptions) -> bool:
@@ -136,11 +233,15 @@ def check_webp_size(width: int, height: int, webp_max_pixels: int | None) -> Non
         )
 
 
-def encode(pixels: np.ndarray, fmt: str) -> bytes:
+def encode(pixels: np.ndarray, fmt: str, quality: int | None = None) -> bytes:
     if fmt == "png":
         return banded.encode_png(pixels)
     buffer = io.BytesIO()
-    Image.fromarray(pixels, banded.mode_of(pixels)).save(buffer, "WEBP", quality=WEBP_QUALITY, method=4)
+    picture = Image.fromarray(pixels, banded.mode_of(pixels))
+    if fmt == "jpg":
+        picture.save(buffer, "JPEG", quality=quality or JPEG_QUALITY)
+    else:
+        picture.save(buffer, "WEBP", quality=quality or WEBP_QUALITY, method=4)
     return buffer.getvalue()
 
 
@@ -164,13 +265,24 @@ def remove_background(
     trace: Trace = untraced,
     matting_max_pixels: int | None = None,
     webp_max_pixels: int | None = None,
+    background: bytes | None = None,
 ) -> Cutout:
     """The whole pipeline. `trace` wraps each stage (the entry points pass X-Ray subsegments).
+    `background`: the bytes of an image to put under the cutout (decoded under the same caps).
 
     Every step but inference works on bytes already in memory, so its failures are the input's
     and become refusals (failures.py); inference sees a fixed-size model input, so its failures
     are the service's (a 500, or an S3 retry)."""
     stage_ms: dict[str, float] = {}
+    fmt = options.delivered_format(background is not None)
+    if (
+        options.canvas is not None
+        and options.canvas.width * options.canvas.height > limits.max_pixels * CANVAS_PIXEL_SHARE
+    ):
+        raise InvalidOption(
+            f"canvas is limited to {limits.max_pixels * CANVAS_PIXEL_SHARE / 1e6:g} MP; "
+            f"{options.canvas.width}x{options.canvas.height} is {options.canvas.width * options.canvas.height / 1e6:.1f} MP"
+        )
 
     def stage(name: str):
         return timed(name, stage_ms, trace)
@@ -187,11 +299,15 @@ def remove_background(
             f"{image.width * image.height / 1e6:.1f} MP (use scale= to shrink it first)",
             code=ErrorCode.ALPHA_MATTING_TOO_LARGE,
         )
-    if options.format == "webp" and not (options.crop or options.crop_margin):  # refuse before the work
+    if fmt == "webp" and not (options.crop or options.crop_margin or options.canvas):  # refuse before the work
         check_webp_size(*image.size, webp_max_pixels)
     with stage("infer"):
         small = model.small_mask(image)
-    if image.mode == "RGB" and options in (RemovalOptions(), RemovalOptions(decontaminate=False)):
+    if (
+        image.mode == "RGB"
+        and background is None
+        and options in (RemovalOptions(), RemovalOptions(decontaminate=False))
+    ):
         # The default request (and S3 records with default options): fused, parallel upscale + cutout + PNG.
         with stage("compose_encode"), processing("the cutout"):
             edges = EdgeColours.estimate(image, small) if options.decontaminate else None
@@ -203,14 +319,26 @@ def remove_background(
         mask = banded.Upscaler(small, image.size).full()
         if options.post_process_mask:
             mask = banded.post_process_mask(mask)
+        if options.roi:
+            clip_to_roi(mask, options.roi, (source_width, source_height))
     matte = None
     if options.matting and not options.only_mask:
         with stage("matte"), processing("alpha matting"):
             matte = alpha_matte(image, mask, options.matting)
+            if matte is not None and options.roi:
+                clip_to_roi(matte, options.roi, (source_width, source_height))
     with stage("compose"), processing("composing"):
         edges = EdgeColours.estimate(image, small) if matte is None and cleans_edges(image, options) else None
-        pixels, box = compose(image, mask, options, limits, matte, webp_max_pixels, edges)
+        pixels, box = compose(image, mask, options, limits, matte, webp_max_pixels, edges, fmt, background is not None)
     del image, mask, matte, edges  # the encoder's own buffers come next; the source is no longer needed
+    if layered(options, background is not None):
+        picture = None
+        if background is not None and not options.only_mask:
+            with stage("decode"):
+                picture = decode_background(background, limits)
+        with stage("compose"), processing("composing"):
+            pixels, box = arrange(pixels, box, options, fmt, picture, webp_max_pixels)
+        del picture
     with stage("encode"), processing("encoding"):
-        body = encode(pixels, options.format)
-    return Cutout(body, options.format, pixels.shape[1], pixels.shape[0], box, source_width, source_height, stage_ms)
+        body = encode(pixels, fmt, options.quality)
+    return Cutout(body, fmt, pixels.shape[1], pixels.shape[0], box, source_width, source_height, stage_ms)
