@@ -27,11 +27,17 @@ class RequestProcessor:
         self.jobs = Jobs(settings, store)
 
     def process(
-        self, source: ImageSource, model: BackgroundModel, options: RemovalOptions, destination: Destination
+        self,
+        source: ImageSource,
+        model: BackgroundModel,
+        options: RemovalOptions,
+        destination: Destination,
+        background: ImageSource | None = None,
     ) -> Response:
         stage_ms: dict[str, float] = {}
         with timed_stage("fetch", stage_ms):
             data = source.read(self.settings, self.store)
+            background_data = background.read(self.settings, self.store) if background else None
         cutout = remove_background(
             data,
             options,
@@ -40,6 +46,7 @@ class RequestProcessor:
             trace=subsegment,
             matting_max_pixels=self.settings.alpha_matting_max_pixels,
             webp_max_pixels=self.settings.webp_max_pixels,
+            background=background_data,
         )
         response = self.delivery.respond(cutout, destination, stage_ms)
         record_image(cutout, stage_ms, model.name)

@@ -12,7 +12,7 @@ from typing import Protocol
 from starlette.requests import Request
 
 from function.errors import ErrorCode, ServiceError, StorageNotConfigured
-from function.http.body import uploaded_image
+from function.http.body import uploaded_files
 from function.s3.storage import ObjectStore
 from function.settings import Settings
 
@@ -52,16 +52,48 @@ class InputKey:
 
 async def image_source(request: Request, image_url: str | None, input_key: str | None, max_bytes: int) -> ImageSource:
     """The one source the request names; none or several is a 400."""
-    uploaded = await uploaded_image(request, max_bytes)
-    named = {
-        "image_url": image_url and ImageUrl(image_url),
-        "image_key": input_key and InputKey(input_key),
-        "body": uploaded is not None and Upload(uploaded),
-    }
+    return (await request_sources(request, image_url, input_key, max_bytes))[0]
+
+
+async def request_sources(
+    request: Request,
+    image_url: str | None,
+    input_key: str | None,
+    max_bytes: int,
+    bg_image_url: str | None = None,
+    bg_input_key: str | None = None,
+) -> tuple[ImageSource, ImageSource | None]:
+    """The image the request names (exactly one: none or several is a 400) and its background
+    image (at most one of bg_image_url, bg_image_key and a multipart `bg_file`)."""
+    uploaded, uploaded_background = await uploaded_files(request, max_bytes)
+    image = _one_of(
+        {
+            "image_url": image_url and ImageUrl(image_url),
+            "image_key": input_key and InputKey(input_key),
+            "body": uploaded is not None and Upload(uploaded),
+        },
+        "image",
+    )
+    background = _one_of(
+        {
+            "bg_image_url": bg_image_url and ImageUrl(bg_image_url),
+            "bg_image_key": bg_input_key and InputKey(bg_input_key),
+            "bg_file": uploaded_background is not None and Upload(uploaded_background),
+        },
+        "background image",
+        required=False,
+    )
+    return image, background
+
+
+def _one_of(named: dict, what: str, required: bool = True) -> ImageSource | None:
     sources = {name: source for name, source in named.items() if source}
-    if len(sources) != 1:
+    if len(sources) > 1 or (required and not sources):
+        names = ", ".join(named).replace("body", "a request body")
         raise ServiceError(
-            f"send exactly one image: image_url, image_key or a request body (got {', '.join(sources) or 'none'})",
+            f"send exactly one {what}: {names} (got {', '.join(sources) or 'none'})"
+            if required
+            else f"send at most one {what}: {names} (got {', '.join(sources)})",
             code=ErrorCode.IMAGE_AMBIGUOUS if sources else ErrorCode.IMAGE_MISSING,
         )
-    return next(iter(sources.values()))
+    return next(iter(sources.values()), None)

@@ -188,7 +188,8 @@ def arrange(
         src_box, dest = layers.fitted(size, background.size, options.bg_fit)
         under = layers.Placement(background, src_box, dest)
     colour = flat_colour(options, fmt)
-    opaque = fmt == "jpg" or (colour is not None and colour[3] == 255)
+    covered = background is not None and background.mode == "RGB" and options.bg_fit != "contain"
+    opaque = fmt == "jpg" or covered or (colour is not None and colour[3] == 255)
     pixels = layers.flatten(
         size, layers.Placement.at(picture, left, top), colour=colour, background=under, shadow=shadow, opaque=opaque
     )

@@ -93,6 +93,16 @@ def upload_key(input_prefix: str, folder: str, job_id: str) -> str:
     return f"{input_prefix}{folder}{UPLOADS_FOLDER}{job_id}"
 
 
+def namespace_of(input_key: str, input_prefix: str) -> str:
+    """The folder an input's background image must come from: a presigned upload's caller folder
+    (`input/<folder>uploads/<id>`), else the whole input prefix ("": whoever drops there may read it)."""
+    relative = input_key[len(input_prefix) :]
+    folder, _, name = relative.rpartition(UPLOADS_FOLDER)
+    if JOB_ID.fullmatch(name) and (not folder or folder.endswith("/")):
+        return folder
+    return ""
+
+
 def output_key_for_input(input_key: str, input_prefix: str, output_prefix: str, fmt: str) -> str:
     """`input/a/b c.jpg` -> `output/a/b c.png`: same relative path, the output's extension."""
     relative = input_key[len(input_prefix) :]

@@ -23,7 +23,7 @@ from function.errors import AlreadyExists, ErrorCode, OutputExists, ServiceError
 from function.imaging.model import ModelRegistry
 from function.imaging.pipeline import remove_background
 from function.observability import logger, record_failure, record_image, subsegment, timed_stage
-from function.s3.keys import output_key_for_input, report_key_for_input
+from function.s3.keys import input_key_for_request, namespace_of, output_key_for_input, report_key_for_input
 from function.s3.metadata import metadata_value, requested_in
 from function.s3.records import InputObject, MalformedRecord
 from function.s3.storage import ObjectInfo, ObjectStore
@@ -77,7 +77,7 @@ class S3Pipeline:
         model = self.models.get(requested.model)
         out_bucket = self.settings.results_bucket or obj.bucket
         out_key = output_key_for_input(
-            obj.key, self.settings.input_prefix, self.settings.output_prefix, requested.options.format
+            obj.key, self.settings.input_prefix, self.settings.output_prefix, requested.format
         )
         previous = self.store.head(out_bucket, out_key, denied_means_missing=True)
         made_by = (metadata_value(obj.key), source.etag, requested.tag)
@@ -92,6 +92,11 @@ class S3Pipeline:
         stage_ms: dict[str, float] = {}
         with timed_stage("fetch", stage_ms):
             data = self.store.get_bytes(obj.bucket, obj.key, self.settings.max_input_bytes, source.version_id)
+            background = None
+            if requested.background_key:
+                prefix = self.settings.input_prefix
+                key = input_key_for_request(requested.background_key, prefix, namespace_of(obj.key, prefix))
+                background = self._background(obj.bucket, key)
         cutout = remove_background(
             data,
             requested.options,
@@ -100,6 +105,7 @@ class S3Pipeline:
             trace=subsegment,
             matting_max_pixels=self.settings.alpha_matting_max_pixels,
             webp_max_pixels=self.settings.webp_max_pixels,
+            background=background,
         )
         metadata = {
             "source-key": made_by[0],
@@ -125,6 +131,14 @@ class S3Pipeline:
             return Outcome(obj.key, "duplicate", output_key=out_key)
         record_image(cutout, stage_ms, model.name)
         return Outcome(obj.key, "processed", output_key=out_key)
+
+    def _background(self, bucket: str, key: str) -> bytes:
+        try:
+            return self.store.get_bytes(bucket, key, self.settings.max_input_bytes)
+        except ServiceError as error:
+            if error.status >= 500:
+                raise
+            raise type(error)(f"bg-image-key {key}: {error.message}", code=error.code) from error
 
     def _report_failure(self, obj: InputObject, source: ObjectInfo | None, error: ServiceError) -> Outcome:
         report_key = report_key_for_input(obj.key, self.settings.input_prefix, self.settings.failed_prefix)

@@ -5,10 +5,12 @@ real u2netp model."""
 
 from __future__ import annotations
 
-import io
+import json
+import uuid
 
 import numpy as np
 import pytest
+from mangum import Mangum
 from PIL import Image
 from skimage import data as skdata
 
@@ -16,7 +18,18 @@ from function.errors import ErrorCode, InputTooLarge, InvalidOption
 from function.imaging.decode import DecodeLimits
 from function.imaging.options import options_from_text
 from function.imaging.pipeline import FOREGROUND_ALPHA, remove_background
-from tests.support import jpeg_bytes, open_image, png_bytes
+from tests.support import (
+    header,
+    http_api_event,
+    jpeg_bytes,
+    jwt_authorizer,
+    lambda_context,
+    open_image,
+    png_bytes,
+    response_body,
+    response_json,
+    s3_put_event,
+)
 
 LIMITS = DecodeLimits(max_bytes=50 << 20, max_pixels=50_000_000)
 # q90 JPEG against the exact composite (the same JPEG encoder run on the test's own composite measured 1.1-1.7 and 8-10)
@@ -314,7 +327,163 @@ def test_quality_applies_to_webp_too(model):
     assert len(run(model, data, format="webp", quality="30").body) < len(run(model, data, format="webp").body)
 
 
-def bytes_of(image: Image.Image, fmt: str = "PNG") -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt)
-    return buffer.getvalue()
+# Through the API and the S3 pipeline: the same options, the background from each kind of source.
+
+
+def files(**named: bytes) -> tuple[bytes, str]:
+    """A multipart body with one JPEG file per field."""
+    boundary = uuid.uuid4().hex
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{field}.jpg"\r\n'
+        f"Content-Type: image/jpeg\r\n\r\n".encode()
+        + content
+        + b"\r\n"
+        for field, content in named.items()
+    )
+    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def invoke(handlers, **event_args) -> dict:
+    return handlers.http_handler(http_api_event(**event_args), lambda_context())
+
+
+def test_a_tile_over_the_api_names_its_size_and_subject_box_as_delivered(handlers, photo):
+    query = {"crop": "true", "canvas": "700x700", "margin": "5%", "format": "jpg", "shadow": "true"}
+
+    response = invoke(handlers, body=photo, headers={"content-type": "image/jpeg"}, query=query)
+
+    assert response["statusCode"] == 200, response_body(response)[:300]
+    assert header(response, "content-type") == "image/jpeg"
+    assert (header(response, "x-width"), header(response, "x-height")) == ("700", "700")
+    left, width = int(header(response, "x-foreground-left")), int(header(response, "x-foreground-width"))
+    top, height = int(header(response, "x-foreground-top")), int(header(response, "x-foreground-height"))
+    assert abs(left + width / 2 - 350) <= 2 and abs(top + height / 2 - 350) <= 2
+    assert open_image(response_body(response)).size == (700, 700)
+
+
+def test_a_background_from_a_multipart_field_a_url_or_a_key_gives_the_same_picture(handlers, s3, bucket, photo):
+    background = jpeg_bytes(skdata.coffee())
+    key = f"input/backgrounds/{uuid.uuid4().hex}.jpg"
+    s3.put_object(Bucket=bucket, Key=key, Body=background)
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=300)
+    body, content_type = files(file=photo, bg_file=background)
+
+    by_field = invoke(handlers, body=body, headers={"content-type": content_type}, query={"format": "auto"})
+    by_url = invoke(handlers, body=photo, headers={"content-type": "image/jpeg"}, query={"bg_image_url": url})
+    by_key = invoke(handlers, body=photo, headers={"content-type": "image/jpeg"}, query={"bg_image_key": key})
+
+    for response in (by_field, by_url, by_key):
+        assert response["statusCode"] == 200, response_body(response)[:300]
+    assert header(by_field, "content-type") == "image/jpeg", "auto: opaque, so JPEG"
+    assert header(by_url, "content-type") == "image/png", "png unless asked: the picture, opaque"
+    assert open_image(response_body(by_url)).mode == "RGB"
+    assert response_body(by_url) == response_body(by_key)
+    same = np.abs(
+        np.asarray(open_image(response_body(by_field)), float) - np.asarray(open_image(response_body(by_url)))
+    )
+    assert same.mean() < 2.5, "the multipart background gives the same picture, but for JPEG"
+
+
+def test_two_backgrounds_are_ambiguous_and_a_public_api_reads_no_background_key(handlers, app_in_mode, photo):
+    body, content_type = files(file=photo, bg_file=photo)
+    public = Mangum(app_in_mode("none"), lifespan="off")
+
+    both = invoke(handlers, body=body, headers={"content-type": content_type}, query={"bg_image_key": "x.jpg"})
+    anonymous = public(
+        http_api_event(body=photo, headers={"content-type": "image/jpeg"}, query={"bg_image_key": "x.jpg"}),
+        lambda_context(),
+    )
+
+    assert both["statusCode"] == 400 and response_json(both)["error"]["code"] == "image_ambiguous"
+    assert "bg_image_key, bg_file" in response_json(both)["error"]["message"]
+    assert anonymous["statusCode"] == 403 and response_json(anonymous)["error"]["code"] == "authorization_required"
+
+
+def test_a_jwt_callers_background_key_stays_in_its_own_folder(app_in_mode, s3, bucket, photo):
+    sub = f"shop-{uuid.uuid4().hex[:6]}"
+    jwt = Mangum(app_in_mode("jwt"), lifespan="off")
+    s3.put_object(Bucket=bucket, Key=f"input/{sub}/brand.jpg", Body=jpeg_bytes(skdata.coffee()))
+    s3.put_object(Bucket=bucket, Key="input/someone-else/brand.jpg", Body=jpeg_bytes(skdata.rocket()))
+
+    def call(key: str) -> dict:
+        event = http_api_event(
+            body=photo,
+            headers={"content-type": "image/jpeg"},
+            query={"bg_image_key": key},
+            authorizer=jwt_authorizer(sub),
+        )
+        return jwt(event, lambda_context())
+
+    own, escape, other = call("brand.jpg"), call("../someone-else/brand.jpg"), call("someone-else/brand.jpg")
+
+    assert own["statusCode"] == 200, response_body(own)[:300]
+    assert escape["statusCode"] == 400 and response_json(escape)["error"]["code"] == "key_not_allowed"
+    assert other["statusCode"] == 400 and response_json(other)["error"]["code"] == "image_not_found", (
+        "read as input/<sub>/someone-else/brand.jpg, which does not exist"
+    )
+
+
+@pytest.mark.parametrize(
+    "query, named",
+    [({"canvas": "big"}, "canvas"), ({"shadow": "true", "shadow_offset": "1"}, "shadow_offset"), ({"roi": "x"}, "roi")],
+)
+def test_bad_values_over_the_api_are_422_invalid_option_naming_the_option(handlers, photo, query, named):
+    response = invoke(handlers, body=photo, headers={"content-type": "image/jpeg"}, query=query)
+
+    assert response["statusCode"] == 422
+    error = response_json(response)["error"]
+    assert error["code"] == "invalid_option" and error["message"].startswith(named)
+
+
+def test_an_s3_drop_asks_for_a_jpeg_tile_on_a_background_through_its_metadata(handlers, s3, bucket, photo):
+    folder = f"input/{uuid.uuid4().hex}/"
+    s3.put_object(Bucket=bucket, Key=folder + "wall.jpg", Body=jpeg_bytes(skdata.coffee()))
+    key = folder + "product.jpg"
+    metadata = {"format": "auto", "canvas": "640x480", "crop": "true", "bg-image-key": folder + "wall.jpg"}
+    s3.put_object(Bucket=bucket, Key=key, Body=photo, Metadata=metadata)
+
+    (record,) = handlers.s3_handler(s3_put_event(bucket, [key]), lambda_context())["records"]
+
+    assert record["status"] == "processed", record
+    assert record["output_key"] == key.replace("input/", "output/", 1), "auto with a background: .jpg"
+    obj = s3.get_object(Bucket=bucket, Key=record["output_key"])
+    assert obj["ContentType"] == "image/jpeg"
+    assert (obj["Metadata"]["width"], obj["Metadata"]["height"]) == ("640", "480")
+    via_api = remove_background(
+        photo,
+        options_from_text({k.replace("-", "_"): v for k, v in metadata.items() if k != "bg-image-key"}),
+        handlers.model,
+        LIMITS,
+        background=jpeg_bytes(skdata.coffee()),
+    )
+    assert obj["Body"].read() == via_api.body, "the same options through metadata make the same picture"
+
+
+def test_an_s3_drop_with_a_missing_or_oversized_background_is_a_failure_report(handlers, s3, bucket, photo):
+    folder = f"input/{uuid.uuid4().hex}/"
+    missing, key = folder + "missing.jpg", folder + "product.jpg"
+    s3.put_object(Bucket=bucket, Key=key, Body=photo, Metadata={"bg-image-key": missing})
+
+    (record,) = handlers.s3_handler(s3_put_event(bucket, [key]), lambda_context())["records"]
+
+    assert (record["status"], record["code"]) == ("failed", "image_not_found")
+    report = json.loads(s3.get_object(Bucket=bucket, Key=record["output_key"])["Body"].read())
+    assert "bg-image-key" in report["error"]["message"]
+
+
+def test_an_uploads_ticket_carries_the_background_key_inside_the_callers_folder(app_in_mode):
+    sub = f"shop-{uuid.uuid4().hex[:6]}"
+    jwt = Mangum(app_in_mode("jwt"), lifespan="off")
+    event = http_api_event(
+        method="POST",
+        path="/uploads",
+        query={"bg_image_key": "brand.jpg", "format": "auto"},
+        authorizer=jwt_authorizer(sub),
+    )
+
+    ticket = jwt(event, lambda_context())
+
+    assert ticket["statusCode"] == 201, response_body(ticket)[:300]
+    fields = response_json(ticket)["upload"]["fields"]
+    assert fields["x-amz-meta-bg_image_key"] == f"input/{sub}/brand.jpg"
+    assert fields["x-amz-meta-format"] == "auto"
