@@ -6,7 +6,7 @@
 FROM public.ecr.aws/lambda/python:3.12
 
 # What the function reads at run time (names match function/settings.py), and numba's settings
-# for the cache the prepare step bakes (function/imaging/coldstart.py says why):
+# for the cache the prepare step bakes (function/runtime/coldstart.py says why):
 #  - NUMBA_CPU_NAME=generic: a cache built on the build machine stays valid on Lambda's CPU.
 #  - NUMBA_CACHE_DIR: numba only uses a cache it can write to, and on Lambda only /tmp is
 #    writable; the function copies the baked cache there at init.
@@ -32,7 +32,7 @@ RUN python ${BUILD_STEPS}/build_steps.py dependencies ${BUILD_STEPS}/requirement
 # Only what the prepare step runs is copied before it, so a code change elsewhere in function/
 # does not download the model again.
 COPY function/__init__.py function/settings.py function/errors.py ${LAMBDA_TASK_ROOT}/function/
-COPY function/imaging/__init__.py function/imaging/prepare.py function/imaging/model_files.py ${LAMBDA_TASK_ROOT}/function/imaging/
+COPY function/runtime/__init__.py function/runtime/prepare.py function/runtime/model_files.py ${LAMBDA_TASK_ROOT}/function/runtime/
 
 # Models and numba's cache, baked in: nothing is downloaded at run time.
 #  - u2net comes through rembg's own md5-checked downloader (the build has the internet);

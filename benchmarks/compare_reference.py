@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     os.environ.setdefault("U2NET_HOME", str(Path(__file__).resolve().parents[1] / "models"))
 
-    from function.imaging.coldstart import prepare_runtime
+    from function.runtime.coldstart import prepare_runtime
 
     prepare_runtime()
     from function.imaging.decode import DecodeLimits

@@ -189,12 +189,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # rembg imports pymatting (numba): a writable cache that survives runs, set before numba loads.
     os.environ.setdefault("NUMBA_CACHE_DIR", str(WORK / "numba-host"))
-    from function.imaging.coldstart import prepare_runtime
+    from function.runtime.coldstart import prepare_runtime
 
     prepare_runtime()
     from function.imaging.decode import DecodeLimits
     from function.imaging.model import BackgroundModel
-    from function.imaging.prepare import u2netp_from_pypi
+    from function.runtime.prepare import u2netp_from_pypi
     from tests.composites import BACKGROUNDS, PHOTOS, compose, photo, subject_alpha
 
     u2netp_from_pypi(REPO / "models")

@@ -34,7 +34,7 @@ def peak_mb() -> float:
 def main(side: str, photo: Path) -> None:
     data = photo.read_bytes()
     if side == "ours":
-        from function.imaging.coldstart import prepare_runtime
+        from function.runtime.coldstart import prepare_runtime
 
         prepare_runtime()
         from function.imaging.decode import DecodeLimits

@@ -62,7 +62,7 @@ def photo(megapixels: float, which: str = "astronaut") -> Path:
 
 def child(photo_path: str, query: str, background_path: str) -> dict:
     from benchmarks.memory import peak_mb
-    from function.imaging.coldstart import prepare_runtime
+    from function.runtime.coldstart import prepare_runtime
 
     prepare_runtime()
     from function.imaging.decode import DecodeLimits

@@ -6,7 +6,7 @@ cost of each Lambda memory size, for both models. Every table is printed at the 
     python -m benchmarks.run --skip cost  # any of: cold warm memory cost
 
 Comparisons run side by side in one run, interleaved, and cells are medians; ratios are ours over
-the reference. What each table measures: benchmarks/README.md. Speed is never asserted: the
+the reference. What each table measures: docs/performance.md. Speed is never asserted: the
 command fails only if a benchmark itself breaks.
 """
 

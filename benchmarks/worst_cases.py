@@ -75,7 +75,7 @@ def run_one(path: Path, option_set: str) -> dict:
     from PIL import Image
 
     from benchmarks.memory import peak_mb
-    from function.imaging.coldstart import prepare_runtime
+    from function.runtime.coldstart import prepare_runtime
 
     prepare_runtime()
     from function.errors import ServiceError

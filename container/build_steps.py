@@ -4,7 +4,7 @@ The Dockerfile runs exactly these, and tests/integration/test_image_build.py run
 Dockerfile lines on Python 3.12 into a temporary task root, so the image's build is tested.
 
     python build_steps.py dependencies LOCK TASK_ROOT   the locked packages, hash-checked
-    python build_steps.py prepare TASK_ROOT [ARG ...]   models and numba cache (function.imaging.prepare)
+    python build_steps.py prepare TASK_ROOT [ARG ...]   models and numba cache (function.runtime.prepare)
     python build_steps.py compile TASK_ROOT             .pyc for function/ (the task root is read-only on Lambda)
 
 Each step ends by making what it wrote world-readable: Lambda runs the code as a non-root user.
@@ -46,7 +46,7 @@ def install_dependencies(lock: Path, task_root: Path) -> None:
 def prepare(task_root: Path, args: list[str]) -> None:
     """Models and numba's cache, by the module the local set-up and tests also run."""
     # cwd: the task root is where `function` and the installed packages are found, as on Lambda.
-    subprocess.run([sys.executable, "-m", "function.imaging.prepare", *args], cwd=task_root, check=True)
+    subprocess.run([sys.executable, "-m", "function.runtime.prepare", *args], cwd=task_root, check=True)
     make_world_readable(task_root)
 
 
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     deps = steps.add_parser("dependencies", help="install the lock into the task root")
     deps.add_argument("lock", type=Path)
     deps.add_argument("task_root", type=Path)
-    prep = steps.add_parser("prepare", help="models and numba cache; the rest goes to function.imaging.prepare")
+    prep = steps.add_parser("prepare", help="models and numba cache; the rest goes to function.runtime.prepare")
     prep.add_argument("task_root", type=Path)
     prep.add_argument("args", nargs=argparse.REMAINDER)
     comp = steps.add_parser("compile", help="byte-compile function/")

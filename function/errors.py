@@ -1,7 +1,7 @@
 """The one catalogue of errors: every code the service answers with, its HTTP status and meaning.
 
-Everything else refers to `ErrorCode` members; the README's error table and the OpenAPI
-responses are generated from it (`python -m local.docs` rewrites the README's table, and a test
+Everything else refers to `ErrorCode` members; the error table on docs/errors.md and the OpenAPI
+responses are generated from it (`python -m local.docs` rewrites the page's table, and a test
 fails when either drifts). The HTTP path maps a `ServiceError` to its status; the S3 path treats
 any status below 500 as permanent, because the same bytes would fail the same way again.
 """
@@ -36,7 +36,11 @@ class ErrorCode(StrEnum):
     CALLER_NOT_ALLOWED = "caller_not_allowed", 403, "the token's sub cannot name a folder (empty, '.', '..' or has '/')"
     # Where the image comes from
     IMAGE_MISSING = "image_missing", 400, "no image: send image_url, image_key or a body (multipart field `file`)"
-    IMAGE_AMBIGUOUS = "image_ambiguous", 400, "more than one of image_url, image_key and a body"
+    IMAGE_AMBIGUOUS = (
+        "image_ambiguous",
+        400,
+        "more than one of image_url, image_key and a body (or of bg_image_url, bg_image_key and bg_file)",
+    )
     IMAGE_FETCH_FAILED = (
         "image_fetch_failed",
         400,
@@ -89,7 +93,7 @@ class ErrorCode(StrEnum):
         422,
         "a query parameter the route does not have (a typo?); the message lists them",
     )
-    INVALID_FORMAT = "invalid_format", 422, "format is not png or webp"
+    INVALID_FORMAT = "invalid_format", 422, "format is not png, webp, jpg or auto"
     INVALID_BGCOLOR = "invalid_bgcolor", 422, "bgcolor is not RRGGBB or RRGGBBAA"
     INVALID_CROP_MARGIN = "invalid_crop_margin", 422, "crop_margin is not pixels or a percentage up to 100%"
     CROP_MARGIN_TOO_LARGE = "crop_margin_too_large", 422, "crop_margin would make a result over the input limits"
@@ -234,7 +238,7 @@ class TransientFailure(Exception):
 
     def __init__(self, outcomes: list):
         self.outcomes = outcomes
-        failed = [o for o in outcomes if o.status == "retry"]
+        failed = [o for o in outcomes if o.code == ErrorCode.TRANSIENT]
         super().__init__(f"{len(failed)} record(s) failed transiently: " + "; ".join(o.detail or "" for o in failed))
 
 
@@ -265,7 +269,7 @@ def http_codes() -> list[ErrorCode]:
 
 
 def markdown_table() -> str:
-    """The README's error table, one row per code."""
+    """The error table of docs/errors.md, one row per code."""
     rows = ["| status | code | meaning |", "|---|---|---|"]
     for code in sorted(ErrorCode, key=lambda code: code.status):
         rows.append(f"| {code.status} | `{code.value}` | {code.meaning} |")

@@ -8,9 +8,10 @@ the S3-side functions' init skips the web stack and the HTTP function's skips bo
 
 from __future__ import annotations
 
-# First, before anything can import numba: make its cache usable on a read-only filesystem.
-from function.imaging.coldstart import prepare_runtime
 from function.observability import logger, metrics, traced  # numba-free; first, so init's warnings are JSON too
+
+# First, before anything can import numba: make its cache usable on a read-only filesystem.
+from function.runtime.coldstart import prepare_runtime
 
 prepare_runtime()
 
@@ -25,17 +26,15 @@ models = ModelRegistry(settings.u2net_home, settings.model_name, in_background=T
 
 import os
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from function.s3 import batch
-from function.s3.processor import S3Pipeline, summary
-from function.s3.records import NotAnS3Notification, is_sqs_event, objects_in_message, objects_in_notification
-from function.s3.storage import ObjectStore
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from function.bucket.storage import ObjectStore
+from function.pipeline import batch, queue
+from function.pipeline.processor import S3Pipeline, summary
+from function.pipeline.records import objects_in_notification
 
 model = models.default
 logger.append_keys(model=model.name)
@@ -60,13 +59,6 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@cache
-def _sqs_batch():
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-
-    return BatchProcessor(event_type=EventType.SQS)
-
-
 _configured = os.environ.get("_HANDLER", "").rpartition(".")[2]
 if _configured in ("", "http_handler"):
     _asgi()
@@ -78,7 +70,7 @@ model.wait()
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @traced
 @metrics.log_metrics(capture_cold_start_metric=True)
-def http_handler(event: dict, context) -> dict:
+def http_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """API Gateway HTTP API (payload v2) and REST API (v1) events -> the FastAPI app."""
     return _asgi()(event, context)
 
@@ -86,15 +78,8 @@ def http_handler(event: dict, context) -> dict:
 @logger.inject_lambda_context
 @traced
 @metrics.log_metrics(capture_cold_start_metric=True)
-def s3_handler(event: dict, context) -> dict:
-    """S3 ObjectCreated notifications, invoked directly by S3 (or a redriven on-failure record of one).
-
-    Deprecated: SQS-wrapped notifications are still accepted here for one release; point SQS
-    event sources at `sqs_handler` instead.
-    """
-    if is_sqs_event(event):
-        logger.warning("s3_handler received an SQS event; configure the queue to invoke sqs_handler instead")
-        return _process_queue(event, context)
+def s3_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """S3 ObjectCreated notifications, invoked directly by S3 (or a redriven on-failure record of one)."""
     # A TransientFailure propagates: Lambda retries the event (then its on-failure destination),
     # and the records that did succeed are skipped as duplicates on the retry.
     return summary(s3_pipeline.handle_all(objects_in_notification(event)))
@@ -103,30 +88,15 @@ def s3_handler(event: dict, context) -> dict:
 @logger.inject_lambda_context
 @traced
 @metrics.log_metrics(capture_cold_start_metric=True)
-def sqs_handler(event: dict, context) -> dict:
+def sqs_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """SQS messages carrying S3 notifications (or redriven on-failure records) -> a partial batch
     response: only the messages that failed transiently are retried."""
-    return _process_queue(event, context)
+    return queue.answer(event, context, s3_pipeline)
 
 
 @logger.inject_lambda_context
 @traced
 @metrics.log_metrics(capture_cold_start_metric=True)
-def batch_handler(event: dict, context) -> dict:
+def batch_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """S3 Batch Operations tasks (a backfill) -> one result code per task for the job's report."""
     return batch.answer(event, s3_pipeline)
-
-
-def _process_message(record: SQSRecord) -> None:
-    try:
-        objects = objects_in_message(record)
-    except NotAnS3Notification as error:  # retrying cannot fix it: drop it, loudly
-        logger.warning("%s; dropped", error)
-        return
-    s3_pipeline.handle_all(objects)
-
-
-def _process_queue(event: dict, context) -> dict:
-    from aws_lambda_powertools.utilities.batch import process_partial_response
-
-    return process_partial_response(event, _process_message, _sqs_batch(), context)

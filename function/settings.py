@@ -59,10 +59,10 @@ class Settings(BaseSettings):
     max_input_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_input_megapixels: float = Field(default=50.0, gt=0)
     max_response_bytes: int = Field(default=LAMBDA_RESPONSE_BYTES, gt=0)
-    # Alpha matting's memory grows fast with size (README, Performance): past this a request would
+    # Alpha matting's memory grows fast with size (docs/api.md, options): past this a request would
     # need more than a 50 MP photo does, so it is refused, not attempted.
     alpha_matting_max_megapixels: float = Field(default=0.5, gt=0)
-    # libwebp's encoder needs many bytes a pixel beside the picture (README, Performance), so beyond
+    # libwebp's encoder needs many bytes a pixel beside the picture (docs/performance.md), so beyond
     # this a WebP result is refused: a 50 MP one would need more memory than anything else.
     webp_max_megapixels: float = Field(default=12.0, gt=0)
     fetch_connect_timeout: float = Field(default=3.0, gt=0)

@@ -1,7 +1,7 @@
-"""Regenerate the parts of README.md that are generated from code: `python -m local.docs`.
+"""Regenerate the parts of the docs that are generated from code: `python -m local.docs`.
 
-Today that is the error table, written from function.errors (tests/unit/test_errors.py fails
-when the README and the catalogue drift apart).
+Today that is the error table on docs/errors.md, written from function.errors
+(tests/unit/test_errors.py fails when the page and the catalogue drift apart).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from function.errors import markdown_table
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ERRORS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
 START, END = "<!-- errors:start (python -m local.docs) -->", "<!-- errors:end -->"
 
 
@@ -23,7 +23,7 @@ def error_table_in(text: str) -> str | None:
 
 def with_error_table(text: str) -> str:
     if error_table_in(text) is None:
-        raise SystemExit(f"README.md has no {START} ... {END} block")
+        raise SystemExit(f"{ERRORS_PAGE} has no {START} ... {END} block")
     return re.sub(
         re.escape(START) + r"\n.*?\n" + re.escape(END),
         lambda _: f"{START}\n{markdown_table()}\n{END}",
@@ -33,8 +33,8 @@ def with_error_table(text: str) -> str:
 
 
 def main() -> int:
-    README.write_text(with_error_table(README.read_text()))
-    print(f"{README}: error table regenerated")
+    ERRORS_PAGE.write_text(with_error_table(ERRORS_PAGE.read_text()))
+    print(f"{ERRORS_PAGE}: error table regenerated")
     return 0
 
 

@@ -31,7 +31,13 @@ def keys_named(kind: str, event: dict) -> list[str]:
     """The object keys an S3-side event names, read the way the function reads them."""
     from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent, SQSEvent
 
-    from function.s3.records import InputObject, is_sqs_event, objects_in_message, objects_in_notification, task_object
+    from function.pipeline.records import (
+        InputObject,
+        is_sqs_event,
+        objects_in_message,
+        objects_in_notification,
+        task_object,
+    )
 
     if kind == "batch":
         objects = [task_object(task) for task in S3BatchOperationEvent(event).tasks]

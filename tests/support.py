@@ -210,8 +210,8 @@ def faulty_client(
 
 def faulty_pipeline(handlers, embedded_s3, *failing_keys: str):
     """The real pipeline and S3, except S3 answers 503 SlowDown to reads of some objects."""
-    from function.s3.processor import S3Pipeline
-    from function.s3.storage import ObjectStore
+    from function.bucket.storage import ObjectStore
+    from function.pipeline.processor import S3Pipeline
 
     return S3Pipeline(handlers.settings, handlers.models, ObjectStore(faulty_client(embedded_s3, failing_keys)))
 

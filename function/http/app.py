@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from function import __version__
+from function.bucket.storage import ObjectStore
 from function.http.middleware import add_cors, add_error_handling
 from function.http.processor import RequestProcessor
 from function.http.routes import router
 from function.http.web import add_web_routes
 from function.imaging.model import ModelRegistry
-from function.s3.storage import ObjectStore
 from function.settings import Settings
 
 

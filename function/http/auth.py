@@ -4,7 +4,7 @@ API Gateway checks the SigV4 signature (iam) or the JWT (jwt) before the functio
 the result in `requestContext`, which a caller cannot set. The function trusts only that, and
 fails closed: in iam or jwt mode a request without it is refused, so a stack deployed without
 its authorizer lets no one in rather than everyone. What each caller may then touch is a key
-rule (function/s3/keys.py): a JWT caller is confined to the folder named by its `sub`.
+rule (function/bucket/keys.py): a JWT caller is confined to the folder named by its `sub`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from enum import StrEnum
 from fastapi import Request
 
 from function.errors import ErrorCode, ServiceError
-from function.s3.keys import caller_folder, input_key_for_request, output_key_for_request
+from function.http.callers import caller_folder, input_key_for_request, output_key_for_request
 from function.settings import Settings
 
 

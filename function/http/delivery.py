@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 from fastapi.responses import JSONResponse, Response
 
+from function.bucket.storage import ObjectStore
 from function.errors import AlreadyExists, OutputExists, OutputTooLarge, StorageNotConfigured
+from function.http.callers import generated_result_key
 from function.imaging.pipeline import Cutout
 from function.observability import timed_stage
-from function.s3.keys import generated_result_key
-from function.s3.storage import ObjectStore
 from function.settings import Settings
 
 FOREGROUND_HEADERS = (

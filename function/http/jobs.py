@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from function.bucket.keys import JOB_ID, new_job_id, output_key_for_input, report_key_for_input, upload_key
+from function.bucket.metadata import METADATA_NAMES, requested_in
+from function.bucket.storage import ObjectInfo, ObjectStore
 from function.errors import InvalidOption, JobNotFound, StorageNotConfigured
 from function.http.auth import Caller
-from function.s3.keys import JOB_ID, new_job_id, output_key_for_input, report_key_for_input, upload_key
-from function.s3.metadata import METADATA_NAMES, requested_in
-from function.s3.storage import ObjectInfo, ObjectStore
 from function.settings import Settings
 
 REPORT_MAX_BYTES = 64 * 1024  # a failure report is a few hundred bytes of JSON

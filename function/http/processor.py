@@ -1,4 +1,4 @@
-"""The blocking part of a /remove-bg request: read the image, run the pipeline, deliver the result.
+"""The blocking part of a /remove-bg request: read the image, cut it out, deliver the result.
 
 Runs in a worker thread (the routes are async); one instance per app, created at init.
 """
@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from fastapi.responses import Response
 
+from function.bucket.storage import ObjectStore
 from function.http.delivery import Delivery, Destination
 from function.http.jobs import Jobs
 from function.http.source import ImageSource
 from function.imaging.model import BackgroundModel, ModelRegistry
 from function.imaging.options import RemovalOptions
-from function.imaging.pipeline import remove_background
-from function.observability import record_image, subsegment, timed_stage
-from function.s3.storage import ObjectStore
+from function.service import CutoutService
 from function.settings import Settings
 
 
@@ -23,6 +22,7 @@ class RequestProcessor:
         self.settings = settings
         self.models = models
         self.store = store
+        self.cutouts = CutoutService(settings)
         self.delivery = Delivery(settings, store)
         self.jobs = Jobs(settings, store)
 
@@ -34,20 +34,10 @@ class RequestProcessor:
         destination: Destination,
         background: ImageSource | None = None,
     ) -> Response:
-        stage_ms: dict[str, float] = {}
-        with timed_stage("fetch", stage_ms):
-            data = source.read(self.settings, self.store)
-            background_data = background.read(self.settings, self.store) if background else None
-        cutout = remove_background(
-            data,
+        return self.cutouts.cut_out(
+            lambda: source.read(self.settings, self.store),
             options,
             model,
-            self.settings.decode_limits,
-            trace=subsegment,
-            matting_max_pixels=self.settings.alpha_matting_max_pixels,
-            webp_max_pixels=self.settings.webp_max_pixels,
-            background=background_data,
+            lambda cutout, stage_ms: self.delivery.respond(cutout, destination, stage_ms),
+            (lambda: background.read(self.settings, self.store)) if background else None,
         )
-        response = self.delivery.respond(cutout, destination, stage_ms)
-        record_image(cutout, stage_ms, model.name)
-        return response

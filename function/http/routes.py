@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from function import __version__
+from function.bucket.metadata import METADATA_NAMES
 from function.http.auth import Caller, current_caller
 from function.http.delivery import Destination
 from function.http.docs import IMAGE_BODY, IMAGE_RESPONSES, JobStatus, UploadTicket, error_responses
@@ -14,7 +15,6 @@ from function.http.options import known_query_only, removal_options
 from function.http.processor import RequestProcessor
 from function.http.source import request_sources
 from function.imaging.options import RemovalOptions
-from function.s3.metadata import METADATA_NAMES
 from function.settings import LAMBDA_REQUEST_BYTES
 
 router = APIRouter()

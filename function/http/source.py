@@ -11,9 +11,9 @@ from typing import Protocol
 
 from starlette.requests import Request
 
+from function.bucket.storage import ObjectStore
 from function.errors import ErrorCode, ServiceError, StorageNotConfigured
 from function.http.body import uploaded_files
-from function.s3.storage import ObjectStore
 from function.settings import Settings
 
 

@@ -177,7 +177,7 @@ POST_PROCESS_REACH = 10
 
 def post_process_mask(mask: Image.Image) -> Image.Image:
     """rembg's post_process (opening, blur, threshold at 127: a hard 0/255 mask), in parallel bands."""
-    from function.imaging.coldstart import load_rembg_bg  # imports pymatting: only when asked for
+    from function.runtime.coldstart import load_rembg_bg  # imports pymatting: only when asked for
 
     post_process = load_rembg_bg().post_process
     pixels = np.asarray(mask)

@@ -3,7 +3,7 @@
 ICC decision: an embedded profile is *respected* (converted to sRGB with Pillow's ImageCms).
 The output PNG/WebP carries no profile, so viewers read it as sRGB; dropping the profile
 would wash out Display-P3 phone photos and print CMYK files with their own profile. The
-conversion costs about as much as the decode (benchmarks/README.md), and transforms are
+conversion costs about as much as the decode (docs/performance.md, ICC profiles), and transforms are
 cached per profile. Profiles that already say "sRGB" are skipped (nothing to do).
 A profile that is broken, huge or does not fit the image's mode is dropped (the pixels are
 then taken as sRGB): a bad profile is no reason to refuse a photo.

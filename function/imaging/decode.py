@@ -43,7 +43,7 @@ OPENED_AS = frozenset(ACCEPTED_FORMATS) | {"MPO"}
 MAX_SIDE = 16383
 # libwebp decodes through two canvases and Pillow copies the frame out of them: ~16 bytes a pixel
 # where a JPEG needs 3, and more than any later step. WebP gets this share of the pixel cap so
-# that it costs no more than a JPEG at the cap (README, Performance).
+# that it costs no more than a JPEG at the cap (docs/performance.md, worst cases).
 WEBP_PIXEL_SHARE = 0.5
 # EXIF orientation -> the transpose that makes the picture upright (ImageOps.exif_transpose's table).
 UPRIGHT = {

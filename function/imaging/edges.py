@@ -9,7 +9,7 @@ B + (I-B)/a because the model's alpha in the soft band is often off by a fifth o
 a wrong alpha over- or under-shoots; the ray's direction does not depend on it.
 
 Hand-written: pymatting's estimate_foreground_ml (what rembg's `decontaminate` runs) solves for F over
-the whole image and came out both slower and worse here (benchmarks/edges.py; README "Clean edges").
+the whole image and came out both slower and worse here (benchmarks/edges.py; docs/clean-edges.md).
 The local colours are computed once on the model mask's small grid; the per-pixel step runs only on
 the soft pixels of each band, inside banded.cutout's parallel bands.
 """

@@ -4,7 +4,7 @@ Decoding, transforming and encoding work on bytes already in memory, so the same
 the same way every time: whatever Pillow, numpy or pymatting raise there is a refusal (a 4xx over
 HTTP, a failure report on the S3 path), never a 500 or a retry. Two things pass through as they
 are: a ServiceError (already classified) and MemoryError, which the caps and the per-request
-memory budget (README, Performance) leave no input to cause; if one does, the function's memory
+memory budget (docs/performance.md) leave no input to cause; if one does, the function's memory
 setting is what is wrong, and a 500 (or an S3 retry) is the honest answer.
 """
 

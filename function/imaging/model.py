@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from function.errors import ErrorCode, InvalidOption, ModelNotAvailable
-from function.imaging.model_files import baked_models, session_file
+from function.runtime.model_files import baked_models, session_file
 
 # u2net and u2netp share rembg's input contract: 320x320, ImageNet mean/std, scaled by the max pixel.
 MODEL_SIZE = (320, 320)
@@ -55,7 +55,7 @@ def _open_session(path: Path, threads: int):
     # band threads that upscale/compose/encode right after inference.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # The memory pattern pre-plans one block for all of a run's tensors on top of the arena; without
-    # it the arena alone serves them, at the same speed and with ~200 MB less kept (benchmarks/README.md).
+    # it the arena alone serves them, at the same speed and with less memory kept (docs/performance.md).
     options.enable_mem_pattern = False
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
@@ -79,7 +79,7 @@ class BackgroundModel:
     def __init__(self, name: str, home: Path, in_background: bool = False):
         if name not in baked_models(home):
             raise ModelNotAvailable(
-                f"model {name!r} is not baked under {home}; run `python -m function.imaging.prepare {name}`"
+                f"model {name!r} is not baked under {home}; run `python -m function.runtime.prepare {name}`"
             )
         self.name = name
         self.file = session_file(home, name)
@@ -106,7 +106,7 @@ class BackgroundModel:
     def session(self):
         """rembg's own session object around this model's onnxruntime session (no second load),
         for comparing with rembg.remove(..., session=model.session)."""
-        from function.imaging.coldstart import rembg_session_class
+        from function.runtime.coldstart import rembg_session_class
 
         session_class = rembg_session_class(self.name)
         session = session_class.__new__(session_class)

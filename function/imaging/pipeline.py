@@ -248,7 +248,7 @@ def encode(pixels: np.ndarray, fmt: str, quality: int | None = None) -> bytes:
 
 def alpha_matte(image: Image.Image, mask: Image.Image, matting: Matting) -> Image.Image | None:
     """rembg's alpha matting; None where it gives up (it raises ValueError on degenerate trimaps)."""
-    from function.imaging.coldstart import load_matting  # pymatting is imported on the first request that needs it
+    from function.runtime.coldstart import load_matting  # pymatting is imported on the first request that needs it
 
     try:
         return load_matting()(

@@ -1,7 +1,7 @@
 """A PNG writer that deflates horizontal bands of the image on several threads at once.
 
 Why not Pillow: Pillow filters every row five ways and deflates the whole image on one core,
-which is most of the time a big cutout costs (README, Performance). No library writes one PNG
+which is most of the time a big cutout costs (docs/performance.md). No library writes one PNG
 from several threads, so this does:
 
   * Filter: every row uses PNG filter 2 ("Up": each byte minus the byte above it). The raw
@@ -18,7 +18,7 @@ from several threads, so this does:
     chunk's CRC is zlib.crc32 over type + data.
 
 Each band restarts deflate's 32 KB history, which costs a few bytes per band; bands are ~2 MB.
-The output is verified by decoding with Pillow and comparing every pixel (tests/unit/test_png.py).
+The output is verified by decoding with Pillow and comparing every pixel (tests/unit/imaging/test_png.py).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import numpy as np
 
 try:
     # ISA-L's deflate (PyPI `isal`): same zlib API and format, faster and smaller than zlib at
-    # level 1 (README, Performance).
+    # level 1 (docs/performance.md, PNG level).
     from isal import isal_zlib as deflate_lib
 
     DEFAULT_LEVEL = 1  # ISA-L levels are 0-3; 1 is as small as 2 and as fast as 0 here

@@ -5,7 +5,7 @@ chunks, GIF extension sub-blocks, TIFF tags and tiles, BMP run-length codes), an
 each progressive scan over the whole picture. A file inside the byte and pixel caps can hold
 millions of such elements, so each costs seconds to minutes. These scanners count them with C-speed
 searches and a bounded number of Python steps, and refuse files past limits that no camera, phone
-or editor file comes near (the README's "What images are accepted" says which files were checked).
+or editor file comes near (docs/images.md says which files were checked).
 Hand-written: no library counts these without doing the expensive walk itself.
 """
 

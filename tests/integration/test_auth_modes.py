@@ -309,13 +309,13 @@ def test_the_local_jwt_authorizer_lets_in_valid_tokens_only(app_in_mode, s3, buc
     assert bare.headers["content-type"] == "application/json"
 
 
-# --------------------------------------------------------------------------- the README's signing example
+# --------------------------------------------------------------------------- the security page's signing example
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+SECURITY_PAGE = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 
 
-def test_the_readmes_sigv4_example_signs_a_request_api_gateway_would_accept(tmp_path):
-    (code,) = re.findall(r"<!-- sigv4-example .*? -->\n```python\n(.*?)```", README.read_text(), re.S)
+def test_the_documented_sigv4_example_signs_a_request_api_gateway_would_accept(tmp_path):
+    (code,) = re.findall(r"<!-- sigv4-example .*? -->\n```python\n(.*?)```", SECURITY_PAGE.read_text(), re.S)
 
     with recording_server() as (api, seen):
         run = run_signing_example(code, api, tmp_path)

@@ -1,6 +1,6 @@
 """Cold start on a Lambda-like filesystem (read-only except /tmp), end to end.
 
-The image's build step (function.imaging.prepare, run here through its CLI) bakes numba's cache into
+The image's build step (function.runtime.prepare, run here through its CLI) bakes numba's cache into
 a dir under /var/tmp; a fresh sandboxed process then starts the way the entry points do and
 must segment a real photo without importing pymatting, then do alpha matting from the baked
 cache, writing nothing outside /tmp. Timings are printed, never asserted (shared CI cores).
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.sandbox import kept_under_tmp, lambda_env, run_in_sandbox, sandbox_available
-from function.imaging.prepare import _cache_state
+from function.runtime.prepare import _cache_state
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,7 +35,7 @@ def _env(image_dir: Path, **overrides):
 
 COLD_START = """
 import json, os, sys
-from function.imaging.coldstart import prepare_runtime, load_session_factory, load_matting
+from function.runtime.coldstart import prepare_runtime, load_session_factory, load_matting
 prepare_runtime(); mark("prepared")
 new_session = load_session_factory(); mark("imported")
 session = new_session("u2netp"); mark("session")
@@ -88,7 +88,7 @@ def test_cold_start_segments_and_mattes_without_writing_outside_tmp(image_dir):
 def test_prepare_runtime_is_idempotent_and_keeps_explicit_settings(image_dir):
     code = """
 import os
-from function.imaging.coldstart import prepare_runtime, seed_numba_cache
+from function.runtime.coldstart import prepare_runtime, seed_numba_cache
 from pathlib import Path
 prepare_runtime(); prepare_runtime()
 print(os.environ["NUMBA_CACHE_DIR"], os.environ["NUMBA_CPU_NAME"],

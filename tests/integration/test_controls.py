@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from mangum import Mangum
 
+from function.bucket.storage import ObjectStore
 from function.http.app import create_app
-from function.s3.storage import ObjectStore
 from function.settings import Settings
 from tests.support import (
     assert_astronaut_cutout,

@@ -8,8 +8,8 @@ import pytest
 from mangum import Mangum
 from PIL import Image
 
+from function.bucket.storage import ObjectStore
 from function.http.app import create_app
-from function.s3.storage import ObjectStore
 from function.settings import Settings
 from tests.support import (
     faulty_client,

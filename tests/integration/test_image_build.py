@@ -28,7 +28,7 @@ import pytest
 from PIL import Image
 
 from benchmarks.sandbox import kept_under_tmp, lambda_env, run_in_sandbox, sandbox_available
-from function.imaging.prepare import U2NETP_WHEEL
+from function.runtime.prepare import U2NETP_WHEEL
 from local.embedded_s3 import LOCAL_BUCKET
 from local.events import s3_notification
 from tests.dockerfile import host_network_env, run_dockerfile, task_root_of

@@ -16,9 +16,9 @@ from PIL import Image
 
 from function.imaging.decode import DecodeLimits
 from function.imaging.model import BackgroundModel
-from function.imaging.model_files import original_file, session_file
 from function.imaging.pipeline import RemovalOptions, remove_background
-from function.imaging.prepare import main as prepare
+from function.runtime.model_files import original_file, session_file
+from function.runtime.prepare import main as prepare
 from tests.support import jpeg_bytes
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,10 +9,10 @@ import uuid
 
 import pytest
 
+from function.bucket.storage import ObjectStore
 from function.observability import logger
-from function.s3.processor import S3Pipeline
-from function.s3.records import objects_in_notification
-from function.s3.storage import ObjectStore
+from function.pipeline.processor import S3Pipeline
+from function.pipeline.records import objects_in_notification
 from tests.support import (
     SIGNER_ARN,
     faulty_client,

@@ -2,7 +2,7 @@
 
 Needs Debian's `chromium` (`make browser`) and Playwright for Python (requirements-dev.txt); it skips
 without them. Playwright's own browser download is never used: it launches the system Chromium.
-With UPDATE_SCREENSHOT=1 it retakes the README's screenshot (docs/page.png).
+With UPDATE_SCREENSHOT=1 it retakes the web page's screenshot (docs/page.png, shown on docs/web-page.md).
 """
 
 from __future__ import annotations

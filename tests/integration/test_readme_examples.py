@@ -1,5 +1,5 @@
-"""A newcomer pastes the README's curl examples: they work as printed, follow large results, and
-show an error instead of saving it as a picture."""
+"""A newcomer pastes the README's curl examples and the deploy page's signed upload: they work as
+printed, follow large results, and show an error instead of saving it as a picture."""
 
 from __future__ import annotations
 
@@ -12,19 +12,20 @@ import pytest
 
 from tests.support import assert_astronaut_cutout, open_image
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README, DEPLOY_PAGE = ROOT / "README.md", ROOT / "docs" / "deploy.md"
 if not shutil.which("curl"):
     pytest.skip("no curl on this machine", allow_module_level=True)
 
 
-def block(name: str) -> str:
-    """The code block the README marks `<!-- name:start -->` ... `<!-- name:end -->`."""
-    found = re.search(rf"<!-- {name}:start -->\n```\w+\n(.*?)```\n<!-- {name}:end -->", README.read_text(), re.S)
+def block(name: str, page: Path) -> str:
+    """The code block the page marks `<!-- name:start -->` ... `<!-- name:end -->`."""
+    found = re.search(rf"<!-- {name}:start -->\n```\w+\n(.*?)```\n<!-- {name}:end -->", page.read_text(), re.S)
     return found.group(1)
 
 
 def curl_examples() -> list[str]:
-    return [line for line in block("curl-examples").splitlines() if line.startswith("curl ")]
+    return [line for line in block("curl-examples", README).splitlines() if line.startswith("curl ")]
 
 
 def run(command: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
@@ -66,7 +67,7 @@ def test_the_curl_examples_work_as_printed(request, folder, s3, bucket, server):
 @pytest.mark.parametrize("server", ["live_api", "parking_api"], ids=["inline", "parked-303"])
 def test_the_signed_upload_of_the_deploy_walkthrough_saves_the_picture_either_way(request, folder, server):
     # SIGN=() stands in for the SigV4 arguments: what is tested is the 303 handling around them.
-    done = run("SIGN=()\n" + block("signed-upload"), folder, API=request.getfixturevalue(server))
+    done = run("SIGN=()\n" + block("signed-upload", DEPLOY_PAGE), folder, API=request.getfixturevalue(server))
 
     assert done.returncode == 0, done.stderr
     assert_astronaut_cutout(open_image((folder / "cutout.png").read_bytes()))

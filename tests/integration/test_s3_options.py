@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from function.s3.processor import S3Pipeline
-from function.s3.records import objects_in_notification
-from function.s3.storage import ObjectStore
+from function.bucket.storage import ObjectStore
+from function.pipeline.processor import S3Pipeline
+from function.pipeline.records import objects_in_notification
 from function.settings import Settings
 from tests.integration.test_s3_pipeline import drop, output_versions, read, unique
 from tests.support import assert_astronaut_cutout, lambda_context, open_image, phone_photo, s3_put_event

@@ -8,11 +8,11 @@ import uuid
 
 import pytest
 
+from function.bucket.keys import MAX_KEY_BYTES
+from function.bucket.storage import ObjectStore
 from function.errors import TransientFailure
-from function.s3.keys import MAX_KEY_BYTES
-from function.s3.processor import S3Pipeline
-from function.s3.records import objects_in_notification
-from function.s3.storage import ObjectStore
+from function.pipeline.processor import S3Pipeline
+from function.pipeline.records import objects_in_notification
 from local.events import on_failure_record
 from tests.support import (
     assert_astronaut_cutout,
@@ -200,7 +200,7 @@ def test_a_transient_s3_error_raises_for_a_retry_after_the_other_records_are_don
     with pytest.raises(TransientFailure) as raised:
         pipeline.handle_all(objects_in_notification(s3_put_event(bucket, [flaky, fine])))
 
-    assert [o.status for o in raised.value.outcomes] == ["retry", "processed"]
+    assert [o.status for o in raised.value.outcomes] == ["transient", "processed"]
     assert not output_versions(s3, bucket, flaky.replace("input/", "output/", 1).replace(".jpg", ".png"))
     # The retry Lambda makes once S3 recovers skips what is done and finishes the rest.
     result = handlers.s3_handler(s3_put_event(bucket, [flaky, fine]), lambda_context())
@@ -314,14 +314,15 @@ def test_a_direct_record_without_a_key_is_reported_with_a_code_beside_the_good_o
     assert handlers.s3_handler({"Records": "x"}, lambda_context())["records"][0]["code"] == "event_malformed"
 
 
-def test_s3_handler_still_takes_sqs_wrapped_notifications_for_one_release(handlers, s3, bucket, photo):
-    key = unique("q-legacy.jpg")
+def test_a_queue_pointed_at_s3_handler_by_mistake_shows_up_as_malformed_records(handlers, s3, bucket, photo):
+    key = unique("q-misrouted.jpg")
     drop(s3, bucket, key, photo)
 
-    response = handlers.s3_handler(sqs_event([json.dumps(s3_put_event(bucket, [key]))]), lambda_context())
+    result = handlers.s3_handler(sqs_event([json.dumps(s3_put_event(bucket, [key]))]), lambda_context())
 
-    assert response == {"batchItemFailures": []}
-    assert open_image(read(s3, bucket, key.replace("input/", "output/", 1).replace(".jpg", ".png"))).mode == "RGBA"
+    assert [record["code"] for record in result["records"]] == ["event_malformed"]
+    output = key.replace("input/", "output/", 1).replace(".jpg", ".png")
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=output)["KeyCount"] == 0
 
 
 def test_hostile_files_all_end_as_failure_reports_never_as_retries(handlers, s3, bucket):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from function.errors import ErrorCode, ServiceError, http_codes, markdown_table
 from function.http.docs import IMAGE_RESPONSES
-from local.docs import README, error_table_in
+from local.docs import ERRORS_PAGE, error_table_in
 
 ROOT = Path(__file__).resolve().parents[2]
 CODES = {code.value for code in ErrorCode}
@@ -42,8 +42,8 @@ def test_a_service_error_answers_with_its_codes_status():
     assert ServiceError("x").status == 400
 
 
-def test_the_readme_error_table_is_the_catalogue():
-    assert error_table_in(README.read_text()) == markdown_table(), "run `.venv/bin/python -m local.docs`"
+def test_the_error_table_on_the_errors_page_is_the_catalogue():
+    assert error_table_in(ERRORS_PAGE.read_text()) == markdown_table(), "run `.venv/bin/python -m local.docs`"
 
 
 def test_the_openapi_responses_list_every_http_code_under_its_status():

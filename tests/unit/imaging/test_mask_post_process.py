@@ -4,7 +4,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from function.imaging import banded
-from function.imaging.coldstart import load_rembg_bg
+from function.runtime.coldstart import load_rembg_bg
 
 
 def test_banded_post_process_equals_rembgs_on_the_whole_mask():

@@ -1,11 +1,11 @@
 """Cold-start set-up for Lambda. Entry points import this module FIRST and call prepare_runtime().
 
 Why: `import rembg` imports pymatting, which compiles its numba kernels at import: with no usable
-cache that is most of a cold start (README, Performance). numba only uses a cache directory it
+cache that is most of a cold start (docs/performance.md). numba only uses a cache directory it
 can write to, and on Lambda only /tmp is writable, so a cache baked into the image is ignored
 where it lies. Two measures, both here:
 
-  1. The image bakes a numba cache (python -m function.imaging.prepare ... --numba-cache DIR, with
+  1. The image bakes a numba cache (python -m function.runtime.prepare ... --numba-cache DIR, with
      NUMBA_CPU_NAME=generic) and sets NUMBA_BAKED_CACHE_DIR=DIR; prepare_runtime() copies it
      into NUMBA_CACHE_DIR (under /tmp) once per process, so pymatting loads without compiling.
   2. The cold start does not import pymatting at all: segmentation needs only the session
@@ -130,8 +130,8 @@ def _check_numba_not_configured_yet(cache_dir: str) -> None:
     numba_config = sys.modules.get("numba.core.config")
     if numba_config is not None and getattr(numba_config, "CACHE_DIR", None) != cache_dir:
         raise RuntimeError(
-            "numba was imported before function.imaging.coldstart.prepare_runtime(); "
-            "import function.imaging.coldstart first in every entry point"
+            "numba was imported before function.runtime.coldstart.prepare_runtime(); "
+            "import function.runtime.coldstart first in every entry point"
         )
 
 

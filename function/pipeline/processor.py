@@ -18,22 +18,35 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
+from function.bucket.keys import background_key_for_input, output_key_for_input, report_key_for_input
+from function.bucket.metadata import metadata_value, requested_in
+from function.bucket.storage import ObjectInfo, ObjectStore
 from function.errors import AlreadyExists, ErrorCode, OutputExists, ServiceError, StorageAccessDenied, TransientFailure
 from function.imaging.model import ModelRegistry
-from function.imaging.pipeline import remove_background
-from function.observability import logger, record_failure, record_image, subsegment, timed_stage
-from function.s3.keys import input_key_for_request, namespace_of, output_key_for_input, report_key_for_input
-from function.s3.metadata import metadata_value, requested_in
-from function.s3.records import InputObject, MalformedRecord
-from function.s3.storage import ObjectInfo, ObjectStore
+from function.imaging.pipeline import Cutout
+from function.observability import logger, record_failure, timed_stage
+from function.pipeline.records import InputObject, MalformedRecord
+from function.service import CutoutService
 from function.settings import Settings
+
+
+class Status(StrEnum):
+    """What became of one record. TRANSIENT is the only one worth a retry: Lambda retries the event,
+    SQS the message, Batch Operations the task (its `TemporaryFailure`)."""
+
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"  # this input version already has its output
+    IGNORED = "ignored"  # not ours to process, or gone
+    FAILED = "failed"  # permanent: a report under the failed prefix says why
+    TRANSIENT = ErrorCode.TRANSIENT.value  # one name for it: the status, the error code, TransientFailure
 
 
 @dataclass(frozen=True)
 class Outcome:
     key: str
-    status: str  # processed | duplicate | ignored | failed | retry
+    status: Status
     output_key: str | None = None
     code: str | None = None
     detail: str | None = None
@@ -44,6 +57,7 @@ class S3Pipeline:
         self.settings = settings
         self.models = models
         self.store = store
+        self.cutouts = CutoutService(settings)
 
     def _ignored_because(self, obj: InputObject) -> str | None:
         s = self.settings
@@ -58,13 +72,13 @@ class S3Pipeline:
     def handle(self, obj: InputObject) -> Outcome:
         reason = self._ignored_because(obj)
         if reason:
-            return Outcome(obj.key, "ignored", detail=reason)
+            return Outcome(obj.key, Status.IGNORED, detail=reason)
         try:
             source = self.store.head(obj.bucket, obj.key)
         except StorageAccessDenied as error:
             return self._report_failure(obj, None, error)
         if source is None:
-            return Outcome(obj.key, "ignored", detail="the object no longer exists")
+            return Outcome(obj.key, Status.IGNORED, detail="the object no longer exists")
         try:
             return self._process(obj, source)
         except ServiceError as error:
@@ -85,38 +99,24 @@ class S3Pipeline:
         if previous:  # outputs from before options existed carry no "options": the defaults made them
             made_from = tuple(previous.metadata.get(name, "") for name in ("source-key", "source-etag", "options"))
         if made_from == made_by:
-            return Outcome(obj.key, "duplicate", output_key=out_key)
+            return Outcome(obj.key, Status.DUPLICATE, output_key=out_key)
         if made_from and made_from[0] != made_by[0]:
             # e.g. input/a.jpg after input/a.png, or an API caller's output_key: never overwrite it.
             raise OutputExists(f"{out_key} already holds another object's result; rename this input")
-        stage_ms: dict[str, float] = {}
-        with timed_stage("fetch", stage_ms):
-            data = self.store.get_bytes(obj.bucket, obj.key, self.settings.max_input_bytes, source.version_id)
-            background = None
-            if requested.background_key:
-                prefix = self.settings.input_prefix
-                key = input_key_for_request(requested.background_key, prefix, namespace_of(obj.key, prefix))
-                background = self._background(obj.bucket, key)
-        cutout = remove_background(
-            data,
-            requested.options,
-            model,
-            self.settings.decode_limits,
-            trace=subsegment,
-            matting_max_pixels=self.settings.alpha_matting_max_pixels,
-            webp_max_pixels=self.settings.webp_max_pixels,
-            background=background,
-        )
-        metadata = {
-            "source-key": made_by[0],
-            "source-etag": source.etag,
-            "source-version": source.version_id or "",
-            "options": requested.tag,
-            "model": model.name,
-            "width": str(cutout.width),
-            "height": str(cutout.height),
-        }
-        try:
+
+        def read() -> bytes:
+            return self.store.get_bytes(obj.bucket, obj.key, self.settings.max_input_bytes, source.version_id)
+
+        def store(cutout: Cutout, stage_ms: dict[str, float]) -> Outcome:
+            metadata = {
+                "source-key": made_by[0],
+                "source-etag": source.etag,
+                "source-version": source.version_id or "",
+                "options": requested.tag,
+                "model": model.name,
+                "width": str(cutout.width),
+                "height": str(cutout.height),
+            }
             with timed_stage("store", stage_ms):
                 self.store.put(
                     out_bucket,
@@ -127,10 +127,18 @@ class S3Pipeline:
                     if_absent=previous is None,
                     if_match=previous.etag if previous else None,
                 )
-        except AlreadyExists:
-            return Outcome(obj.key, "duplicate", output_key=out_key)
-        record_image(cutout, stage_ms, model.name)
-        return Outcome(obj.key, "processed", output_key=out_key)
+            return Outcome(obj.key, Status.PROCESSED, output_key=out_key)
+
+        def read_background() -> bytes:
+            key = background_key_for_input(requested.background_key, obj.key, self.settings.input_prefix)
+            return self._background(obj.bucket, key)
+
+        try:
+            return self.cutouts.cut_out(
+                read, requested.options, model, store, read_background if requested.background_key else None
+            )
+        except AlreadyExists:  # a racing duplicate wrote first
+            return Outcome(obj.key, Status.DUPLICATE, output_key=out_key)
 
     def _background(self, bucket: str, key: str) -> bytes:
         try:
@@ -155,33 +163,35 @@ class S3Pipeline:
         body = json.dumps(report, indent=2).encode()
         self.store.put(self.settings.results_bucket or obj.bucket, report_key, body, "application/json")
         record_failure(error.code)
-        return Outcome(obj.key, "failed", output_key=report_key, code=error.code, detail=error.message)
+        return Outcome(obj.key, Status.FAILED, output_key=report_key, code=error.code, detail=error.message)
 
     def attempt(self, item: InputObject | MalformedRecord) -> Outcome:
-        """One record's outcome, never raised: a failure worth retrying is the outcome `retry`."""
+        """One record's outcome, never raised: a failure worth retrying is the outcome TRANSIENT."""
         if isinstance(item, MalformedRecord):
             # It names nothing to read or report on, and would fail the same way again.
             logger.warning("malformed record dropped", extra={"where": item.where, "reason": item.reason})
             record_failure(ErrorCode.EVENT_MALFORMED)
-            return Outcome(item.where, "failed", code=ErrorCode.EVENT_MALFORMED, detail=item.reason)
+            return Outcome(item.where, Status.FAILED, code=ErrorCode.EVENT_MALFORMED, detail=item.reason)
         logger.set_correlation_id(item.key)
         try:
             return self.handle(item)
         except Exception as error:  # any non-permanent failure: worth a retry
             logger.exception("transient failure")
             record_failure(ErrorCode.TRANSIENT)
-            return Outcome(item.key, "retry", code=ErrorCode.TRANSIENT, detail=f"{item.key}: {type(error).__name__}")
+            return Outcome(
+                item.key, Status.TRANSIENT, code=ErrorCode.TRANSIENT, detail=f"{item.key}: {type(error).__name__}"
+            )
 
     def handle_all(self, items: list[InputObject | MalformedRecord]) -> list[Outcome]:
         """Every record is attempted; transient failures are raised only after the rest are done."""
         outcomes = [self.attempt(item) for item in items]
-        if any(outcome.status == "retry" for outcome in outcomes):
+        if any(outcome.status is Status.TRANSIENT for outcome in outcomes):
             raise TransientFailure(outcomes)
         return outcomes
 
 
 def summary(outcomes: list[Outcome]) -> dict:
-    counts = {status: 0 for status in ("processed", "duplicate", "ignored", "failed")}
+    counts = {str(status): 0 for status in (Status.PROCESSED, Status.DUPLICATE, Status.IGNORED, Status.FAILED)}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
     return {**counts, "records": [asdict(outcome) for outcome in outcomes]}

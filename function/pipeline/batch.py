@@ -10,24 +10,24 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent, S3BatchOperationResponse
 
-from function.s3.processor import Outcome, S3Pipeline
-from function.s3.records import task_object
+from function.pipeline.processor import Outcome, S3Pipeline, Status
+from function.pipeline.records import task_object
 
 RESULT_CODES = {
-    "processed": "Succeeded",
-    "duplicate": "Succeeded",
-    "failed": "PermanentFailure",
-    "ignored": "PermanentFailure",  # asked for an object we do not process (or that is gone): nothing will change that
-    "retry": "TemporaryFailure",
+    Status.PROCESSED: "Succeeded",
+    Status.DUPLICATE: "Succeeded",
+    Status.FAILED: "PermanentFailure",
+    Status.IGNORED: "PermanentFailure",  # asked for an object we do not process (or that is gone): nothing will change that
+    Status.TRANSIENT: "TemporaryFailure",
 }
 MAX_RESULT_STRING = 1024  # the report is a CSV meant for people; a key can be 1 KB on its own
 
 
 def result_string(outcome: Outcome) -> str:
     """processed: the output key; duplicate: "duplicate <output key>"; failures: "<code>: <why>"."""
-    if outcome.status == "processed":
+    if outcome.status is Status.PROCESSED:
         text = outcome.output_key or ""
-    elif outcome.status == "duplicate":
+    elif outcome.status is Status.DUPLICATE:
         text = f"duplicate {outcome.output_key}"
     else:
         text = f"{outcome.code or outcome.status}: {outcome.detail}"

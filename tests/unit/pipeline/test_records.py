@@ -5,7 +5,7 @@ import json
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from function.s3.records import (
+from function.pipeline.records import (
     InputObject,
     MalformedRecord,
     NotAnS3Notification,

@@ -1,9 +1,8 @@
-"""Which S3 keys the service may read and write. Pure string rules, shared by both paths.
+"""Which S3 keys the service reads and writes. Pure string rules, shared by both sides.
 
 The invariants behind all of them: nothing is ever written under the input prefix (that would
-re-trigger the S3 function); the HTTP API writes only under the results prefix, so it can never
-touch the pipeline's outputs; and a caller confined to a folder (a JWT caller's namespace) has no
-spelling of a key that leaves it.
+re-trigger the S3 function), and every key we build or accept is one S3 and the tools around it
+read the same way. What an HTTP caller may name lives in function/http/callers.py.
 """
 
 from __future__ import annotations
@@ -13,9 +12,8 @@ import posixpath
 import re
 import secrets
 import unicodedata
-import uuid
 
-from function.errors import ErrorCode, KeyNotAllowed, ServiceError
+from function.errors import KeyNotAllowed
 
 MAX_KEY_BYTES = 1024  # S3's own limit
 # Control, format (bidi overrides, zero-width, BOM), line and paragraph separators: invisible or
@@ -28,7 +26,8 @@ def _check_segments(key: str, what: str) -> None:
         raise KeyNotAllowed(f"{what} must be a relative path without empty, '.' or '..' segments")
 
 
-def _check_key(key: str, what: str) -> None:
+def check_key(key: str, what: str) -> None:
+    """Refuse a key S3 or the tools around it could read two ways (or not at all)."""
     if any(unicodedata.category(char) in REFUSED_CATEGORIES for char in key):
         raise KeyNotAllowed(f"{what} must not contain control, format or line-separator characters")
     if not key or len(key.encode("utf-8")) > MAX_KEY_BYTES:
@@ -37,44 +36,6 @@ def _check_key(key: str, what: str) -> None:
     # S3 compares keys byte for byte, but a tool that normalises Unicode (NFKC) would read
     # fullwidth full stops and solidus as "../": such keys are refused too.
     _check_segments(unicodedata.normalize("NFKC", key), what)
-
-
-def caller_folder(caller_id: str) -> str:
-    """A JWT caller's namespace, `<sub>/`: the one folder under each prefix that is theirs."""
-    refusal = f"the token's sub {caller_id!r} cannot name a folder"
-    try:
-        _check_key(caller_id, "the token's sub")
-    except KeyNotAllowed as error:
-        raise ServiceError(refusal, code=ErrorCode.CALLER_NOT_ALLOWED) from error
-    if "/" in caller_id or "/" in unicodedata.normalize("NFKC", caller_id):
-        raise ServiceError(refusal, code=ErrorCode.CALLER_NOT_ALLOWED)
-    return caller_id + "/"
-
-
-def _under(requested: str, base: str, what: str) -> str:
-    _check_key(requested, what)
-    key = requested if requested.startswith(base) else base + requested
-    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
-        raise KeyNotAllowed(f"{what} is too long once under {base!r}")
-    return key
-
-
-def output_key_for_request(requested: str, results_prefix: str, input_prefix: str, folder: str = "") -> str:
-    """A caller's `output_key` -> the key we write: under the results prefix (and the caller's folder)."""
-    key = _under(requested, results_prefix + folder, "output_key")
-    if key.startswith(input_prefix):
-        raise KeyNotAllowed(f"output_key must land under {results_prefix!r}, never under {input_prefix!r}")
-    return key
-
-
-def input_key_for_request(requested: str, input_prefix: str, folder: str = "") -> str:
-    """A caller's `image_key` -> the key we read: only objects under the input prefix (and the caller's folder)."""
-    return _under(requested, input_prefix + folder, "image_key")
-
-
-def generated_result_key(results_prefix: str, folder: str, fmt: str) -> str:
-    """Where a result too large for a Lambda response is parked for a presigned download: unguessable."""
-    return f"{results_prefix}{folder}{uuid.uuid4().hex}.{fmt}"
 
 
 UPLOADS_FOLDER = "uploads/"  # where presigned uploads land, inside the caller's folder
@@ -93,14 +54,20 @@ def upload_key(input_prefix: str, folder: str, job_id: str) -> str:
     return f"{input_prefix}{folder}{UPLOADS_FOLDER}{job_id}"
 
 
-def namespace_of(input_key: str, input_prefix: str) -> str:
-    """The folder an input's background image must come from: a presigned upload's caller folder
-    (`input/<folder>uploads/<id>`), else the whole input prefix ("": whoever drops there may read it)."""
+def background_key_for_input(requested: str, input_key: str, input_prefix: str) -> str:
+    """An input's `bg-image-key` -> the key read: inside the input's namespace, which is a presigned
+    upload's caller folder (`input/<folder>uploads/<id>`), else the whole input prefix (whoever may
+    drop objects there may name any of them)."""
     relative = input_key[len(input_prefix) :]
     folder, _, name = relative.rpartition(UPLOADS_FOLDER)
-    if JOB_ID.fullmatch(name) and (not folder or folder.endswith("/")):
-        return folder
-    return ""
+    if not (JOB_ID.fullmatch(name) and (not folder or folder.endswith("/"))):
+        folder = ""
+    check_key(requested, "bg-image-key")
+    base = input_prefix + folder
+    key = requested if requested.startswith(base) else base + requested
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise KeyNotAllowed(f"bg-image-key is too long once under {base!r}")
+    return key
 
 
 def output_key_for_input(input_key: str, input_prefix: str, output_prefix: str, fmt: str) -> str:

@@ -2,9 +2,9 @@
 
 import pytest
 
+from function.bucket.metadata import metadata_value, requested_in
 from function.errors import ErrorCode, InvalidOption
 from function.imaging.options import RemovalOptions
-from function.s3.metadata import metadata_value, requested_in
 
 
 def test_options_and_model_are_read_from_metadata_and_the_rest_is_left_alone():

@@ -1,16 +1,15 @@
-"""Which keys the service reads and writes: never under input/ when writing, never outside its
-prefixes, and never outside a caller's own folder, however the key is spelled."""
+"""Which keys an HTTP caller may name: never under input/ when writing, never outside the
+service's prefixes, and never outside the caller's own folder, however the key is spelled."""
 
 import unicodedata
 
 import pytest
 
 from function.errors import ErrorCode, KeyNotAllowed, ServiceError
-from function.s3.keys import (
+from function.http.callers import (
     caller_folder,
     generated_result_key,
     input_key_for_request,
-    output_key_for_input,
     output_key_for_request,
 )
 
@@ -156,17 +155,3 @@ def test_large_results_are_parked_under_unguessable_keys_in_the_callers_folder()
 
     assert first != second and first.startswith("results/alice/") and first.endswith(".png")
     assert len(first.removeprefix("results/alice/").removesuffix(".png")) == 32  # 128 random bits, hex
-
-
-@pytest.mark.parametrize(
-    "key, expected",
-    [
-        ("input/a/b c.jpg", "output/a/b c.png"),
-        ("input/photo.JPEG", "output/photo.png"),
-        ("input/no-extension", "output/no-extension.png"),
-        ("input/.hidden", "output/.hidden.png"),
-        ("input/dots.in.name.webp", "output/dots.in.name.png"),
-    ],
-)
-def test_s3_outputs_mirror_the_input_path(key, expected):
-    assert output_key_for_input(key, "input/", "output/", "png") == expected
