@@ -105,21 +105,47 @@ def on_canvas(area: tuple[int, int], subject: tuple[int, int, int, int] | None, 
     return Fit(scale, size, round(canvas.width / 2 - cx * scale), round(canvas.height / 2 - cy * scale))
 
 
-def shadow_placement(alpha: Image.Image, left: int, top: int, shadow: Shadow, subject_side: int) -> Placement:
-    """The shadow of a cutout whose alpha is `alpha`, placed at (left, top): its alpha blurred,
-    shifted and faded, as an L picture (the shadow's opacity per pixel)."""
+def resized(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """An RGBA or L array resized to `size` (LANCZOS, colour premultiplied by alpha as Pillow's own
+    RGBA resize does), band by band: only a band of rows (plus the filter's reach) is ever converted,
+    so no full-size premultiplied copy is made next to the source."""
+    height, width = pixels.shape[:2]
+    out_width, out_height = size
+    mode = "L" if pixels.ndim == 2 else "RGBA"
+    out = np.empty((out_height, out_width) if mode == "L" else (out_height, out_width, 4), np.uint8)
+    ky = height / out_height
+    reach = math.ceil(3 * max(ky, 1.0)) + 1  # LANCZOS's support, in source rows
+
+    def fill(span: tuple[int, int]) -> None:
+        y0, y1 = span
+        top, bottom = y0 * ky, y1 * ky
+        r0, r1 = max(0, math.floor(top) - reach), min(height, math.ceil(bottom) + reach)
+        rows = Image.fromarray(pixels[r0:r1], mode)
+        rows = rows if mode == "L" else rows.convert("RGBa")
+        band = rows.resize((out_width, y1 - y0), Image.Resampling.LANCZOS, box=(0, top - r0, width, bottom - r0))
+        out[y0:y1] = np.asarray(band if mode == "L" else band.convert("RGBA"))
+
+    channels = 1 if mode == "L" else 4
+    list(banded.pool.map(fill, png.band_spans(out_height, out_width * channels, banded.WORKERS)))
+    return out
+
+
+def shadow_placement(cutout: Image.Image, left: int, top: int, shadow: Shadow, subject_side: int) -> Placement:
+    """The shadow of an RGBA cutout placed at (left, top): its alpha blurred, shifted and faded, as an
+    L picture (the shadow's opacity per pixel)."""
     blur = shadow.blur if shadow.blur is not None else max(1, round(subject_side * SHADOW_BLUR_SHARE))
     dx, dy = shadow.offset or tuple(round(subject_side * share) for share in SHADOW_OFFSET_SHARE)
     cell = max(1, blur // SHADOW_CELLS_PER_RADIUS)
-    small = alpha.reduce(cell) if cell > 1 else alpha
+    # Reduced first, then split: the full-size alpha is never copied out (a cell of 1 aside).
+    small = (cutout.reduce(cell) if cell > 1 else cutout).getchannel("A")
     pad = math.ceil(BLUR_REACH * blur / cell) + 1
     padded = Image.new("L", (small.width + 2 * pad, small.height + 2 * pad), 0)
     padded.paste(small, (pad, pad))
     if blur:
         padded = padded.filter(ImageFilter.GaussianBlur(blur / cell))
     faded = padded.point([value * shadow.opacity // 100 for value in range(256)])
-    # The reduced grid spans the alpha's size exactly (reduce averages a partial last cell).
-    kx, ky = alpha.width / small.width, alpha.height / small.height
+    # The reduced grid spans the cutout's size exactly (reduce averages a partial last cell).
+    kx, ky = cutout.width / small.width, cutout.height / small.height
     x0, y0 = left + dx - pad * kx, top + dy - pad * ky
     return Placement(
         faded, (0, 0, *faded.size), (round(x0), round(y0), round(x0 + faded.width * kx), round(y0 + faded.height * ky))
@@ -134,14 +160,17 @@ def flatten(
     background: Placement | None = None,
     shadow: Placement | None = None,
     opaque: bool = False,
+    into: np.ndarray | None = None,
 ) -> np.ndarray:
     """The output, (height, width, 3 if `opaque` else 4) uint8, drawn in bands from the bottom up:
-    `colour`, the background image, the shadow (black through its alpha), the cutout."""
+    `colour`, the background image, the shadow (black through its alpha), the cutout. `into`: the
+    cutout's own RGBA array, of the output's size, drawn over band by band (each band reads only its
+    own rows before writing them), so no second full-size array is made; it stays RGBA."""
     width, height = size
     if cutout.source.mode == "L":  # only_mask: the mask on the canvas, nothing else
         return _mask_on_canvas(size, cutout)
-    channels = 3 if opaque else 4
-    pixels = np.empty((height, width, channels), np.uint8)
+    channels = 4 if into is not None or not opaque else 3
+    pixels = into if into is not None else np.empty((height, width, channels), np.uint8)
 
     def fill(span: tuple[int, int]) -> None:
         y0, y1 = span
@@ -157,7 +186,7 @@ def flatten(
         if part := cutout.band(y0, y1, width):
             piece, where = part
             band.alpha_composite(piece, dest=where)
-        pixels[y0:y1] = np.asarray(band.convert("RGB") if opaque else band)
+        pixels[y0:y1] = np.asarray(band.convert("RGB") if channels == 3 else band)
 
     list(banded.pool.map(fill, png.band_spans(height, width * channels, banded.WORKERS)))
     return pixels

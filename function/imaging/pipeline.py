@@ -74,7 +74,9 @@ def _box(bbox: tuple[int, int, int, int] | None) -> Box | None:
     return Box(left, top, right - left, bottom - top)
 
 
-def subject_box(mask: Image.Image) -> Box | None:
+def subject_box(mask: Image.Image | banded.UpscaledMask) -> Box | None:
+    if isinstance(mask, banded.UpscaledMask):
+        return _box(mask.bbox(_SUBJECT_LUT))
     return _box(mask.point(_SUBJECT_LUT).getbbox())
 
 
@@ -149,60 +151,88 @@ def compose(
     return pixels, box
 
 
-def arrange(
-    cutout: np.ndarray,
-    box: Box,
-    options: RemovalOptions,
-    fmt: str,
-    background: Image.Image | None = None,
-    webp_max_pixels: int | None = None,
-) -> tuple[np.ndarray, Box]:
-    """The cutout (from `compose`) on its canvas, over the colour or background image, with its
-    shadow: the output pixels and the subject's box within them."""
-    picture = Image.fromarray(cutout, banded.mode_of(cutout))
+@dataclass(frozen=True)
+class Placed:
+    """The cutout placed for drawing: `picture` at its output scale with its top-left corner at
+    (left, top) of an output of `size`; `pixels` is the cutout's own array when it was not scaled
+    (and the output is drawn into it, in place, when it is the output's whole size)."""
+
+    picture: Image.Image
+    pixels: np.ndarray | None
+    left: int
+    top: int
+    size: tuple[int, int]
+    scale: float
+    subject: Box  # in the output, clipped to it
+
+
+def place(cutout: np.ndarray, box: Box, options: RemovalOptions) -> Placed:
+    """Where the cutout (from `compose`) goes: on its canvas, scaled to fit, or as it is."""
+    picture = Image.fromarray(cutout, banded.mode_of(cutout))  # shares the array's memory
     left = top = 0
-    size = picture.size
-    scale = 1.0
+    size, scale, pixels = picture.size, 1.0, cutout
     if options.canvas is not None:
         subject = (box.left, box.top, box.width, box.height) if box.width else None
         fit = layers.on_canvas(picture.size, subject, options.canvas)
         size, scale, left, top = (options.canvas.width, options.canvas.height), fit.scale, fit.left, fit.top
         if fit.size != picture.size:
-            picture = picture.resize(fit.size, Image.Resampling.LANCZOS)  # Pillow premultiplies RGBA first
-    if fmt == "webp":
-        check_webp_size(*size, webp_max_pixels)
-    alpha = picture if picture.mode == "L" else picture.getchannel("A")
-    found = subject_box(alpha)
+            picture = Image.fromarray(layers.resized(cutout, fit.size), picture.mode)
+            pixels = None
+    found = box if box.width and scale == 1.0 else None
+    if scale != 1.0:  # measured on the scaled picture, which is at most the canvas's size
+        found = subject_box(picture if picture.mode == "L" else picture.getchannel("A"))
     placed = Box(0, 0, 0, 0)
     if found is not None:  # the subject as delivered: moved by the placement, clipped to the output
         x0, y0 = max(found.left + left, 0), max(found.top + top, 0)
         x1, y1 = min(found.left + found.width + left, size[0]), min(found.top + found.height + top, size[1])
         placed = Box(x0, y0, max(x1 - x0, 0), max(y1 - y0, 0))
+    return Placed(picture, pixels, left, top, size, scale, placed)
+
+
+def draw(
+    placed: Placed, options: RemovalOptions, fmt: str, background: Image.Image | None = None
+) -> tuple[np.ndarray, bool]:
+    """The output: the placed cutout over the colour or background image, with its shadow. Returns
+    the pixels and whether they are opaque RGBA whose alpha the encoder is to drop (drawn in place
+    into the cutout's own array, which is RGBA)."""
+    picture = placed.picture
     shadow = None
-    if options.shadow is not None and picture.mode != "L" and found is not None:
-        side = max(round(max(box.width, box.height) * scale), 1)
-        shadow = layers.shadow_placement(alpha, left, top, options.shadow, side)
-    del alpha
+    if options.shadow is not None and picture.mode != "L" and placed.subject.width:
+        side = max(round(max(placed.subject.width, placed.subject.height)), 1)
+        shadow = layers.shadow_placement(picture, placed.left, placed.top, options.shadow, side)
     under = None
     if background is not None and picture.mode != "L":
-        src_box, dest = layers.fitted(size, background.size, options.bg_fit)
+        src_box, dest = layers.fitted(placed.size, background.size, options.bg_fit)
         under = layers.Placement(background, src_box, dest)
     colour = flat_colour(options, fmt)
     covered = background is not None and background.mode == "RGB" and options.bg_fit != "contain"
     opaque = fmt == "jpg" or covered or (colour is not None and colour[3] == 255)
+    in_place = placed.pixels is not None and picture.mode == "RGBA" and placed.size == picture.size
     pixels = layers.flatten(
-        size, layers.Placement.at(picture, left, top), colour=colour, background=under, shadow=shadow, opaque=opaque
+        placed.size,
+        layers.Placement.at(picture, placed.left, placed.top),
+        colour=colour,
+        background=under,
+        shadow=shadow,
+        opaque=opaque,
+        into=placed.pixels if in_place else None,
     )
-    return pixels, placed
+    return pixels, opaque and in_place
+
+
+def roi_box(roi: Roi, source_size: tuple[int, int], size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The region of interest (given in the source's pixels or percent) in an image of `size`."""
+    x1, y1, x2, y2 = roi.box(*source_size)
+    kx, ky = size[0] / source_size[0], size[1] / source_size[1]
+    x1, x2, y1, y2 = round(x1 * kx), round(x2 * kx), round(y1 * ky), round(y2 * ky)
+    if x2 <= x1 or y2 <= y1:
+        raise InvalidOption(f"roi leaves nothing of the {source_size[0]}x{source_size[1]} image")
+    return x1, y1, x2, y2
 
 
 def clip_to_roi(mask: Image.Image, roi: Roi, source_size: tuple[int, int]) -> None:
     """Alpha 0 outside the region of interest (given in the source's pixels), in place."""
-    x1, y1, x2, y2 = roi.box(*source_size)
-    kx, ky = mask.width / source_size[0], mask.height / source_size[1]
-    x1, x2, y1, y2 = round(x1 * kx), round(x2 * kx), round(y1 * ky), round(y2 * ky)
-    if x2 <= x1 or y2 <= y1:
-        raise InvalidOption(f"roi leaves nothing of the {source_size[0]}x{source_size[1]} image")
+    x1, y1, x2, y2 = roi_box(roi, source_size, mask.size)
     clear = 0 if mask.mode == "L" else (0, 0, 0, 0)
     width, height = mask.size
     for outside in ((0, 0, width, y1), (0, y2, width, height), (0, y1, x1, y2), (x2, y1, width, y2)):
@@ -234,11 +264,16 @@ def check_webp_size(width: int, height: int, webp_max_pixels: int | None) -> Non
         )
 
 
-def encode(pixels: np.ndarray, fmt: str, quality: int | None = None) -> bytes:
+def encode(pixels: np.ndarray, fmt: str, quality: int | None = None, drop_alpha: bool = False) -> bytes:
+    """`drop_alpha`: RGBA pixels that are opaque, written as RGB (JPEG reads them as RGBX: no copy)."""
     if fmt == "png":
-        return banded.encode_png(pixels)
+        return banded.encode_png(pixels[..., :3] if drop_alpha else pixels)
     buffer = io.BytesIO()
-    picture = Image.fromarray(pixels, banded.mode_of(pixels))
+    if drop_alpha:
+        picture = Image.frombuffer("RGBX", (pixels.shape[1], pixels.shape[0]), pixels, "raw", "RGBX", 0, 1)
+        picture = picture if fmt == "jpg" else picture.convert("RGB")
+    else:
+        picture = Image.fromarray(pixels, banded.mode_of(pixels))
     if fmt == "jpg":
         picture.save(buffer, "JPEG", quality=quality or JPEG_QUALITY)
     else:
@@ -317,11 +352,15 @@ def remove_background(
             body, "png", image.width, image.height, _box(bbox) or Box(0, 0, 0, 0), source_width, source_height, stage_ms
         )
     with stage("compose"), processing("the mask upscale"):
-        mask = banded.Upscaler(small, image.size).full()
-        if options.post_process_mask:
-            mask = banded.post_process_mask(mask)
-        if options.roi:
-            clip_to_roi(mask, options.roi, (source_width, source_height))
+        if options.post_process_mask or options.matting:
+            mask = banded.Upscaler(small, image.size).full()
+            if options.post_process_mask:
+                mask = banded.post_process_mask(mask)
+            if options.roi:
+                clip_to_roi(mask, options.roi, (source_width, source_height))
+        else:  # upscaled band by band as the rendering asks: the full-size mask is never held
+            keep = roi_box(options.roi, (source_width, source_height), image.size) if options.roi else None
+            mask = banded.UpscaledMask(banded.Upscaler(small, image.size), keep)
     matte = None
     if options.matting and not options.only_mask:
         with stage("matte"), processing("alpha matting"):
@@ -332,14 +371,21 @@ def remove_background(
         edges = EdgeColours.estimate(image, small) if matte is None and cleans_edges(image, options) else None
         pixels, box = compose(image, mask, options, limits, matte, webp_max_pixels, edges, fmt, background is not None)
     del image, mask, matte, edges  # the encoder's own buffers come next; the source is no longer needed
+    drop_alpha = False
     if layered(options, background is not None):
+        with stage("compose"), processing("composing"):
+            placed = place(pixels, box, options)
+        del pixels  # scaled onto a canvas, the full-size cutout goes before the background comes
+        if fmt == "webp":
+            check_webp_size(*placed.size, webp_max_pixels)
         picture = None
         if background is not None and not options.only_mask:
             with stage("decode"):
                 picture = decode_background(background, limits)
         with stage("compose"), processing("composing"):
-            pixels, box = arrange(pixels, box, options, fmt, picture, webp_max_pixels)
-        del picture
+            pixels, drop_alpha = draw(placed, options, fmt, picture)
+        box = placed.subject
+        del placed, picture
     with stage("encode"), processing("encoding"):
-        body = encode(pixels, fmt, options.quality)
+        body = encode(pixels, fmt, options.quality, drop_alpha)
     return Cutout(body, fmt, pixels.shape[1], pixels.shape[0], box, source_width, source_height, stage_ms)
