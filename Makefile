@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOOLS := .venv-tools/.installed
 
-.PHONY: setup browser run local-s3 test lint docs docs-build lock clean bench bench-memory
+.PHONY: setup browser run local-s3 test test-fast lint docs docs-build lock clean bench bench-memory
 
 setup: $(STAMP) models/u2netp.onnx
 
@@ -58,6 +58,12 @@ local-s3: setup
 test: setup browser $(TOOLS)
 	$(PY) -m pytest
 
+# The inner loop: every test without a lane marker (pytest.ini), so no browser, image build, sandbox,
+# fuzzing, benchmark, SAM CLI or worst-case run; nor the SAM CLI's venv, which only those tests use.
+FAST_LANE := not (browser or image_build or sandbox or fuzz or benchmark or sam or slow)
+test-fast: setup
+	$(PY) -m pytest -m "$(FAST_LANE)"
+
 # Our handlers against the bare floor and rembg, side by side: cold start, warm latency, memory,
 # the cost of each Lambda memory size, for u2netp and u2net; then edge quality (docs/performance.md).
 bench: setup
@@ -68,10 +74,11 @@ bench: setup
 bench-memory: setup
 	$(PY) -m benchmarks.cost
 
-# House style (pyproject.toml) and the template; CI runs this before the tests.
+# House style (pyproject.toml), types (mypy.ini: strict on function/) and the template; CI runs this before the tests.
 lint: setup $(TOOLS)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
 	.venv-tools/bin/sam validate --lint
 
@@ -99,4 +106,4 @@ lock: $(TOOLS)
 	done
 
 clean:
-	rm -rf $(VENV) .venv-tools models .pytest_cache site
+	rm -rf $(VENV) .venv-tools models .pytest_cache .mypy_cache site

@@ -8,14 +8,15 @@ any status below 500 as permanent, because the same bytes would fail the same wa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, Self
 
 
 class ErrorCode(StrEnum):
     """A stable machine-readable code (the value), its HTTP status and a one-line meaning."""
 
-    def __new__(cls, value: str, status: int, meaning: str):
+    def __new__(cls, value: str, status: int, meaning: str) -> Self:
         member = str.__new__(cls, value)
         member._value_ = value
         member.status = status
@@ -233,10 +234,19 @@ class AlreadyExists(Exception):
     """A conditional S3 write found an object at the key (HTTP 412)."""
 
 
+class RecordOutcome(Protocol):
+    """What TransientFailure reads of each record's outcome (the pipeline's Outcome)."""
+
+    @property
+    def code(self) -> str | None: ...
+    @property
+    def detail(self) -> str | None: ...
+
+
 class TransientFailure(Exception):
     """Some S3 records hit a failure worth retrying; the others were handled and are idempotent."""
 
-    def __init__(self, outcomes: list):
+    def __init__(self, outcomes: Sequence[RecordOutcome]):
         self.outcomes = outcomes
         failed = [o for o in outcomes if o.code == ErrorCode.TRANSIENT]
         super().__init__(f"{len(failed)} record(s) failed transiently: " + "; ".join(o.detail or "" for o in failed))
@@ -251,7 +261,7 @@ class PrepareError(RuntimeError):
     """A build-time preparation step (model, numba cache) failed its check."""
 
 
-def error_body(code: ErrorCode, message: str, request_id: str | None = None) -> dict:
+def error_body(code: ErrorCode, message: str, request_id: str | None = None) -> dict[str, Any]:
     """The single error envelope: `{"error": {"code", "message", "request_id"?}}`."""
     error: dict[str, Any] = {"code": str(code), "message": message}
     if request_id:

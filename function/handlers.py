@@ -8,7 +8,7 @@ the S3-side functions' init skips the web stack and the HTTP function's skips bo
 
 from __future__ import annotations
 
-from function.observability import logger, metrics, traced  # numba-free; first, so init's warnings are JSON too
+from function.observability import logger, metered, traced  # numba-free; first, so init's warnings are JSON too
 
 # First, before anything can import numba: make its cache usable on a read-only filesystem.
 from function.runtime.coldstart import prepare_runtime
@@ -26,7 +26,7 @@ models = ModelRegistry(settings.u2net_home, settings.model_name, in_background=T
 
 import os
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -36,6 +36,11 @@ from function.pipeline import batch, queue
 from function.pipeline.processor import S3Pipeline, summary
 from function.pipeline.records import objects_in_notification
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from mangum import Mangum
+    from mangum.types import ASGI
+
 model = models.default
 logger.append_keys(model=model.name)
 store = ObjectStore()
@@ -43,7 +48,7 @@ s3_pipeline = S3Pipeline(settings, models, store)
 
 
 @cache
-def _asgi():
+def _asgi() -> Mangum:
     """The FastAPI app behind Mangum, built once (at init, unless this is an S3-side function)."""
     from mangum import Mangum
 
@@ -53,7 +58,7 @@ def _asgi():
     return Mangum(create_app(settings, models, store), lifespan="off")
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> ASGI:
     if name == "app":  # `handlers.app`, for uvicorn and the tests
         return _asgi().app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -69,15 +74,16 @@ model.wait()
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @traced
-@metrics.log_metrics(capture_cold_start_metric=True)
+@metered
 def http_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """API Gateway HTTP API (payload v2) and REST API (v1) events -> the FastAPI app."""
-    return _asgi()(event, context)
+    # Mangum's LambdaContext protocol asks for settable attributes; Lambda's context object has read-only ones.
+    return _asgi()(event, context)  # type: ignore[arg-type]
 
 
 @logger.inject_lambda_context
 @traced
-@metrics.log_metrics(capture_cold_start_metric=True)
+@metered
 def s3_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """S3 ObjectCreated notifications, invoked directly by S3 (or a redriven on-failure record of one)."""
     # A TransientFailure propagates: Lambda retries the event (then its on-failure destination),
@@ -87,8 +93,8 @@ def s3_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 @logger.inject_lambda_context
 @traced
-@metrics.log_metrics(capture_cold_start_metric=True)
-def sqs_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@metered
+def sqs_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """SQS messages carrying S3 notifications (or redriven on-failure records) -> a partial batch
     response: only the messages that failed transiently are retried."""
     return queue.answer(event, context, s3_pipeline)
@@ -96,7 +102,7 @@ def sqs_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
 
 @logger.inject_lambda_context
 @traced
-@metrics.log_metrics(capture_cold_start_metric=True)
+@metered
 def batch_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """S3 Batch Operations tasks (a backfill) -> one result code per task for the job's report."""
     return batch.answer(event, s3_pipeline)

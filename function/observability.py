@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
@@ -19,6 +20,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from function.errors import OPERATOR_FAULTS, ErrorCode
 from function.imaging.stages import timed
+
+if TYPE_CHECKING:
+    from function.imaging.pipeline import Cutout
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "rembg")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RemoveBg")
@@ -53,10 +57,20 @@ STAGE_METRICS = {
 }
 
 
-def traced(handler):
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+# Powertools annotates what its handler decorators return as Callable[..., Any]; their wrappers keep
+# the handler's signature (functools.wraps), so the casts below restore it for the type checker.
+
+
+def traced(handler: Handler) -> Handler:
     """The handler under Powertools' `capture_lambda_handler`, or as it is when tracing is off."""
     # capture_response=False: a response is a whole base64 image, far over X-Ray's document size.
-    return tracer.capture_lambda_handler(handler, capture_response=False) if tracer else handler
+    return cast(Handler, tracer.capture_lambda_handler(handler, capture_response=False)) if tracer else handler
+
+
+def metered(handler: Handler) -> Handler:
+    """The handler under Powertools' `log_metrics`, which flushes its metrics and adds ColdStart."""
+    return cast(Handler, metrics.log_metrics(handler, capture_cold_start_metric=True))
 
 
 @contextmanager
@@ -69,12 +83,12 @@ def subsegment(name: str) -> Iterator[None]:
         yield
 
 
-def timed_stage(name: str, stage_ms: dict[str, float]):
+def timed_stage(name: str, stage_ms: dict[str, float]) -> AbstractContextManager[None]:
     """Trace a stage and record its duration, for stages outside the pure pipeline (fetch, store)."""
     return timed(name, stage_ms, subsegment)
 
 
-def record_image(cutout, io_stage_ms: dict[str, float], model: str) -> None:
+def record_image(cutout: Cutout, io_stage_ms: dict[str, float], model: str) -> None:
     """Metrics and a log line for one delivered cutout (a pipeline.Cutout) and its I/O stages."""
     stage_ms = {**io_stage_ms, **cutout.stage_ms}
     metrics.add_metric(name="ImagesProcessed", unit=MetricUnit.Count, value=1)

@@ -10,10 +10,13 @@ from __future__ import annotations
 from functools import cached_property
 from itertools import combinations
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from function.imaging.decode import DecodeLimits
 
 # Where the image bakes the models: a `models/` folder beside the `function/` package.
 DEFAULT_MODEL_HOME = Path(__file__).resolve().parent.parent / "models"
@@ -71,12 +74,12 @@ class Settings(BaseSettings):
 
     @field_validator("aws_bucket_name", "output_bucket", "aws_endpoint_url_s3", mode="before")
     @classmethod
-    def _blank_is_none(cls, value):
+    def _blank_is_none(cls, value: object) -> object:
         return value or None
 
     @field_validator("api_auth", mode="before")
     @classmethod
-    def _lower_case(cls, value):
+    def _lower_case(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
     @field_validator("input_prefix", "output_prefix", "failed_prefix", "results_prefix", "batch_report_prefix")
@@ -123,7 +126,7 @@ class Settings(BaseSettings):
         return int(self.max_input_megapixels * 1_000_000)
 
     @cached_property
-    def decode_limits(self):
+    def decode_limits(self) -> DecodeLimits:
         """The DecodeLimits every decode uses, HTTP and S3 alike."""
         # Imported here: the image build runs prepare (which imports this module) before imaging/ is copied in.
         from function.imaging.decode import DecodeLimits

@@ -97,7 +97,7 @@ def run_dockerfile(
             args[name] = build_args.get(name, expand(" ".join(shlex.split(default)), variables))
         elif keyword == "COPY":
             *sources, dest = expand(rest, variables).split()
-            _copy(context, sources, dest)
+            copy_into(context, sources, dest)
         elif keyword == "RUN":
             if rest.startswith("["):
                 raise NotImplementedError("RUN in exec (JSON) form")
@@ -119,7 +119,8 @@ def _check_base_image(image: str, python: str) -> None:
         raise ValueError(f"{image} runs Python {match[1]}, the given interpreter is {version}")
 
 
-def _copy(context: DockerContext, sources: list[str], dest: str) -> None:
+def copy_into(context: DockerContext, sources: list[str], dest: str) -> None:
+    """COPY sources... dest, as Docker does it."""
     if any(source.startswith("-") for source in sources):
         raise NotImplementedError(f"COPY flags: {sources}")
     into_dir = dest.endswith("/") or len(sources) > 1

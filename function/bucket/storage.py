@@ -11,10 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from function.errors import AlreadyExists, ImageNotFound, InputTooLarge, StorageAccessDenied, StorageUnavailable
+
+if TYPE_CHECKING:
+    # boto3-stubs[s3], a dev-only package: never imported at run time.
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef, PutObjectRequestTypeDef
 
 _MISSING = {"NoSuchKey", "404", "NotFound", "NoSuchBucket"}
 _DENIED = {"AccessDenied", "403", "Forbidden"}
@@ -38,11 +44,11 @@ def _status(error: ClientError) -> int:
 
 
 class ObjectStore:
-    def __init__(self, client=None):
+    def __init__(self, client: S3Client | None = None):
         self._client = client
 
     @cached_property
-    def client(self):
+    def client(self) -> S3Client:
         # Imported and created on first use: an upload-only HTTP cold start never pays for boto3.
         if self._client is not None:
             return self._client
@@ -95,9 +101,11 @@ class ObjectStore:
 
     def get_bytes(self, bucket: str, key: str, max_bytes: int, version_id: str | None = None) -> bytes:
         """The object's bytes, refusing (without reading it all) anything over `max_bytes`."""
-        extra = {"VersionId": version_id} if version_id else {}
+        request: GetObjectRequestTypeDef = {"Bucket": bucket, "Key": key}
+        if version_id:
+            request["VersionId"] = version_id
         try:
-            response = self.client.get_object(Bucket=bucket, Key=key, **extra)
+            response = self.client.get_object(**request)
             if response["ContentLength"] > max_bytes:
                 response["Body"].close()
                 raise InputTooLarge.over(max_bytes, "the object", response["ContentLength"])
@@ -120,13 +128,19 @@ class ObjectStore:
     ) -> None:
         """Write an object conditionally: `if_absent` refuses to overwrite, `if_match` refuses
         unless the current object still has that ETag. Either refusal is AlreadyExists."""
-        extra = {"IfNoneMatch": "*"} if if_absent else {}
+        request: PutObjectRequestTypeDef = {
+            "Bucket": bucket,
+            "Key": key,
+            "Body": body,
+            "ContentType": content_type,
+            "Metadata": metadata or {},
+        }
+        if if_absent:
+            request["IfNoneMatch"] = "*"
         if if_match:
-            extra["IfMatch"] = f'"{if_match}"'
+            request["IfMatch"] = f'"{if_match}"'
         try:
-            self.client.put_object(
-                Bucket=bucket, Key=key, Body=body, ContentType=content_type, Metadata=metadata or {}, **extra
-            )
+            self.client.put_object(**request)
         except ClientError as error:
             if _status(error) == 412 or _error_code(error) == "PreconditionFailed":
                 raise AlreadyExists(key) from error
@@ -134,10 +148,12 @@ class ObjectStore:
         except BotoCoreError as error:
             raise self._translate(error, bucket, key, reading=False) from error
 
-    def presign_post(self, bucket: str, key: str, fields: dict[str, str], max_bytes: int, expires_in: int) -> dict:
+    def presign_post(
+        self, bucket: str, key: str, fields: dict[str, str], max_bytes: int, expires_in: int
+    ) -> dict[str, Any]:
         """A browser-form upload of exactly `key`, 1 to `max_bytes` bytes, with exactly these extra
         `fields` (metadata, Content-Type): S3 refuses any POST that strays from the signed policy."""
-        conditions = [{name: value} for name, value in fields.items()]
+        conditions: list[object] = [{name: value} for name, value in fields.items()]
         conditions.append(["content-length-range", 1, max_bytes])
         return self.client.generate_presigned_post(
             bucket, key, Fields=dict(fields), Conditions=conditions, ExpiresIn=expires_in

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 READ_CHUNK = 64 * 1024
 
 
-class _VettedConnectionMixin:
+class _VettedConnectionMixin(HTTPConnection):
     """Replaces urllib3's connect step: resolve, check every address, connect to a checked one.
 
     urllib3 resolves inside socket.create_connection and connects to whatever comes back; it
@@ -54,12 +54,13 @@ class _VettedConnectionMixin:
             raise ImageFetchFailed(f"could not resolve image host {self.host!r}") from exc
         if not self.trusted_endpoint:
             for *_, sockaddr in infos:
-                check_address(sockaddr[0])  # one bad answer taints the name: refuse it all
+                check_address(str(sockaddr[0]))  # one bad answer taints the name: refuse it all
         last_error: OSError | None = None
         for family, type_, proto, _, sockaddr in infos:
             sock = socket.socket(family, type_, proto)
             try:
-                sock.settimeout(min(self.timeout, max(self.deadline - time.monotonic(), 0.001)))
+                remaining = max(self.deadline - time.monotonic(), 0.001)
+                sock.settimeout(remaining if self.timeout is None else min(self.timeout, remaining))
                 sock.connect(sockaddr)
             except OSError as exc:
                 sock.close()

@@ -133,7 +133,7 @@ def check_url(url: str, settings: Settings) -> Target:
             _require_bucket_segment(parts.path, bucket)
     else:
         virtual, path_style = s3_hosts(bucket, settings.aws_region or "us-east-1") if bucket else ((), ())
-        if host in path_style:
+        if bucket and host in path_style:
             _require_bucket_segment(parts.path, bucket)
         elif host not in virtual and host not in settings.extra_image_hosts:
             raise refuse(ErrorCode.URL_HOST_NOT_ALLOWED, f"image_url host {host!r} is not an allowed image host")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from fastapi import Request
 
@@ -25,7 +26,7 @@ class AuthMode(StrEnum):
     NONE = "none"  # public: no bucket access on a caller's behalf
 
 
-def _identity(event: dict) -> tuple[AuthMode | None, str | None]:
+def _identity(event: dict[str, Any]) -> tuple[AuthMode | None, str | None]:
     """The identity API Gateway vouched for: (mode, sub or ARN), or (None, None)."""
     context = event.get("requestContext") or {}
     authorizer = context.get("authorizer") or {}
@@ -40,7 +41,7 @@ def _identity(event: dict) -> tuple[AuthMode | None, str | None]:
     return None, None
 
 
-def caller_id(event: dict) -> str:
+def caller_id(event: dict[str, Any]) -> str:
     """Who to name in the logs: the sub or ARN the gateway vouched for, else "anonymous". Never a token."""
     return _identity(event)[1] or "anonymous"
 
@@ -69,7 +70,7 @@ class Caller:
         return output_key_for_request(requested, settings.results_prefix, settings.input_prefix, self.folder)
 
 
-def caller_from_event(event: dict, mode: AuthMode) -> Caller:
+def caller_from_event(event: dict[str, Any], mode: AuthMode) -> Caller:
     """The caller of a request under `mode`; a 401 when the gateway vouched for no one this mode accepts."""
     if mode is AuthMode.NONE:
         return Caller(mode, caller_id(event))

@@ -7,7 +7,9 @@ front (chunked uploads), so the body is read here with a cap and then handed to 
 
 from __future__ import annotations
 
-from starlette.datastructures import UploadFile
+from collections.abc import AsyncGenerator
+
+from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
@@ -29,11 +31,11 @@ async def read_capped(request: Request, cap: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _single_chunk(body: bytes):
+async def _single_chunk(body: bytes) -> AsyncGenerator[bytes]:
     yield body
 
 
-async def _file(form, name: str, max_bytes: int) -> bytes | None:
+async def _file(form: FormData, name: str, max_bytes: int) -> bytes | None:
     upload = form.get(name)
     if upload is None:
         return None

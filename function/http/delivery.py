@@ -11,6 +11,7 @@ bucket) before that can happen.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 
@@ -58,7 +59,7 @@ class Delivery:
             raise StorageNotConfigured("no bucket is configured (AWS_BUCKET_NAME)")
         return self.settings.results_bucket
 
-    def _store(self, cutout: Cutout, key: str, overwrite: bool, stage_ms: dict[str, float]) -> dict:
+    def _store(self, cutout: Cutout, key: str, overwrite: bool, stage_ms: dict[str, float]) -> dict[str, Any]:
         bucket = self.bucket_or_refuse()
         with timed_stage("store", stage_ms):
             try:

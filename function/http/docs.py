@@ -6,7 +6,7 @@ every real response (status, content type, JSON body) matches what is written he
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -68,7 +68,11 @@ class JobStatus(BaseModel):
     error: JobError | None
 
 
-def error_responses() -> dict[int, dict]:
+# FastAPI's `responses`: status -> what OpenAPI documents for it.
+Responses = dict[int | str, dict[str, Any]]
+
+
+def error_responses() -> Responses:
     """One documented response per error status, listing its codes from the catalogue."""
     by_status: dict[int, list[ErrorCode]] = {}
     for code in http_codes():
@@ -100,7 +104,7 @@ IMAGE_BODY = {
         },
     }
 }
-IMAGE_RESPONSES = {
+IMAGE_RESPONSES: Responses = {
     200: {
         "description": "The cutout",
         "content": {

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from function.bucket.keys import JOB_ID, new_job_id, output_key_for_input, report_key_for_input, upload_key
 from function.bucket.metadata import METADATA_NAMES, requested_in
@@ -36,7 +37,7 @@ class Jobs:
             raise StorageNotConfigured("uploads need a bucket (AWS_BUCKET_NAME)")
         return self.settings.aws_bucket_name
 
-    def create(self, caller: Caller, options_text: Mapping[str, str], content_type: str | None) -> dict:
+    def create(self, caller: Caller, options_text: Mapping[str, str], content_type: str | None) -> dict[str, Any]:
         """A presigned POST for a new job, carrying the (already validated) options as metadata."""
         bucket, job_id = self._bucket(), new_job_id()
         fields = {f"x-amz-meta-{name}": value for name in METADATA_NAMES if (value := options_text.get(name))}
@@ -47,7 +48,7 @@ class Jobs:
         upload = self.store.presign_post(bucket, key, fields, self.settings.max_input_bytes, ttl)
         return {"id": job_id, "upload": upload, "expires_in": ttl}
 
-    def status(self, caller: Caller, job_id: str) -> dict:
+    def status(self, caller: Caller, job_id: str) -> dict[str, Any]:
         """pending, done (with a presigned URL of the result) or failed (with the report's error)."""
         bucket = self._bucket()
         if not JOB_ID.fullmatch(job_id):
@@ -66,7 +67,7 @@ class Jobs:
             return {**answer, "status": "failed", "error": error}
         return answer
 
-    def _result(self, source: ObjectInfo, key: str, out_bucket: str) -> dict | None:
+    def _result(self, source: ObjectInfo, key: str, out_bucket: str) -> dict[str, Any] | None:
         try:  # the output's name depends on the format asked for, exactly as the S3 function derives it
             fmt = requested_in(source.metadata).format
         except InvalidOption:
@@ -84,7 +85,7 @@ class Jobs:
             "format": fmt,
         }
 
-    def _failure(self, source: ObjectInfo, key: str, out_bucket: str) -> dict | None:
+    def _failure(self, source: ObjectInfo, key: str, out_bucket: str) -> dict[str, Any] | None:
         report_key = report_key_for_input(key, self.settings.input_prefix, self.settings.failed_prefix)
         if self.store.head(out_bucket, report_key, denied_means_missing=True) is None:
             return None

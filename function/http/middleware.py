@@ -7,8 +7,9 @@ import uuid
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.base import RequestResponseEndpoint
 
 from function.errors import ErrorCode, InvalidOption, ServiceError, error_body
 from function.http.auth import caller_id
@@ -31,7 +32,7 @@ def add_cors(app: FastAPI, origins: tuple[str, ...]) -> None:
         )
 
 
-async def tag_request(request: Request, call_next):
+async def tag_request(request: Request, call_next: RequestResponseEndpoint) -> Response:
     """Give the request its id (API Gateway's, or a fresh one locally) and answer what nothing else did."""
     event = request.scope.get("aws.event") or {}
     request.state.request_id = (event.get("requestContext") or {}).get("requestId") or uuid.uuid4().hex
@@ -75,6 +76,7 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> JSONRespo
 
 def add_error_handling(app: FastAPI) -> None:
     app.middleware("http")(tag_request)
-    app.add_exception_handler(ServiceError, service_error)
-    app.add_exception_handler(RequestValidationError, invalid_request)
-    app.add_exception_handler(StarletteHTTPException, http_error)
+    # Starlette types a handler as taking any Exception; it calls each only with the class it is registered for.
+    app.add_exception_handler(ServiceError, service_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]

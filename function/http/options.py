@@ -8,6 +8,8 @@ the S3 pipeline runs on an object's metadata, so both refuse the same values the
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Query, Request
 from fastapi.dependencies.models import Dependant
 
@@ -29,8 +31,9 @@ from function.imaging.options import (
 )
 
 
-def _documented(kind: str, description: str, allowed: tuple[int, int] | None = None, **schema) -> str:
-    """A query option FastAPI passes through as text, documented as `kind` (its schema's type)."""
+def _documented(kind: str, description: str, allowed: tuple[int, int] | None = None, **schema: object) -> Any:
+    """A query option FastAPI passes through as text, documented as `kind` (its schema's type).
+    Any, as FastAPI's Query() is: the marker stands as the default of a parameter typed str."""
     if allowed:
         schema.update(minimum=allowed[0], maximum=allowed[1])
     return Query(None, description=description, json_schema_extra={"type": kind, **schema})
@@ -45,7 +48,9 @@ def removal_options(
         enum=list(FORMATS),
     ),
     only_mask: str = _documented("boolean", "Return the grey mask instead of the cutout"),
-    bgcolor: str = _documented("string", "Flatten onto this colour: RRGGBB or RRGGBBAA", **BGCOLOR_PATTERN),
+    bgcolor: str = _documented(
+        "string", "Flatten onto this colour: RRGGBB or RRGGBBAA", pattern=BGCOLOR_PATTERN["pattern"]
+    ),
     crop: str = _documented("boolean", "Trim the result to the subject's bounding box"),
     crop_margin: str = _documented(
         "string",

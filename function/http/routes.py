@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -21,11 +23,12 @@ router = APIRouter()
 
 
 def processor(request: Request) -> RequestProcessor:
-    return request.app.state.processor
+    service: RequestProcessor = request.app.state.processor
+    return service
 
 
 @router.get("/health")
-def health(service: RequestProcessor = Depends(processor)) -> dict:
+def health(service: RequestProcessor = Depends(processor)) -> dict[str, Any]:
     """Public: also how the page learns which kind of caller the API takes (`auth`)."""
     models = service.models
     return {
@@ -109,7 +112,7 @@ def create_upload(
     options: RemovalOptions = Depends(removal_options),  # validated here, so the job cannot fail on them
     service: RequestProcessor = Depends(processor),
     caller: Caller = Depends(current_caller),
-) -> dict:
+) -> dict[str, Any]:
     """For photos over what a request body can carry (~4.4 MB): a presigned POST straight to S3, and
     a job to poll. The options travel as the object's metadata, as on any S3 drop."""
     caller.refuse_public_bucket_access(bg_image_key=bg_image_key)
@@ -122,6 +125,8 @@ def create_upload(
 
 
 @router.get("/jobs/{job_id}", response_model=JobStatus, responses=error_responses())
-def job_status(job_id: str, service: RequestProcessor = Depends(processor), caller: Caller = Depends(current_caller)):
+def job_status(
+    job_id: str, service: RequestProcessor = Depends(processor), caller: Caller = Depends(current_caller)
+) -> dict[str, Any]:
     """pending until the S3 function has written the output (done) or a failure report (failed)."""
     return service.jobs.status(caller, job_id)

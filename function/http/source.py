@@ -68,17 +68,19 @@ async def request_sources(
     uploaded, uploaded_background = await uploaded_files(request, max_bytes)
     image = _one_of(
         {
-            "image_url": image_url and ImageUrl(image_url),
-            "image_key": input_key and InputKey(input_key),
-            "body": uploaded is not None and Upload(uploaded),
+            "image_url": ImageUrl(image_url) if image_url else None,
+            "image_key": InputKey(input_key) if input_key else None,
+            "body": Upload(uploaded) if uploaded is not None else None,
         },
         "image",
     )
+    if image is None:  # _one_of refuses that already; this tells the type checker
+        raise ServiceError("send an image", code=ErrorCode.IMAGE_MISSING)
     background = _one_of(
         {
-            "bg_image_url": bg_image_url and ImageUrl(bg_image_url),
-            "bg_image_key": bg_input_key and InputKey(bg_input_key),
-            "bg_file": uploaded_background is not None and Upload(uploaded_background),
+            "bg_image_url": ImageUrl(bg_image_url) if bg_image_url else None,
+            "bg_image_key": InputKey(bg_input_key) if bg_input_key else None,
+            "bg_file": Upload(uploaded_background) if uploaded_background is not None else None,
         },
         "background image",
         required=False,
@@ -86,8 +88,8 @@ async def request_sources(
     return image, background
 
 
-def _one_of(named: dict, what: str, required: bool = True) -> ImageSource | None:
-    sources = {name: source for name, source in named.items() if source}
+def _one_of(named: dict[str, ImageSource | None], what: str, required: bool = True) -> ImageSource | None:
+    sources = {name: source for name, source in named.items() if source is not None}
     if len(sources) > 1 or (required and not sources):
         names = ", ".join(named).replace("body", "a request body")
         raise ServiceError(

@@ -8,6 +8,7 @@ the root of a local server and under an API Gateway stage path alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.resources import files
 from urllib.parse import urlsplit
 
@@ -50,6 +51,8 @@ def result_origins(settings: Settings) -> list[str]:
 def add_web_routes(app: FastAPI, settings: Settings) -> None:
     if app.docs_url or app.redoc_url:
         raise ValueError("create the app with docs_url=None and redoc_url=None: their pages load from a CDN")
+    if app.openapi_url is None:
+        raise ValueError("the API docs page needs the app's OpenAPI schema (openapi_url)")
     page = PAGE.read_text(encoding="utf-8")
     csp = PAGE_CSP.format(results="".join(f" {origin}" for origin in result_origins(settings)))
     assets = {name: (SWAGGER.joinpath(file).read_bytes(), kind) for name, (file, kind) in ASSETS.items()}
@@ -75,7 +78,7 @@ def add_web_routes(app: FastAPI, settings: Settings) -> None:
         app.add_api_route(f"/docs/{name}", _serve(body, kind), methods=["GET"], include_in_schema=False)
 
 
-def _serve(body: bytes, kind: str):
+def _serve(body: bytes, kind: str) -> Callable[[], Response]:
     def asset() -> Response:
         return Response(body, media_type=kind, headers=CACHE)
 

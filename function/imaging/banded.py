@@ -94,6 +94,10 @@ class UpscaledMask:
         return min(b[0] for b in found), min(b[1] for b in found), max(b[2] for b in found), max(b[3] for b in found)
 
 
+# The full-size mask, whole or upscaled on demand: all the renderer asks of it is crops.
+Mask = Image.Image | UpscaledMask
+
+
 def cutout(
     image: Image.Image,
     alpha_rows: Callable[[int, int], Image.Image],
@@ -156,7 +160,7 @@ def mode_of(pixels: np.ndarray) -> str:
 
 def render(
     image: Image.Image,
-    mask: Image.Image,
+    mask: Mask,
     area: tuple[int, int, int, int],
     *,
     only_mask: bool = False,
@@ -171,7 +175,7 @@ def render(
     left, top, right, bottom = area
     width, height = right - left, bottom - top
     flat = bgcolor is not None and not only_mask
-    channels = 1 if only_mask else 3 if flat and bgcolor[3] == 255 else 4
+    channels = 1 if only_mask else 3 if bgcolor is not None and bgcolor[3] == 255 else 4
     pixels = np.empty((height, width) if channels == 1 else (height, width, channels), np.uint8)
 
     def fill(span: tuple[int, int]) -> None:
@@ -191,9 +195,7 @@ def render(
     return pixels
 
 
-def _clean_band(
-    image: Image.Image, mask: Image.Image, box: tuple[int, int, int, int], edges: EdgeColours
-) -> Image.Image:
+def _clean_band(image: Image.Image, mask: Mask, box: tuple[int, int, int, int], edges: EdgeColours) -> Image.Image:
     """The clean-edged cutout inside `box`: unmixed over the image's full rows (the edge estimate
     is in image coordinates), then cropped; past the image's edge it is transparent."""
     left, top, right, bottom = box

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from function.errors import ImageUnprocessable, ServiceError
 
@@ -34,7 +34,7 @@ def refused_on_failure(step: str, refusal: Callable[[], ServiceError], level: in
         raise refusal() from exc
 
 
-def processing(step: str):
+def processing(step: str) -> AbstractContextManager[None]:
     """A step after a clean decode: a failure there is refused as image_unprocessable and logged
     with its traceback, since it may be a bug of ours rather than of the file."""
     return refused_on_failure(

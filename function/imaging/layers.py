@@ -52,13 +52,15 @@ class Placement:
         # Floating-point steps may overshoot the source's edge by a hair, which Pillow refuses.
         box = (max(box[0], 0), max(box[1], 0), min(box[2], self.source.width), min(box[3], self.source.height))
         if kx == 1 and ky == 1 and all(float(v).is_integer() for v in box):
-            piece = self.source.crop(tuple(int(v) for v in box))  # unscaled: the very pixels
+            piece = self.source.crop((int(box[0]), int(box[1]), int(box[2]), int(box[3])))  # unscaled: the very pixels
         else:
             piece = self.source.resize((x1 - x0, b - t), Image.Resampling.BICUBIC, box=box)
         return piece, (x0, t - y0)
 
 
-def fitted(size: tuple[int, int], content: tuple[int, int], fit: str) -> tuple[tuple[float, ...], tuple[int, ...]]:
+def fitted(
+    size: tuple[int, int], content: tuple[int, int], fit: str
+) -> tuple[tuple[float, float, float, float], tuple[int, int, int, int]]:
     """(src_box, dest) that put a picture of size `content` on an output of `size`: `cover` fills it
     (cropping the overflow evenly), `contain` shows all of it centred, `stretch` fills it exactly."""
     width, height = size
@@ -92,14 +94,14 @@ def on_canvas(area: tuple[int, int], subject: tuple[int, int, int, int] | None, 
     mx = canvas.margin.pixels(canvas.width) if canvas.margin else 0
     my = canvas.margin.pixels(canvas.height) if canvas.margin else 0
     room = (max(1, canvas.width - 2 * mx), max(1, canvas.height - 2 * my))
-    centred = canvas.position == "center" and subject is not None
-    content = subject[2:] if centred else area
+    centred = subject if canvas.position == "center" else None
+    content = centred[2:] if centred else area
     scale = min(room[0] / content[0], room[1] / content[1])
     if not canvas.upscale:
         scale = min(scale, 1.0)
     size = (max(1, round(area[0] * scale)), max(1, round(area[1] * scale)))
     if centred:
-        cx, cy = subject[0] + subject[2] / 2, subject[1] + subject[3] / 2
+        cx, cy = centred[0] + centred[2] / 2, centred[1] + centred[3] / 2
     else:
         cx, cy = area[0] / 2, area[1] / 2
     return Fit(scale, size, round(canvas.width / 2 - cx * scale), round(canvas.height / 2 - cy * scale))

@@ -13,15 +13,20 @@ from __future__ import annotations
 import math
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from PIL import Image
 
 from function.errors import ErrorCode, InvalidOption, ModelNotAvailable
 from function.runtime.model_files import baked_models, session_file
+
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession  # untyped (Any to mypy), named for the reader
 
 # u2net and u2netp share rembg's input contract: 320x320, ImageNet mean/std, scaled by the max pixel.
 MODEL_SIZE = (320, 320)
@@ -46,7 +51,7 @@ def usable_cpus() -> int:
     return max(1, available)
 
 
-def _open_session(path: Path, threads: int):
+def _open_session(path: Path, threads: int) -> InferenceSession:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -60,8 +65,11 @@ def _open_session(path: Path, threads: int):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def _in_background(work) -> Future:
-    future: Future = Future()
+T = TypeVar("T")
+
+
+def _in_background(work: Callable[[], T]) -> Future[T]:
+    future: Future[T] = Future()
 
     def run() -> None:
         try:
@@ -84,6 +92,7 @@ class BackgroundModel:
         self.name = name
         self.file = session_file(home, name)
         self.threads = usable_cpus()
+        self._loading: Future[InferenceSession]
         if in_background:
             self._loading = _in_background(lambda: _open_session(self.file, self.threads))
         else:
@@ -95,21 +104,22 @@ class BackgroundModel:
         self._loading.result()
 
     @cached_property
-    def _session(self):
+    def _session(self) -> InferenceSession:
         return self._loading.result()
 
     @cached_property
     def _input_name(self) -> str:
-        return self._session.get_inputs()[0].name
+        name: str = self._session.get_inputs()[0].name
+        return name
 
     @cached_property
-    def session(self):
+    def session(self) -> Any:
         """rembg's own session object around this model's onnxruntime session (no second load),
         for comparing with rembg.remove(..., session=model.session)."""
         from function.runtime.coldstart import rembg_session_class
 
         session_class = rembg_session_class(self.name)
-        session = session_class.__new__(session_class)
+        session = object.__new__(session_class)  # rembg's classes define no __new__
         session.model_name, session.inner_session = self.name, self._session
         return session
 

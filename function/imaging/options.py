@@ -135,7 +135,7 @@ class RemovalOptions:
     canvas: Canvas | None = None
     roi: Roi | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.format not in FORMATS:
             raise InvalidOption(
                 f"format must be one of {', '.join(FORMATS)}, not {self.format!r}", code=ErrorCode.INVALID_FORMAT
@@ -150,11 +150,6 @@ class RemovalOptions:
             return self.format
         opaque = background_image or (self.bgcolor is not None and self.bgcolor[3] == 255)
         return "jpg" if opaque and not self.only_mask else "png"
-
-    @property
-    def plain(self) -> bool:
-        """No option of the product-photo kind: the result is drawn as the cutout's own pixels."""
-        return self.shadow is None and self.canvas is None
 
 
 def parse_bgcolor(text: str) -> tuple[int, int, int, int]:
@@ -257,15 +252,23 @@ def options_from_text(values: Mapping[str, str]) -> RemovalOptions:
         if name in values and not present:
             raise InvalidOption(f"{name} applies only with {needed}")
 
-    knobs = {field: number(name, allowed) for name, (field, allowed) in MATTING_FIELDS.items() if name in values}
+    knobs = {
+        field: parse_int(name, values[name], allowed)
+        for name, (field, allowed) in MATTING_FIELDS.items()
+        if name in values
+    }
     # HTML forms send an untouched field empty: an empty colour or margin means none.
     bgcolor, margin = values.get("bgcolor"), values.get("crop_margin")
     shadow = None
     if flag("shadow"):
         offset = values.get("shadow_offset")
         shadow = Shadow(
-            opacity=number("shadow_opacity", SHADOW_OPACITY_RANGE) if values.get("shadow_opacity") else Shadow.opacity,
-            blur=number("shadow_blur", SHADOW_BLUR_RANGE) if values.get("shadow_blur") else None,
+            opacity=parse_int("shadow_opacity", values["shadow_opacity"], SHADOW_OPACITY_RANGE)
+            if values.get("shadow_opacity")
+            else Shadow.opacity,
+            blur=parse_int("shadow_blur", values["shadow_blur"], SHADOW_BLUR_RANGE)
+            if values.get("shadow_blur")
+            else None,
             offset=parse_offset(offset) if offset else None,
         )
     for name in ("shadow_opacity", "shadow_blur", "shadow_offset"):

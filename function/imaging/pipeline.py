@@ -7,6 +7,7 @@ and only differ in where the bytes come from and go to.
 from __future__ import annotations
 
 import io
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -74,7 +75,7 @@ def _box(bbox: tuple[int, int, int, int] | None) -> Box | None:
     return Box(left, top, right - left, bottom - top)
 
 
-def subject_box(mask: Image.Image | banded.UpscaledMask) -> Box | None:
+def subject_box(mask: banded.Mask) -> Box | None:
     if isinstance(mask, banded.UpscaledMask):
         return _box(mask.bbox(_SUBJECT_LUT))
     return _box(mask.point(_SUBJECT_LUT).getbbox())
@@ -96,7 +97,7 @@ def crop_area(box: Box, margin: Margin | None, limits: DecodeLimits) -> tuple[tu
     )
 
 
-def layout(mask: Image.Image, options: RemovalOptions, limits: DecodeLimits) -> tuple[tuple[int, int, int, int], Box]:
+def layout(mask: banded.Mask, options: RemovalOptions, limits: DecodeLimits) -> tuple[tuple[int, int, int, int], Box]:
     """The area of the picture the result shows, and the subject's box within it."""
     box = subject_box(mask)
     if box is None:
@@ -123,12 +124,13 @@ def flat_colour(options: RemovalOptions, fmt: str) -> tuple[int, int, int, int] 
     if colour is None:
         return WHITE
     over = Image.alpha_composite(Image.new("RGBA", (1, 1), WHITE), Image.new("RGBA", (1, 1), colour))
-    return over.getpixel((0, 0))
+    red, green, blue, alpha = over.tobytes()
+    return red, green, blue, alpha
 
 
 def compose(
     image: Image.Image,
-    mask: Image.Image,
+    mask: banded.Mask,
     options: RemovalOptions,
     limits: DecodeLimits,
     matte: Image.Image | None = None,
@@ -170,7 +172,8 @@ def place(cutout: np.ndarray, box: Box, options: RemovalOptions) -> Placed:
     """Where the cutout (from `compose`) goes: on its canvas, scaled to fit, or as it is."""
     picture = Image.fromarray(cutout, banded.mode_of(cutout))  # shares the array's memory
     left = top = 0
-    size, scale, pixels = picture.size, 1.0, cutout
+    size, scale = picture.size, 1.0
+    pixels: np.ndarray | None = cutout
     if options.canvas is not None:
         subject = (box.left, box.top, box.width, box.height) if box.width else None
         fit = layers.on_canvas(picture.size, subject, options.canvas)
@@ -320,7 +323,7 @@ def remove_background(
             f"{options.canvas.width}x{options.canvas.height} is {options.canvas.width * options.canvas.height / 1e6:.1f} MP"
         )
 
-    def stage(name: str):
+    def stage(name: str) -> AbstractContextManager[None]:
         return timed(name, stage_ms, trace)
 
     with stage("decode"):
@@ -351,26 +354,29 @@ def remove_background(
         return Cutout(
             body, "png", image.width, image.height, _box(bbox) or Box(0, 0, 0, 0), source_width, source_height, stage_ms
         )
+    mask: banded.Mask
+    full: Image.Image | None = None
     with stage("compose"), processing("the mask upscale"):
         if options.post_process_mask or options.matting:
-            mask = banded.Upscaler(small, image.size).full()
+            full = banded.Upscaler(small, image.size).full()
             if options.post_process_mask:
-                mask = banded.post_process_mask(mask)
+                full = banded.post_process_mask(full)
             if options.roi:
-                clip_to_roi(mask, options.roi, (source_width, source_height))
+                clip_to_roi(full, options.roi, (source_width, source_height))
+            mask = full
         else:  # upscaled band by band as the rendering asks: the full-size mask is never held
             keep = roi_box(options.roi, (source_width, source_height), image.size) if options.roi else None
             mask = banded.UpscaledMask(banded.Upscaler(small, image.size), keep)
     matte = None
-    if options.matting and not options.only_mask:
+    if options.matting and full is not None and not options.only_mask:
         with stage("matte"), processing("alpha matting"):
-            matte = alpha_matte(image, mask, options.matting)
+            matte = alpha_matte(image, full, options.matting)
             if matte is not None and options.roi:
                 clip_to_roi(matte, options.roi, (source_width, source_height))
     with stage("compose"), processing("composing"):
         edges = EdgeColours.estimate(image, small) if matte is None and cleans_edges(image, options) else None
         pixels, box = compose(image, mask, options, limits, matte, webp_max_pixels, edges, fmt, background is not None)
-    del image, mask, matte, edges  # the encoder's own buffers come next; the source is no longer needed
+    del image, mask, full, matte, edges  # the encoder's own buffers come next; the source is no longer needed
     drop_alpha = False
     if layered(options, background is not None):
         with stage("compose"), processing("composing"):

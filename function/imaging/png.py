@@ -27,9 +27,11 @@ import math
 import struct
 import zlib
 from concurrent.futures import Executor
+from types import ModuleType
 
 import numpy as np
 
+deflate_lib: ModuleType  # isal_zlib, or zlib: the same API
 try:
     # ISA-L's deflate (PyPI `isal`): same zlib API and format, faster and smaller than zlib at
     # level 1 (docs/performance.md, PNG level).
@@ -37,7 +39,7 @@ try:
 
     DEFAULT_LEVEL = 1  # ISA-L levels are 0-3; 1 is as small as 2 and as fast as 0 here
 except ImportError:  # pragma: no cover - the image installs isal; plain zlib is the fallback
-    deflate_lib = zlib  # type: ignore[assignment]
+    deflate_lib = zlib
     DEFAULT_LEVEL = 1
 BAND_BYTES = 2 << 20  # raw bytes per band: small enough to spread over 2-6 threads
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"

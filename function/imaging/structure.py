@@ -22,8 +22,8 @@ MAX_SEGMENTS = 65_536
 # Pillow joins Exif segments with bytes += bytes (quadratic) and walks every Photoshop resource in
 # Python; real files carry one of each (the JPEG standard puts EXIF in a single APP1 segment).
 MAX_JPEG_METADATA_SEGMENTS = 16
-# libjpeg visits every block of the picture in every scan (~30 ms per scan at 50 MP here), so the
-# allowance shrinks with size: scans x megapixels. Encoders write 6 (grey) to 18 (CMYK) scans.
+# libjpeg visits every block of the picture in every scan, so the allowance shrinks with size:
+# scans x megapixels. Encoders write 6 (grey) to 18 (CMYK) scans.
 MAX_JPEG_SCANS = 256
 JPEG_SCAN_MEGAPIXELS = 1200
 # Pillow decodes BMP run-length codes in Python, up to one loop per pixel.

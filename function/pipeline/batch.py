@@ -8,12 +8,15 @@ report, where the result string carries our error code.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent, S3BatchOperationResponse
+from aws_lambda_powertools.utilities.data_classes.s3_batch_operation_event import RESULT_CODE_TYPE
 
 from function.pipeline.processor import Outcome, S3Pipeline, Status
 from function.pipeline.records import task_object
 
-RESULT_CODES = {
+RESULT_CODES: dict[Status, RESULT_CODE_TYPE] = {
     Status.PROCESSED: "Succeeded",
     Status.DUPLICATE: "Succeeded",
     Status.FAILED: "PermanentFailure",
@@ -34,7 +37,7 @@ def result_string(outcome: Outcome) -> str:
     return text[:MAX_RESULT_STRING]
 
 
-def answer(event: dict, pipeline: S3Pipeline) -> dict:
+def answer(event: dict[str, Any], pipeline: S3Pipeline) -> dict[str, Any]:
     """The response Batch Operations expects: one result per task (it sends one task per call)."""
     job = S3BatchOperationEvent(event)
     response = S3BatchOperationResponse(job.invocation_schema_version, job.invocation_id, "PermanentFailure")

@@ -19,6 +19,7 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from function.bucket.keys import background_key_for_input, output_key_for_input, report_key_for_input
 from function.bucket.metadata import metadata_value, requested_in
@@ -130,7 +131,7 @@ class S3Pipeline:
             return Outcome(obj.key, Status.PROCESSED, output_key=out_key)
 
         def read_background() -> bytes:
-            key = background_key_for_input(requested.background_key, obj.key, self.settings.input_prefix)
+            key = background_key_for_input(requested.background_key or "", obj.key, self.settings.input_prefix)
             return self._background(obj.bucket, key)
 
         try:
@@ -190,7 +191,7 @@ class S3Pipeline:
         return outcomes
 
 
-def summary(outcomes: list[Outcome]) -> dict:
+def summary(outcomes: list[Outcome]) -> dict[str, Any]:
     counts = {str(status): 0 for status in (Status.PROCESSED, Status.DUPLICATE, Status.IGNORED, Status.FAILED)}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1

@@ -15,19 +15,20 @@ from function.pipeline.records import NotAnS3Notification, objects_in_message
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch import BatchProcessor
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @cache
 def _processor() -> BatchProcessor:
-    # Imported on the first batch, not at init: every function's cold start would pay ~50 ms for it.
+    # Imported on the first batch, not at init, so no function's cold start pays for it.
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
     return BatchProcessor(event_type=EventType.SQS)
 
 
-def answer(event: dict[str, Any], context: LambdaContext, pipeline: S3Pipeline) -> dict[str, Any]:
+def answer(event: dict[str, Any], context: LambdaContext, pipeline: S3Pipeline) -> PartialItemFailureResponse:
     """`{"batchItemFailures": [...]}`: the messages SQS should deliver again."""
 
     def process_message(record: SQSRecord) -> None:

@@ -36,7 +36,7 @@ class NotAnS3Notification(ValueError):
     """An SQS message whose body is not an S3 notification: it can never succeed."""
 
 
-def original_event(event):
+def original_event(event: object) -> object:
     """Lambda's on-failure destination record -> the event that failed; anything else as it is.
 
     The record holds the failed event in `requestPayload` beside `requestContext` (the function,
@@ -48,7 +48,7 @@ def original_event(event):
     return event
 
 
-def _missing_field(record) -> str | None:
+def _missing_field(record: object) -> str | None:
     """What a record lacks to name an object, or None. eventName is checked first: other events
     are not ours to judge."""
     if not isinstance(record, dict):
@@ -67,7 +67,7 @@ def _missing_field(record) -> str | None:
     return None
 
 
-def objects_in_notification(event) -> list[InputObject | MalformedRecord]:
+def objects_in_notification(event: object) -> list[InputObject | MalformedRecord]:
     """Every ObjectCreated record (not just the first), keys URL-decoded ('+' is a space)."""
     event = original_event(event)
     if not isinstance(event, dict):
@@ -109,7 +109,7 @@ def task_object(task: S3BatchOperationTask) -> InputObject | MalformedRecord:
     return InputObject(task.s3_bucket, task.s3_key)
 
 
-def is_sqs_event(event) -> bool:
+def is_sqs_event(event: object) -> bool:
     records = event.get("Records") if isinstance(event, dict) else None
     first = records[0] if isinstance(records, list) and records else None
     return isinstance(first, dict) and first.get("eventSource") == "aws:sqs"

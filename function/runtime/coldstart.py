@@ -31,7 +31,15 @@ import os
 import shutil
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
+
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +85,7 @@ def seed_numba_cache(baked: Path, target: Path) -> bool:
 DIRECT_SESSIONS = {"u2net": ("u2net", "U2netSession"), "u2netp": ("u2netp", "U2netpSession")}
 
 
-def new_session(model_name: str, *args, sess_opts=None, **kwargs):
+def new_session(model_name: str, *args: Any, sess_opts: Any = None, **kwargs: Any) -> Any:
     """rembg.new_session(model_name) without importing rembg.bg or the other session modules.
 
     u2net/u2netp are built exactly as rembg's factory builds them (default SessionOptions:
@@ -94,34 +102,35 @@ def new_session(model_name: str, *args, sess_opts=None, **kwargs):
     return rembg_session_class(model_name)(model_name, sess_opts or ort.SessionOptions(), *args, **kwargs)
 
 
-def rembg_session_class(model_name: str) -> type:
+def rembg_session_class(model_name: str) -> type[Any]:
     """rembg's session class for a model; u2net/u2netp without loading rembg's whole registry."""
     prepare_runtime()
     if model_name not in DIRECT_SESSIONS:
         from rembg.sessions import sessions
 
-        return sessions[model_name]
+        registered: type[Any] = sessions[model_name]
+        return registered
     module, class_name = DIRECT_SESSIONS[model_name]
-    return getattr(importlib.import_module(f"rembg.sessions.{module}"), class_name)
+    direct: type[Any] = getattr(importlib.import_module(f"rembg.sessions.{module}"), class_name)
+    return direct
 
 
-def load_session_factory():
+def load_session_factory() -> Callable[..., Any]:
     """The `new_session` to call: rembg's signature, no pymatting/numba import (see above)."""
     prepare_runtime()
     return new_session
 
 
-def load_rembg_bg():
+def load_rembg_bg() -> ModuleType:
     """rembg.bg (alpha matting, mask post-processing). The first call imports pymatting (from the copied cache)."""
     prepare_runtime()
-    import rembg.bg
-
-    return rembg.bg
+    return importlib.import_module("rembg.bg")
 
 
-def load_matting():
+def load_matting() -> Callable[..., Image.Image]:
     """rembg's alpha_matting_cutout (see load_rembg_bg)."""
-    return load_rembg_bg().alpha_matting_cutout
+    cutout: Callable[..., Image.Image] = load_rembg_bg().alpha_matting_cutout
+    return cutout
 
 
 def _check_numba_not_configured_yet(cache_dir: str) -> None:
@@ -156,23 +165,24 @@ def _install_lazy_rembg() -> None:
         if spec is None or spec.loader is None:
             return  # not installed: the import fails where it is used, with the usual error
         package = importlib.util.module_from_spec(spec)
-        package.__getattr__ = _finish_init_on_demand(package, spec)
+        # typeshed declares ModuleType.__getattr__ as a method; PEP 562 defines it as a module attribute.
+        package.__getattr__ = _finish_init_on_demand(package, spec.loader)  # type: ignore[method-assign]
         sys.modules[name] = package
         parent, _, child = name.rpartition(".")
         if parent:  # what the import system does for a loaded submodule
             setattr(sys.modules[parent], child, package)
 
 
-def _finish_init_on_demand(package, spec):
+def _finish_init_on_demand(package: ModuleType, loader: Loader) -> Callable[[str], Any]:
     finish_lock = threading.RLock()
 
-    def __getattr__(name: str):  # PEP 562: called only for names the module lacks
+    def __getattr__(name: str) -> Any:  # PEP 562: called only for names the module lacks
         if name.startswith("__") and name != "__version__":
             raise AttributeError(name)  # probes like __wrapped__ must not trigger the import
         with finish_lock:
             if "__getattr__" in package.__dict__:
                 del package.__getattr__
-                spec.loader.exec_module(package)  # the real __init__.py, in the same module object
+                loader.exec_module(package)  # the real __init__.py, in the same module object
         return getattr(package, name)
 
     return __getattr__

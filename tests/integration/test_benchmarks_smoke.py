@@ -10,6 +10,8 @@ import pytest
 
 from benchmarks.cpu_limit import quota_unavailable
 
+pytestmark = pytest.mark.benchmark
+
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -18,9 +18,10 @@ from function.runtime.prepare import _cache_state
 
 REPO = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.skipif(
-    sandbox_available() is not None, reason=f"no Lambda-like sandbox here: {sandbox_available()}"
-)
+pytestmark = [
+    pytest.mark.sandbox,
+    pytest.mark.skipif(sandbox_available() is not None, reason=f"no Lambda-like sandbox here: {sandbox_available()}"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -96,7 +96,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def route_declared_huge_png(self):
         self._headers(Content_Length=CAP + 1)
-        time.sleep(0.5)  # the body would come; the client must not wait for it
+        Handler.state["release"].wait(30)  # the body comes only after the client has given up
 
     def route_endless_chunked_png(self):
         self._headers(Transfer_Encoding="chunked")
@@ -116,12 +116,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for _ in range(1000):  # a byte every 50 ms: each read is quick, the whole is not
             self.wfile.write(b"x")
             self.wfile.flush()
+            Handler.state["dripped"] += 1
             time.sleep(0.05)
 
     def route_slow_headers_png(self):
         for byte in b"HTTP/1.1 200 OK\r\n" + b"X-Drip: " + b"y" * 1000:
             self.wfile.write(bytes([byte]))
             self.wfile.flush()
+            Handler.state["dripped"] += 1
             time.sleep(0.05)
 
     def route_redirect_png(self):
@@ -186,11 +188,13 @@ def test_a_404_is_a_fetch_failure_that_names_the_status_but_not_the_signature(en
 
 
 def test_a_declared_length_over_the_cap_is_refused_before_the_body_is_read(endpoint):
-    started = time.monotonic()
-    with pytest.raises(InputTooLarge) as exc:
-        fetch_image(f"{endpoint}/{BUCKET}/declared-huge.png", make_settings(endpoint))
+    Handler.state["release"] = threading.Event()
+    try:  # waiting for the body would end at the fetch deadline as "timed out" instead
+        with pytest.raises(InputTooLarge) as exc:
+            fetch_image(f"{endpoint}/{BUCKET}/declared-huge.png", make_settings(endpoint))
+    finally:
+        Handler.state["release"].set()
     assert exc.value.status == 413
-    assert time.monotonic() - started < 0.4  # did not wait for the server's body
 
 
 def test_an_endless_chunked_body_is_cut_off_at_the_cap(endpoint):
@@ -204,13 +208,11 @@ def test_an_endless_chunked_body_is_cut_off_at_the_cap(endpoint):
 
 @pytest.mark.parametrize("route", ["slow-body.png", "slow-headers.png"])
 def test_a_server_that_drips_is_abandoned_at_the_total_deadline(endpoint, route):
-    settings = make_settings(endpoint)
-    started = time.monotonic()
+    Handler.state["dripped"] = 0
     with pytest.raises(ImageFetchFailed) as exc:
-        fetch_image(f"{endpoint}/{BUCKET}/{route}", settings)
-    elapsed = time.monotonic() - started
-    assert "timed out" in exc.value.message
-    assert settings.fetch_timeout - 0.1 < elapsed < settings.fetch_timeout + 0.5
+        fetch_image(f"{endpoint}/{BUCKET}/{route}", make_settings(endpoint))
+    # Every read is quick, so only the total deadline can end it, long before the last byte.
+    assert "timed out" in exc.value.message and Handler.state["dripped"] < 1000
 
 
 def test_nothing_listening_is_a_fetch_failure():

@@ -21,6 +21,8 @@ from function.imaging.pipeline import remove_background
 from tests.fuzz_inputs import hostile_images
 from tests.support import header, http_api_event, lambda_context, multipart, open_image, response_body, response_json
 
+pytestmark = pytest.mark.fuzz
+
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES,

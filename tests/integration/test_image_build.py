@@ -48,6 +48,7 @@ def python_312() -> str | None:
 
 
 pytestmark = [
+    pytest.mark.image_build,
     pytest.mark.skipif(sandbox_available() is not None, reason=f"no Lambda-like sandbox here: {sandbox_available()}"),
     pytest.mark.skipif(
         python_312() is None,

@@ -18,9 +18,10 @@ from local.embedded_s3 import LOCAL_BUCKET
 from local.events import s3_notification
 from tests.support import assert_astronaut_cutout, http_api_event, jpeg_bytes
 
-pytestmark = pytest.mark.skipif(
-    sandbox_available() is not None, reason=f"no Lambda-like sandbox here: {sandbox_available()}"
-)
+pytestmark = [
+    pytest.mark.sandbox,
+    pytest.mark.skipif(sandbox_available() is not None, reason=f"no Lambda-like sandbox here: {sandbox_available()}"),
+]
 BUCKET = LOCAL_BUCKET
 
 HANDLER = """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,6 +24,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.support import behind_gateway
+
+pytestmark = pytest.mark.fuzz
 
 CASES = int(os.environ.get("SCHEMA_EXAMPLES", "150"))
 # Every response check, and invalid input must be refused. Not `positive_data_acceptance`: a

@@ -27,6 +27,8 @@ from tests.support import (
     sigv4_signature_is_valid,
 )
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
     pytest.skip("no chromium on this machine (make browser installs Debian's)", allow_module_level=True)
@@ -232,6 +234,34 @@ def test_a_file_over_the_input_limit_is_refused_before_it_is_sent(page, tmp_path
     sync_api.expect(status).to_have_class("error", timeout=10_000)
     sync_api.expect(status).to_contain_text("up to 21.0 MB (20971520 bytes)")
     assert sent == []
+
+
+class UnderStage:
+    """The app behind a stage path, as API Gateway serves a REST API (`/Prod/...`): only paths
+    under the stage reach it, without the stage."""
+
+    def __init__(self, app, stage: str):
+        self.app, self.stage = app, stage
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            if not scope["path"].startswith(self.stage + "/"):
+                await send({"type": "http.response.start", "status": 404, "headers": []})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            path = scope["path"].removeprefix(self.stage)
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        await self.app(scope, receive, send)
+
+
+def test_under_a_stage_path_the_page_calls_the_api_beside_itself(browser, app_in_mode, tmp_path):
+    with served(UnderStage(app_in_mode("none"), "/Prod")) as url, opened(browser, f"{url}/Prod") as page:
+        choose_the_astronaut(page, tmp_path)  # opened() fails on any request outside /Prod
+
+        sync_api.expect(page.locator("#result")).to_be_visible()
+        page.get_by_role("link", name="API docs").click()
+        sync_api.expect(page.locator(".opblock-summary-path", has_text="/remove-bg")).to_be_visible(timeout=30_000)
+        assert page.url == f"{url}/Prod/docs"
 
 
 def test_api_docs_render_offline(page, server):

@@ -22,9 +22,10 @@ from tests.runtime_api import Invocation, LocalRuntimeApi
 from tests.support import assert_astronaut_cutout
 
 pytest.importorskip("awslambdaric", reason="the runtime interface client is in requirements-dev.txt")
-pytestmark = pytest.mark.skipif(
-    sandbox_available() is not None, reason=f"no Lambda-like sandbox here: {sandbox_available()}"
-)
+pytestmark = [
+    pytest.mark.sandbox,
+    pytest.mark.skipif(sandbox_available() is not None, reason=f"no Lambda-like sandbox here: {sandbox_available()}"),
+]
 
 EVENTS = REPO / "events"
 CUTOUT = "output/holiday photos/café 1.png"

@@ -12,10 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import pytest
 from PIL import Image
 
 from benchmarks.u2net_shaped import build, ensure_model, weight_count
 from function.imaging.model import BackgroundModel
+
+pytestmark = pytest.mark.benchmark
 
 
 def graph_signature(model) -> tuple:

@@ -45,6 +45,7 @@ def public(app_in_mode):
     return Mangum(app_in_mode("none"), lifespan="off")
 
 
+@pytest.mark.slow  # 24 MP through u2netp and rembg.remove: the fast lane's costliest test by far
 def test_an_8_mb_phone_photo_goes_up_through_s3_and_comes_back_as_rembg_would_cut_it(handlers, s3, bucket, model):
     import rembg
 

@@ -12,6 +12,8 @@ import pytest
 from benchmarks.worst_cases import input_file, measure
 from tests.worst_inputs import ANSWERED, WORST_CASES, real_photo_jpeg, small_photo_on_a_huge_canvas
 
+pytestmark = pytest.mark.slow
+
 # A hang guard, not a speed assertion: the slowest answered case takes seconds.
 TIMEOUT_S = 600
 # RSS peaks of the same work vary by a few percent between runs.

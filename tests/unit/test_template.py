@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from function.settings import Settings  # noqa: E402
-from tests.dockerfile import DockerContext, dockerfile_instructions  # noqa: E402
+from tests.dockerfile import DockerContext, copy_into, dockerfile_instructions, expand  # noqa: E402
 
 # Variables the template may pass besides Settings' own fields.
 EXTRA_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_TRACE_DISABLED", "LOG_LEVEL"}
@@ -279,6 +279,7 @@ def test_cfn_lint_reports_nothing(mode, tmp_path):
     assert not matches, "\n".join(str(m) for m in matches)
 
 
+@pytest.mark.sam
 @pytest.mark.skipif(
     not (TOOLS_BIN / "sam").exists(), reason="no .venv-tools/bin/sam (pip install aws-sam-cli into .venv-tools)"
 )
@@ -313,6 +314,7 @@ def translated(template_path: Path, out: Path) -> dict:
     return json.loads(run.stdout)
 
 
+@pytest.mark.sam
 @pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-translator lives there)")
 def test_sam_translator_output_lints_clean_no_circular_dependency(tmp_path):
     """cfn-lint 1.x checks SAM templates without expanding them, so it cannot see the
@@ -355,6 +357,7 @@ def test_cfn_lint_reports_nothing_with_the_ingest_queue(tmp_path):
     assert not matches, "\n".join(str(m) for m in matches)
 
 
+@pytest.mark.sam
 @pytest.mark.skipif(
     not (TOOLS_BIN / "sam").exists(), reason="no .venv-tools/bin/sam (pip install aws-sam-cli into .venv-tools)"
 )
@@ -377,6 +380,7 @@ def test_sam_validate_lint_with_the_ingest_queue(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+@pytest.mark.sam
 @pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-translator lives there)")
 def test_with_the_ingest_queue_s3_fills_a_paced_queue_whose_failures_reach_the_failure_queue(template, tmp_path):
     res = translated(with_defaults(tmp_path, IngestQueue="true"), tmp_path / "transformed.json")["Resources"]
@@ -422,6 +426,7 @@ def routes_and_security(transformed: dict, params: dict[str, str]) -> tuple[dict
     return routes, {} if schemes is NO_VALUE else schemes
 
 
+@pytest.mark.sam
 @pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-translator lives there)")
 @pytest.mark.parametrize("mode", list(AUTH_MODES))
 def test_the_translated_api_guards_the_bucket_touching_routes_only(mode, tmp_path):
@@ -924,21 +929,32 @@ def test_dockerfile_bakes_models_and_numba_cache_with_prepare():
     from function.settings import DEFAULT_MODEL_HOME
 
     assert DEFAULT_MODEL_HOME.name == "models" and DEFAULT_MODEL_HOME.parent == ROOT
-    # The prepare step runs after the code it executes (prepare.py and what it imports) is copied in.
-    order = [kw + " " + rest for kw, rest in instructions]
-    prepare = next(i for i, line in enumerate(order) if "build_steps.py prepare" in line)
-    copied_before = " ".join(line for line in order[:prepare] if line.startswith("COPY"))
-    needed, pending = set(), ["function/runtime/prepare.py"]
-    while pending:  # prepare.py and every function module it imports, however indirectly
-        path = pending.pop()
-        needed.add(path)
-        imported = re.findall(r"^from (function[.\w]*) import", (ROOT / path).read_text(), re.M)  # top level: what runs
-        pending += [
-            f"{module.replace('.', '/')}.py" for module in imported if f"{module.replace('.', '/')}.py" not in needed
-        ]
-    assert needed >= {"function/settings.py", "function/errors.py", "function/runtime/model_files.py"}
-    for path in needed | {"function/__init__.py", "function/imaging/__init__.py"}:
-        assert path in copied_before, path
+
+
+def test_the_prepare_step_runs_from_what_the_dockerfile_copied_before_it(tmp_path):
+    """The build runs function.runtime.prepare before the rest of function/ is copied in: every
+    module it imports must be among the files copied by then."""
+    variables = {"LAMBDA_TASK_ROOT": str(tmp_path / "task"), "BUILD_STEPS": str(tmp_path / "build")}
+    context = DockerContext(ROOT)
+    for keyword, rest in dockerfile_instructions():
+        if keyword == "RUN" and "build_steps.py prepare" in rest:
+            break
+        if keyword == "COPY":
+            *sources, dest = expand(rest, variables).split()
+            copy_into(context, sources, dest)
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+
+    run = subprocess.run(
+        [sys.executable, "-m", "function.runtime.prepare", "--help"],
+        cwd=tmp_path / "task",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert not (tmp_path / "task" / "function" / "imaging").exists()  # copied only after the step
 
 
 def test_build_steps_use_only_the_standard_library():
@@ -1143,6 +1159,7 @@ def containers_of_sam_local_invoke(env_vars_file: str, *overrides: str) -> dict:
     return json.loads(run.stdout)
 
 
+@pytest.mark.sam
 @pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-cli lives there)")
 @pytest.mark.parametrize("ingest_queue, s3_entry_point", [("false", "s3_handler"), ("true", "sqs_handler")])
 def test_sam_local_invoke_points_every_container_at_the_local_s3(ingest_queue, s3_entry_point):
@@ -1168,6 +1185,7 @@ def test_sam_local_invoke_points_every_container_at_the_local_s3(ingest_queue, s
         assert settings.aws_endpoint_url_s3 == local_env_endpoint()
 
 
+@pytest.mark.sam
 @pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-cli lives there)")
 def test_without_the_env_file_the_containers_endpoint_is_empty_which_means_aws():
     for container in containers_of_sam_local_invoke("-").values():
