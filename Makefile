@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOOLS := .venv-tools/.installed
 
-.PHONY: setup browser run local-s3 test test-fast lint docs docs-build lock clean bench bench-memory
+.PHONY: setup browser run local-s3 smoke test test-fast lint docs docs-build lock clean bench bench-memory
 
 setup: $(STAMP) models/u2netp.onnx
 
@@ -49,6 +49,11 @@ browser:
 
 run: setup
 	$(PY) -m local.run
+
+# One command that proves a stack end to end, one line per check: a deployed one (STACK=<name>, or
+# API=<url> BUCKET=<name>), else the local `make run` on PORT/LOCAL_S3_PORT (local/smoke.py).
+smoke: setup
+	$(PY) -m local.smoke
 
 # The embedded S3 for `sam local invoke` (needs Docker): served at the endpoint events/local-env.json
 # names and seeded with every object the S3-side events name. Leave it running.

@@ -69,7 +69,10 @@ class ErrorCode(StrEnum):
     IMAGE_TOO_MANY_PIXELS = (
         "image_too_many_pixels",
         413,
-        ("over MAX_INPUT_MEGAPIXELS (WebP: half of it), or a side over 16,383 px"),
+        (
+            "over MAX_INPUT_MEGAPIXELS (WebP: half of it), or a side over 16,383 px; a HEIF/AVIF whose tiles "
+            "decode to over 1.25x MAX_INPUT_MEGAPIXELS"
+        ),
     )
     IMAGE_TOO_MANY_SCANS = (
         "image_too_many_scans",
@@ -80,6 +83,17 @@ class ErrorCode(StrEnum):
         "image_too_many_segments",
         413,
         ("over 65,536 markers, chunks, blocks, tags or tiles, or over 16 Exif/Photoshop segments in a JPEG"),
+    )
+    IMAGE_TOO_MANY_ITEMS = (
+        "image_too_many_items",
+        413,
+        "a HEIF/AVIF with over 1,000 items, item references or items with properties, images derived over 4 deep, "
+        "or its meta box after its 16th box",
+    )
+    IMAGE_TILES_OUTSIDE_PICTURE = (
+        "image_tiles_outside_picture",
+        413,
+        "a HEIF/AVIF grid with a whole row or column of tiles outside its picture",
     )
     IMAGE_RLE_TOO_MANY_PIXELS = "image_rle_too_many_pixels", 413, "a run-length-encoded BMP over 4 MP"
     IMAGE_UNPROCESSABLE = (
@@ -99,7 +113,12 @@ class ErrorCode(StrEnum):
     INVALID_CROP_MARGIN = "invalid_crop_margin", 422, "crop_margin is not pixels or a percentage up to 100%"
     CROP_MARGIN_TOO_LARGE = "crop_margin_too_large", 422, "crop_margin would make a result over the input limits"
     MODEL_NOT_AVAILABLE = "model_not_available", 422, "model is not one of the models baked into the image"
-    ALPHA_MATTING_TOO_LARGE = "alpha_matting_too_large", 413, "alpha matting over ALPHA_MATTING_MAX_MEGAPIXELS"
+    ALPHA_MATTING_TOO_LARGE = (
+        "alpha_matting_too_large",
+        413,
+        "alpha matting over ALPHA_MATTING_MAX_MEGAPIXELS, or whose thresholds and erode_size leave over 60,000 "
+        "pixels unknown",
+    )
     JOB_NOT_FOUND = (
         "job_not_found",
         404,

@@ -20,6 +20,7 @@ import io
 from PIL import Image
 
 from function.imaging.heif import register_heif_opener
+from tests.heif_files import coded, grid_file, with_hidden_items
 from tests.image_files import (
     bmp_declaring,
     encoded,
@@ -123,6 +124,21 @@ def heic_larger_than_declared() -> Hostile:
     return "heic-declares-16x16", heif_declaring(seed_images()["heic"], 16, 16), "image_undecodable"
 
 
+def heic_tiles_outside() -> Hostile:
+    # A 16x16 picture of 12x12 tiles: libheif would decode every one.
+    tile = coded(_seed_picture(64), "HEIF", quality=80)
+    return "heic-tiles-outside", grid_file(tile, 12, 12, (16, 16)), "image_tiles_outside_picture"
+
+
+def avif_item_flood() -> Hostile:
+    # libavif's parse grows with the square of the item count.
+    return (
+        "avif-5000-items",
+        with_hidden_items(coded(_seed_picture(64), "AVIF", quality=80), 5000),
+        "image_too_many_items",
+    )
+
+
 def jpeg_bomb() -> Hostile:
     return "jpeg-50000x50000", jpeg_declaring(50_000, 50_000), "image_too_many_pixels"
 
@@ -210,6 +226,8 @@ HOSTILE_INPUTS = [
     bmp_bomb,
     heic_bomb,
     avif_bomb,
+    heic_tiles_outside,
+    avif_item_flood,
     just_over_the_pixel_cap,
     one_pixel_wide_strip,
 ]

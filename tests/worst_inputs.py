@@ -17,11 +17,21 @@ import functools
 import random
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
 
+from tests.heif_files import (
+    astronaut_tile,
+    coded,
+    grid_file,
+    grid_item,
+    grid_of_grids,
+    heif_file,
+    tile_item,
+    with_hidden_items,
+)
 from tests.image_files import encoded, png_chunk, raw_png, webp_animation_on_canvas
 from tests.jpeg_files import exif_segment, jpeg_with_segments, progressive_jpeg
 from tests.tiff_files import exif_blob, tiff_file
@@ -35,6 +45,7 @@ WEBP_SIDE = (
     5000,
 )  # the largest square at WebP's share of the pixel cap  # the widest picture at the cap: longest rows, fewest of them
 ANSWERED = "answered"
+PHONE_48MP = (8064, 6048)  # an iPhone's largest HEIC
 ORIENTATION = 0x0112
 
 
@@ -43,6 +54,8 @@ class WorstCase:
     name: str
     data: bytes
     expect: str  # an ErrorCode value, or ANSWERED
+    query: dict[str, str] = field(default_factory=dict)  # the case's own options, as text
+    mask: Image.Image | None = None  # a small mask standing in for the model's (one it cannot be made to give)
 
 
 def fill(unit: bytes, budget: int) -> bytes:
@@ -404,6 +417,156 @@ def tiff_malformed_orientation() -> WorstCase:
     )
 
 
+# ------------------------------------------------------------------ HEIF / AVIF
+
+
+@functools.lru_cache(maxsize=2)
+def _flat_tile(side: int):
+    # x265's fastest preset: a large tile in a second or so (a test's budget), decoded as slowly as any.
+    return coded(Image.new("RGB", (side, side), (50, 100, 150)), "HEIF", quality=10, enc_params={"preset": "ultrafast"})
+
+
+def heic_tiles_outside() -> WorstCase:
+    # libheif decodes every tile a grid lists, also those wholly outside the picture.
+    return WorstCase(
+        "heic 64x64 grid of 144 tiles of 4096²",
+        grid_file(_flat_tile(4096), 12, 12, (64, 64)),
+        "image_tiles_outside_picture",
+    )
+
+
+def heic_grid_at_cap() -> WorstCase:
+    # As a phone writes its largest photo (an iPhone's 48 MP, 8064x6048): 16x12 tiles of 512² (a real
+    # photo's), the last row overhanging the picture.
+    return WorstCase(
+        "heic 48 MP grid of 16x12 tiles of 512²", grid_file(astronaut_tile(), 12, 16, PHONE_48MP), ANSWERED
+    )
+
+
+def heic_grid_of_grids_outside() -> WorstCase:
+    # Grids nest: 16 grids of 16 tiles of 2048², each inner grid declaring a quarter of the picture.
+    tile = _flat_tile(2048)
+    tiles = {2 + i: tile_item(tile) for i in range(16)}
+    quarter = (SIDE + 3) // 4
+    inner = {key: grid_item(4, 4, (quarter, quarter), tuple(tiles), hidden=True) for key in range(1000, 1016)}
+    data = heif_file({1: grid_item(4, 4, (SIDE, SIDE), tuple(inner)), **inner, **tiles}, primary=1)
+    return WorstCase("heic grid of 4x4 grids of 4x4 tiles of 2048²", data, "image_tiles_outside_picture")
+
+
+def heic_grid_of_grids_over_cap() -> WorstCase:
+    # Every grid inside the picture, but 2x2 grids of 3x3 tiles of 2048² decode 151 MP.
+    return WorstCase(
+        "heic 6145² grid of 2x2 grids of 3x3 tiles of 2048²",
+        grid_of_grids(_flat_tile(2048), 2, (3, 3), (6145, 6145)),
+        "image_too_many_pixels",
+    )
+
+
+def heic_grid_of_grids_at_cap() -> WorstCase:
+    return WorstCase(
+        "heic 48 MP grid of 2x2 grids of 8x6 tiles of 512²",
+        grid_of_grids(astronaut_tile(), 2, (6, 8), PHONE_48MP),
+        ANSWERED,
+    )
+
+
+def avif_many_items() -> WorstCase:
+    # libavif looks each item up in a list as it parses: quadratic in the item count.
+    return WorstCase(
+        "avif with 48,000 hidden items", with_hidden_items(astronaut_tile(512, "AVIF"), 48_000), "image_too_many_items"
+    )
+
+
+def avif_items_at_limit() -> WorstCase:
+    from function.imaging.heif_items import MAX_ITEMS
+
+    return WorstCase(
+        f"avif with {MAX_ITEMS:,} items (the limit)",
+        with_hidden_items(astronaut_tile(512, "AVIF"), MAX_ITEMS - 1),
+        ANSWERED,
+    )
+
+
+def avif_from_pillow() -> WorstCase:
+    picture = _photo().resize((4032, 3024), Image.Resampling.LANCZOS)
+    return WorstCase("avif 12 MP from Pillow", encoded(picture, "AVIF", quality=80, speed=10), ANSWERED)
+
+
+# ------------------------------------------------------------------ Alpha matting and clean edges
+
+WIDEST_MATTING = {
+    "alpha_matting": "true",
+    "alpha_matting_foreground_threshold": "250",
+    "alpha_matting_background_threshold": "5",
+    "alpha_matting_erode_size": "40",
+}
+
+
+def matting_widest_knobs() -> WorstCase:
+    # The knobs widen the trimap's unknown band; pymatting's solve grows faster than the band.
+    photo = real_photo_matting()
+    return WorstCase(photo.name, photo.data, "alpha_matting_too_large", WIDEST_MATTING)
+
+
+def matting_default_knobs() -> WorstCase:
+    photo = real_photo_matting()
+    return WorstCase(photo.name, photo.data, ANSWERED, {"alpha_matting": "true"})
+
+
+def matting_wide_knobs_within_limit() -> WorstCase:
+    # ~57,000 unknown pixels of this photo's 0.5 MP (the limit is 60,000; rembg's defaults: ~45,000).
+    photo = real_photo_matting()
+    return WorstCase(photo.name, photo.data, ANSWERED, {"alpha_matting": "true", "alpha_matting_erode_size": "15"})
+
+
+def _stepped_mask(border: int = 96) -> Image.Image:
+    """Sure background left, sure subject right, one-pixel 0/255 squares between (40 % of the width):
+    nothing soft on the model's grid, soft all over that band once upscaled to the photo. (A mask soft
+    all over the photo peaks 13 % over the photo: its PNG is 74 MB, incompressible alpha.)"""
+    squares = (np.indices((320, 320)).sum(axis=0) % 2 * 255).astype(np.uint8)
+    squares[:, :border], squares[:, -border:] = 0, 255
+    return Image.fromarray(squares)
+
+
+def _ring_mask(soft_pixels: float, size: tuple[int, int]) -> Image.Image:
+    """A subject disc whose edge ramps over a ring, wide enough that `soft_pixels` of the upscaled mask are soft."""
+    from function.imaging.edges import soft_share
+
+    distance = np.hypot(*(np.indices((320, 320)) - 159.5))
+
+    def ring(width: float) -> Image.Image:
+        return Image.fromarray(np.clip((120 - distance) * 255 / width + 128, 0, 255).astype(np.uint8))
+
+    low, high = 0.5, 200.0
+    for _ in range(14):  # to a hundredth of a pixel of ramp
+        middle = (low + high) / 2
+        low, high = (
+            (middle, high) if soft_share(ring(middle), size) * size[0] * size[1] < soft_pixels else (low, middle)
+        )
+    return ring(low)
+
+
+def edges_stepped_mask() -> WorstCase:
+    photo = real_photo_jpeg()
+    return WorstCase(f"{photo.name}, a mask soft only once upscaled", photo.data, ANSWERED, mask=_stepped_mask())
+
+
+def edges_under_the_old_share_guard() -> WorstCase:
+    # 24 % soft: under the old guard (25 % of the small mask), 12 MP to unmix at 50 MP.
+    photo = real_photo_jpeg()
+    mask = _ring_mask(0.24 * SIDE * SIDE, (SIDE, SIDE))
+    return WorstCase(f"{photo.name}, a mask 24 % soft", photo.data, ANSWERED, mask=mask)
+
+
+def edges_at_the_soft_budget() -> WorstCase:
+    # The worst mask whose edge is still unmixed: just under MAX_SOFT_PIXELS soft.
+    from function.imaging.edges import MAX_SOFT_PIXELS
+
+    photo = real_photo_jpeg()
+    mask = _ring_mask(MAX_SOFT_PIXELS * 0.99, (SIDE, SIDE))
+    return WorstCase(f"{photo.name}, a mask soft over 4.95 MP", photo.data, ANSWERED, mask=mask)
+
+
 REAL_PHOTOS = [real_photo_jpeg, real_photo_progressive, real_photo_webp, real_photo_webp_cap, real_photo_matting]
 WORST_CASES = [
     matting_noise,
@@ -442,4 +605,18 @@ WORST_CASES = [
     tiff_rational_flood,
     tiff_at_cap,
     tiff_malformed_orientation,
+    heic_tiles_outside,
+    heic_grid_at_cap,
+    heic_grid_of_grids_outside,
+    heic_grid_of_grids_over_cap,
+    heic_grid_of_grids_at_cap,
+    avif_many_items,
+    avif_items_at_limit,
+    avif_from_pillow,
+    matting_widest_knobs,
+    matting_default_knobs,
+    matting_wide_knobs_within_limit,
+    edges_stepped_mask,
+    edges_under_the_old_share_guard,
+    edges_at_the_soft_budget,
 ]

@@ -1,17 +1,19 @@
 """The S3 adapter: the only module that talks to S3.
 
 Client errors become ServiceErrors (4xx, permanent): "not there" is ImageNotFound, "not allowed"
-is StorageAccessDenied. The two differ only because the template grants s3:ListBucket on the
-input prefix: without it S3 answers a missing key with 403 as well. Throttling, 5xx and network
+is StorageAccessDenied. The two differ only because the template grants each function s3:ListBucket
+on the whole bucket (a prefix condition would not do: GetObject and HeadObject carry no s3:prefix):
+without it S3 answers a missing key with 403 as well. Throttling, 5xx and network
 failures become StorageUnavailable (503), which the HTTP path reports and the S3 path re-raises
 so Lambda retries.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -19,6 +21,7 @@ from function.errors import AlreadyExists, ImageNotFound, InputTooLarge, Storage
 
 if TYPE_CHECKING:
     # boto3-stubs[s3], a dev-only package: never imported at run time.
+    from botocore.config import Config
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef, PutObjectRequestTypeDef
 
@@ -33,6 +36,29 @@ class ObjectInfo:
     etag: str
     version_id: str | None
     metadata: dict[str, str]
+
+
+def client_config() -> Config:
+    """How every S3 client of ours signs and addresses requests, presigned URLs included.
+
+    s3v4: S3 refuses SigV2 on buckets made since 2020, and boto3 would sign a presigned POST with it.
+    Virtual-hosted in the client's region (`<bucket>.s3.<region>.amazonaws.com`, us-east-1 too):
+    boto3's default presigns the legacy global host, which answers a new bucket outside us-east-1
+    with a 307 a browser's preflight cannot follow, and which opt-in regions refuse. An endpoint
+    override (AWS_ENDPOINT_URL_S3, a local S3) is addressed path-style, as the URL allow-list expects.
+    """
+    from botocore.config import Config  # imported on first use, as boto3 is
+
+    # The variables boto3 itself reads for an endpoint override.
+    overridden = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    style: Literal["path", "virtual"] = "path" if overridden else "virtual"
+    return Config(
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=5,
+        read_timeout=30,
+        signature_version="s3v4",
+        s3={"addressing_style": style, "us_east_1_regional_endpoint": "regional"},
+    )
 
 
 def _error_code(error: ClientError) -> str:
@@ -53,16 +79,8 @@ class ObjectStore:
         if self._client is not None:
             return self._client
         import boto3
-        from botocore.config import Config
 
-        # s3v4: S3 refuses SigV2 on buckets made since 2020, and boto3 would sign a presigned POST with it.
-        config = Config(
-            retries={"mode": "standard", "max_attempts": 3},
-            connect_timeout=5,
-            read_timeout=30,
-            signature_version="s3v4",
-        )
-        return boto3.client("s3", config=config)
+        return boto3.client("s3", config=client_config())
 
     @staticmethod
     def _translate(error: Exception, bucket: str, key: str, reading: bool = True) -> Exception:
@@ -81,8 +99,9 @@ class ObjectStore:
     def head(self, bucket: str, key: str, denied_means_missing: bool = False) -> ObjectInfo | None:
         """The object's size, ETag, version and metadata; None when it does not exist.
 
-        `denied_means_missing` where the role may not list (the template grants s3:ListBucket on
-        the input prefix only): there S3 answers a missing key with 403 too.
+        `denied_means_missing` where a 403 can only mean "not there" for the caller: a bucket the role
+        may not list (an OUTPUT_BUCKET this stack does not manage), where S3 answers a missing key
+        with 403 too. In the stack's own bucket the role may list, so a missing key is a 404.
         """
         try:
             response = self.client.head_object(Bucket=bucket, Key=key)

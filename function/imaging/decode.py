@@ -4,7 +4,7 @@ Order matters, and every size check runs before a pixel is decoded:
 1. bytes cap, then the file's structure (structure.py: scans, markers, chunks, blocks, tags, runs)
    and the canvas a WebP's RIFF header or a HEIC/AVIF's `ispe` boxes declare (heif.py): libwebp
    and libavif allocate or refuse by that size when Pillow merely opens the file, so these checks
-   run before `Image.open`;
+   run before `Image.open`; a HEIC/AVIF's items, grids and tiles (heif_items.py) likewise;
 2. `Image.open` (lazy: header only), restricted to the accepted formats, judged by content;
 3. pixel cap and per-side cap on the declared size;
 4. decode frame 0 only, refusing truncated data; apply the EXIF orientation when it can be read;
@@ -26,6 +26,7 @@ from function.errors import ErrorCode, ImageUndecodable, InputTooLarge, Unsuppor
 from function.imaging import heif
 from function.imaging.colour import to_rgb_or_rgba
 from function.imaging.failures import refused_on_failure
+from function.imaging.heif_items import check_items
 from function.imaging.structure import check_structure, webp_declared_size
 
 logger = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
         check_size(*declared, limits, webp=True)
     for size in heif.declared_sizes(data):  # libavif refuses large sizes as a parse error: check them first
         check_size(*size, limits)
+    check_items(data, limits.max_pixels)
     with refused_on_failure("opening", _corrupt_header):
         try:
             image = Image.open(io.BytesIO(data), formats=heif.formats_to_try(data, ACCEPTED_FORMATS))

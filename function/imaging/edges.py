@@ -16,6 +16,7 @@ the soft pixels of each band, inside banded.cutout's parallel bands.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,10 +40,18 @@ SUPPORT = 0.5
 FLAT = 0.1
 # Soft pixels unmixed at a time (~10 MB of temporaries).
 CHUNK_PIXELS = 1 << 16
-# A mask soft over more than this share of the photo has no edge to speak of (real photos: 1-10 %), and
-# unmixing it all would cost many times a real photo's edge: such masks keep rembg's colours.
+# A mask soft over more than this share of the photo has no edge to speak of (real photos: 1-10 %):
+# such masks keep rembg's colours.
 MAX_SOFT_SHARE = 0.25
+# The unmixing's cost is one step per soft pixel of the full-size mask: past this many (a tenth of a
+# photo at the 50 MP cap, whose own edge is a few percent of it) the edge keeps rembg's colours, so
+# that no mask costs more than that photo. Counted on the mask upscaled as the cutout upscales it, to
+# at most SAMPLE_SIDE a side: a small mask of sharp steps is soft all over once upscaled.
+MAX_SOFT_PIXELS = 5_000_000
+SAMPLE_SIDE = 2048
 
+
+logger = logging.getLogger(__name__)
 
 # Alpha lifted to 255 from SOFT_MIN up, so that premultiplying keeps those pixels' own colour.
 _LIFT = [255 if value >= SOFT_MIN else value for value in range(256)]
@@ -75,8 +84,16 @@ class EdgeColours:
     @classmethod
     def estimate(cls, image: Image.Image, small_mask: Image.Image) -> EdgeColours | None:
         """From an RGB photo and the model's small mask; None if there is no background or no subject,
-        or no edge (see MAX_SOFT_SHARE)."""
-        if _is_soft(np.asarray(small_mask)).mean() > MAX_SOFT_SHARE:
+        no edge (see MAX_SOFT_SHARE), or more edge than a photo at the caps has (MAX_SOFT_PIXELS)."""
+        share = soft_share(small_mask, image.size)
+        if share > MAX_SOFT_SHARE or share * image.width * image.height > MAX_SOFT_PIXELS:
+            logger.info(
+                "edges keep rembg's colours: the mask is soft over %.0f%% of %.1f MP (limits: %.0f%%, %.0f MP)",
+                share * 100,
+                image.width * image.height / 1e6,
+                MAX_SOFT_SHARE * 100,
+                MAX_SOFT_PIXELS / 1e6,
+            )
             return None
         alpha = np.asarray(small_mask.resize(GRID, Image.Resampling.BOX), np.float32) / 255
         background = _shrink(alpha <= BACKGROUND_MAX, BACKGROUND_MARGIN)
@@ -127,6 +144,13 @@ class EdgeColours:
         upper += (lower - upper) * self.rows.weight[ys]
         colours: np.ndarray = upper
         return colours
+
+
+def soft_share(small_mask: Image.Image, size: tuple[int, int]) -> float:
+    """The share of the mask's pixels at `size` that the unmixing touches, on the small mask upscaled
+    (LANCZOS, as banded.Upscaler does) to at most SAMPLE_SIDE a side: exact up to that size."""
+    sample = (min(size[0], SAMPLE_SIDE), min(size[1], SAMPLE_SIDE))
+    return float(_is_soft(np.asarray(small_mask.resize(sample, Image.Resampling.LANCZOS))).mean())
 
 
 def _is_soft(alpha: np.ndarray) -> np.ndarray:

@@ -54,7 +54,7 @@ def formats_to_try(data: bytes, accepted: tuple[str, ...]) -> tuple[str, ...]:
     return accepted if _registered.is_set() else tuple(name for name in accepted if name != "HEIF")
 
 
-def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+def boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
     """(type, payload start, payload end) of each ISO-BMFF box in data[start:end]; stops at the
     first box that does not fit."""
     position = start
@@ -70,8 +70,8 @@ def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]
         position += size
 
 
-def _child(data: bytes, kind: bytes, start: int, end: int, limit: int | None = None) -> tuple[int, int] | None:
-    for found, payload, stop in itertools.islice(_boxes(data, start, end), limit):
+def child(data: bytes, kind: bytes, start: int, end: int, limit: int | None = None) -> tuple[int, int] | None:
+    for found, payload, stop in itertools.islice(boxes(data, start, end), limit):
         if found == kind:
             return payload, stop
     return None
@@ -82,9 +82,9 @@ def declared_sizes(data: bytes) -> list[tuple[int, int]]:
     tiles, alpha planes. Empty for anything that is not a HEIF/AVIF file."""
     if not looks_like_heif(data):
         return []
-    meta = _child(data, b"meta", 0, len(data), MAX_TOP_LEVEL_BOXES)
-    iprp = meta and _child(data, b"iprp", meta[0] + 4, meta[1])  # meta is a FullBox: 4 bytes of version/flags
-    ipco = iprp and _child(data, b"ipco", *iprp)
+    meta = child(data, b"meta", 0, len(data), MAX_TOP_LEVEL_BOXES)
+    iprp = meta and child(data, b"iprp", meta[0] + 4, meta[1])  # meta is a FullBox: 4 bytes of version/flags
+    ipco = iprp and child(data, b"ipco", *iprp)
     if not ipco:
         return []
     return [
@@ -92,6 +92,6 @@ def declared_sizes(data: bytes) -> list[tuple[int, int]]:
             int.from_bytes(data[payload + 4 : payload + 8], "big"),
             int.from_bytes(data[payload + 8 : payload + 12], "big"),
         )
-        for kind, payload, end in itertools.islice(_boxes(data, *ipco), MAX_PROPERTIES)
+        for kind, payload, end in itertools.islice(boxes(data, *ipco), MAX_PROPERTIES)
         if kind == b"ispe" and end - payload >= 12
     ]

@@ -19,7 +19,8 @@ from function.imaging import banded, layers
 from function.imaging.decode import DecodeLimits, decode_image
 from function.imaging.edges import EdgeColours
 from function.imaging.failures import processing
-from function.imaging.options import CONTENT_TYPES, Margin, Matting, RemovalOptions, Roi
+from function.imaging.matting import alpha_matte
+from function.imaging.options import CONTENT_TYPES, Margin, RemovalOptions, Roi
 from function.imaging.stages import Trace, timed, untraced
 
 # A pixel counts as subject (for `crop` and the X-Foreground-* box) above this alpha. The
@@ -282,18 +283,6 @@ def encode(pixels: np.ndarray, fmt: str, quality: int | None = None, drop_alpha:
     else:
         picture.save(buffer, "WEBP", quality=quality or WEBP_QUALITY, method=4)
     return buffer.getvalue()
-
-
-def alpha_matte(image: Image.Image, mask: Image.Image, matting: Matting) -> Image.Image | None:
-    """rembg's alpha matting; None where it gives up (it raises ValueError on degenerate trimaps)."""
-    from function.runtime.coldstart import load_matting  # pymatting is imported on the first request that needs it
-
-    try:
-        return load_matting()(
-            image, mask, matting.foreground_threshold, matting.background_threshold, matting.erode_size
-        )
-    except ValueError:
-        return None
 
 
 def remove_background(

@@ -17,6 +17,7 @@ from mangum import Mangum
 from local.gateway import LocalJwtAuthorizer
 from tests.support import (
     assert_astronaut_cutout,
+    header,
     http_api_event,
     iam_authorizer,
     jpeg_bytes,
@@ -139,6 +140,31 @@ def test_without_the_identity_its_mode_needs_a_request_is_a_401(handler_in, s3, 
 
     assert_error(response, 401, "authentication_required")
     assert everything_in(s3, bucket) == before
+
+
+@pytest.mark.parametrize("mode", ["iam", "jwt"])
+@pytest.mark.parametrize("path", ["/remove-bg", "/uploads", "/jobs/abc"])
+def test_a_browsers_preflight_needs_no_identity_where_cors_is_on(app_in_mode, mode, path):
+    """With FrontendUrl set, the template routes OPTIONS /{proxy+} without authorization (a preflight
+    carries no credentials): whatever answers it, API Gateway or this app, it must not be a 401."""
+    origin = "https://app.example.com"
+    handler = Mangum(app_in_mode(mode, frontend_url=origin), lifespan="off")
+    event = http_api_event(
+        method="OPTIONS",
+        path=path,
+        headers={
+            "origin": origin,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "authorization,content-type",
+        },
+    )
+    event["routeKey"] = "OPTIONS /{proxy+}"
+
+    response = handler(event, lambda_context())
+
+    assert response["statusCode"] == 200, response_body(response)[:300]
+    assert header(response, "access-control-allow-origin") == origin
+    assert "POST" in header(response, "access-control-allow-methods")
 
 
 @pytest.mark.parametrize("sub", ["..", ".", "", "alice/../bob"])

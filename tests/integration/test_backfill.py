@@ -31,7 +31,7 @@ def run_task(handlers, bucket: str, key: str, schema: str) -> dict:
 
 @pytest.mark.parametrize("schema", SCHEMAS)
 def test_a_good_task_succeeds_with_the_output_a_notification_would_have_written(handlers, s3, bucket, photo, schema):
-    key = existing(s3, bucket, "holiday photos/café 1+2.jpg", photo)
+    key = existing(s3, bucket, "holiday photos/café 1+2 100%.jpg", photo)
     twin = existing(s3, bucket, "twin.jpg", photo)
 
     result = run_task(handlers, bucket, key, schema)

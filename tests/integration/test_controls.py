@@ -99,6 +99,26 @@ def test_alpha_matting_refines_the_edges(handlers, photo):
     assert changed > 0.5, "matting re-estimated the soft edges"
 
 
+WIDEST_MATTING = {
+    "alpha_matting": "true",
+    "alpha_matting_foreground_threshold": "250",
+    "alpha_matting_background_threshold": "5",
+    "alpha_matting_erode_size": "40",
+}
+
+
+def test_alpha_matting_whose_knobs_leave_too_much_unknown_is_refused_naming_them(handlers, photo):
+    # The astronaut's trimap with these knobs: ~90,000 unknown pixels; rembg's defaults: ~28,000.
+    refused = invoke(handlers, WIDEST_MATTING, photo)
+
+    assert refused["statusCode"] == 413
+    error = response_json(refused)["error"]
+    assert error["code"] == "alpha_matting_too_large"
+    assert "alpha_matting_erode_size=40" in error["message"] and "limit is 60,000" in error["message"]
+    narrower = invoke(handlers, {**WIDEST_MATTING, "alpha_matting_erode_size": "10"}, photo)
+    assert narrower["statusCode"] == 200
+
+
 def test_alpha_matting_above_its_size_limit_is_refused_before_inference(handlers, photo):
     settings = Settings(model_name="u2netp", alpha_matting_max_megapixels=0.1)
     handler = Mangum(create_app(settings, handlers.models, ObjectStore()), lifespan="off")

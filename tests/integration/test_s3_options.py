@@ -130,6 +130,24 @@ def test_alpha_matting_on_s3_has_the_same_size_cap_as_the_api(handlers, s3, buck
     assert "scale=" in json.loads(read(s3, bucket, outcome.output_key))["error"]["message"]
 
 
+def test_alpha_matting_on_s3_has_the_same_trimap_limit_as_the_api(handlers, s3, bucket, photo):
+    key = unique("matted-wide.jpg")
+    drop_with(
+        s3,
+        bucket,
+        key,
+        photo,
+        alpha_matting="true",
+        alpha_matting_foreground_threshold="250",
+        alpha_matting_background_threshold="5",
+        alpha_matting_erode_size="40",
+    )
+
+    record = handle(handlers, bucket, key)
+
+    assert (record["status"], record["code"]) == ("failed", "alpha_matting_too_large")
+
+
 @pytest.mark.parametrize("fmt, name", [("HEIF", "IMG_0001.HEIC"), ("AVIF", "photo.avif")])
 def test_phone_photos_come_out_upright_and_cut_out(handlers, s3, bucket, fmt, name):
     key = unique(name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.worst_cases import input_file, measure
+from benchmarks.worst_cases import input_file, measure, write_case
 from tests.worst_inputs import ANSWERED, WORST_CASES, real_photo_jpeg, small_photo_on_a_huge_canvas
 
 pytestmark = pytest.mark.slow
@@ -21,8 +21,8 @@ MEMORY_SLACK = 1.05
 
 
 def run(tmp_path, case, model_home) -> dict:
-    path = tmp_path / "input"
-    path.write_bytes(case.data)
+    path = tmp_path / "input.bin"
+    write_case(case, path)
     return measure(path, "png", TIMEOUT_S, model_home)
 
 
@@ -61,7 +61,7 @@ def test_product_photo_options_at_the_caps_stay_within_a_photos_memory(
 ):
     case = make()
     path = tmp_path / "input"
-    path.write_bytes(case.data)
+    write_case(case, path)
     input_file(real_photo_jpeg, cached=True)  # the background, made here: the measured process only reads it
 
     figure = measure(path, option_set, TIMEOUT_S, model_home)

@@ -54,7 +54,9 @@ GUARDED_ROUTES = {
     ("GET", "/jobs/{id}"),
     ("ANY", "/{proxy+}"),  # the app's own 404/405 envelope, and any route it gains later
 }
-HTTP_ROUTES = PUBLIC_ROUTES | GUARDED_ROUTES
+# A browser's CORS preflight carries no credentials: open when CORS is on (FrontendUrl), else guarded.
+PREFLIGHT_ROUTE = ("OPTIONS", "/{proxy+}")
+HTTP_ROUTES = PUBLIC_ROUTES | GUARDED_ROUTES | {PREFLIGHT_ROUTE}
 # ApiAuth -> what the function is told (API_AUTH) and the OpenAPI security scheme on guarded routes.
 AUTH_MODES = {"AWS_IAM": ("iam", "AWS_IAM"), "JWT": ("jwt", "Jwt"), "NONE": ("none", None)}
 JWT_PARAMS = {
@@ -125,6 +127,9 @@ def holds(tpl: dict, condition, params: dict[str, str]) -> bool:
         return all(holds(tpl, c, params) for c in arg)
     if fn == "Condition":
         return holds(tpl, arg, params)
+    if fn == "Fn::Contains":  # a Rules function
+        values, value = arg
+        return str(resolve(value, params)) in [str(resolve(v, params)) for v in values]
     raise AssertionError(f"unsupported condition {fn}")
 
 
@@ -255,10 +260,18 @@ def all_handler_commands(tpl: dict) -> list[str]:
 # --------------------------------------------------------------------------- linters
 
 
-def template_for(mode: str, folder: Path) -> Path:
+def with_other_defaults(text: str, **defaults: str) -> str:
+    """The template's text with other parameter defaults (a line edit keeps the tags and comments)."""
+    for name, value in defaults.items():
+        block = re.search(rf"^  {name}:\n(?:    .*\n)+", text, re.M).group(0)
+        text = text.replace(block, re.sub(r"^    Default: .*$", f"    Default: {json.dumps(value)}", block, flags=re.M))
+    return text
+
+
+def template_for(mode: str, folder: Path, **defaults: str) -> Path:
     """template.yaml with ApiAuth defaulting to `mode` (and, for JWT, an issuer and audience), so the
     linters, which only ever see default values, check that mode."""
-    text = TEMPLATE.read_text()
+    text = with_other_defaults(TEMPLATE.read_text(), **defaults)
     assert text.count("    Default: AWS_IAM\n") == 1
     text = text.replace("    Default: AWS_IAM\n", f"    Default: {mode}\n")
     if mode == "JWT":
@@ -339,10 +352,7 @@ def with_defaults(tmp_path: Path, **defaults: str) -> Path:
     deploys, for the tools that lint a file and take no overrides (`sam validate --lint`, the translator)."""
     from cfnlint.decode import decode
 
-    text = TEMPLATE.read_text()  # a line edit keeps the tags and comments
-    for name, value in defaults.items():
-        block = re.search(rf"^  {name}:\n(?:    .*\n)+", text, re.M).group(0)
-        text = text.replace(block, re.sub(r"^    Default: .*$", f"    Default: {json.dumps(value)}", block, flags=re.M))
+    text = with_other_defaults(TEMPLATE.read_text(), **defaults)
     path = tmp_path / "template-overridden.yaml"
     path.write_text(text)
     changed, _ = decode(str(path))
@@ -389,9 +399,13 @@ def test_with_the_ingest_queue_s3_fills_a_paced_queue_whose_failures_reach_the_f
     queue = res["InputQueue"]["Properties"]
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
     assert queue["RedrivePolicy"]["maxReceiveCount"] >= 2
-    for timeout in ("10", params["S3Timeout"], "900"):  # Lambda asks for >= 6 x the function's timeout
-        visibility = int(resolve(queue["VisibilityTimeout"], {**params, "S3Timeout": timeout}))
-        assert 6 * int(timeout) <= visibility <= 43_200, (timeout, visibility)
+    # Lambda asks for >= 6 x the function's timeout plus the batching window; SQS allows 12 hours at most.
+    timeouts, windows = template["Parameters"]["S3Timeout"], template["Parameters"]["IngestBatchingWindow"]
+    for timeout in (timeouts["MinValue"], timeouts["Default"], timeouts["MaxValue"]):
+        for window in (windows["MinValue"], windows["Default"], windows["MaxValue"]):
+            corner = {**params, "S3Timeout": str(timeout), "IngestBatchingWindow": str(window)}
+            visibility = int(resolve(queue["VisibilityTimeout"], corner))
+            assert 6 * timeout + window <= visibility <= 43_200, (timeout, window, visibility)
     (mapping,) = [r["Properties"] for r in res.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
     assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["InputQueue", "Arn"]}
     assert mapping["FunctionName"] == {"Ref": "S3Function"}
@@ -428,17 +442,21 @@ def routes_and_security(transformed: dict, params: dict[str, str]) -> tuple[dict
 
 @pytest.mark.sam
 @pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-translator lives there)")
-@pytest.mark.parametrize("mode", list(AUTH_MODES))
-def test_the_translated_api_guards_the_bucket_touching_routes_only(mode, tmp_path):
-    transformed = translated(template_for(mode, tmp_path), tmp_path / "transformed.json")
+@pytest.mark.parametrize(
+    "mode, frontend_url",
+    [(mode, "") for mode in AUTH_MODES] + [("AWS_IAM", "https://app.example.com"), ("JWT", "https://app.example.com")],
+)
+def test_the_translated_api_guards_the_bucket_touching_routes_only(mode, frontend_url, tmp_path):
+    transformed = translated(template_for(mode, tmp_path, FrontendUrl=frontend_url), tmp_path / "transformed.json")
     params = parameters(transformed)
 
     routes, schemes = routes_and_security(transformed, params)
 
     assert set(routes) == HTTP_ROUTES
     scheme = AUTH_MODES[mode][1]
+    guarded = GUARDED_ROUTES if frontend_url else GUARDED_ROUTES | {PREFLIGHT_ROUTE}
     for route, security in routes.items():
-        expected = [{scheme: []}] if scheme and route in GUARDED_ROUTES else []
+        expected = [{scheme: []}] if scheme and route in guarded else []
         assert security == expected, route
     assert set(schemes) == ({scheme} if scheme else set())
     if mode == "AWS_IAM":
@@ -479,10 +497,19 @@ def test_parameters_and_defaults(template):
     # Authorization is on by default, and the function's own default is the same mode.
     assert p["ApiAuth"]["Default"] == "AWS_IAM" and p["ApiAuth"]["AllowedValues"] == list(AUTH_MODES)
     assert AUTH_MODES[p["ApiAuth"]["Default"]][0] == fields["api_auth"].default
-    # Concurrency per function; the S3 one capped by default so bulk uploads leave the API room.
-    assert p["HttpReservedConcurrency"]["Default"] == -1
-    assert 0 < p["S3ReservedConcurrency"]["Default"] <= 100
-    assert "ReservedConcurrency" not in p
+    assert "ReservedConcurrency" not in p  # one per function (next test)
+
+
+@pytest.mark.parametrize("function", ["HttpFunction", "S3Function", "BackfillFunction"])
+def test_no_function_reserves_concurrency_by_default(template, function):
+    """Lambda refuses a reservation that leaves the account fewer than 100 unreserved executions, and a
+    new account's quota may be 10 or 50: any reservation by default would fail the first deploy there."""
+    reserved = function_props(template, function)["ReservedConcurrentExecutions"]
+    (parameter,) = re.findall(r'"Ref": "(\w+Concurrency)"', json.dumps(reserved))
+    assert template["Parameters"][parameter]["Default"] == -1
+    for unset in ("-1", "0"):
+        assert resolve(reserved, parameters(template, **{parameter: unset}), template) is NO_VALUE
+    assert resolve(reserved, parameters(template, **{parameter: "20"}), template) == "20"
 
 
 PREFIX_PARAMETERS = ("InputPrefix", "OutputPrefix", "FailedPrefix", "ResultsPrefix")
@@ -523,6 +550,43 @@ def test_rules_refuse_any_two_equal_prefixes(template, first, second):
     params = parameters(template, **{first: "same/", second: "same/"})
 
     assert len(rule_refusals(template, params)) == 1
+
+
+@pytest.mark.parametrize(
+    "ingest_queue, reserved, maximum, refused",
+    [
+        ("true", "10", "50", True),  # the queue would be throttled into the failure queue
+        ("true", "50", "10", True),  # 40 executions reserved for nothing
+        ("true", "50", "50", False),
+        ("true", "-1", "50", False),  # no reservation: the account's pool
+        ("true", "0", "50", False),
+        ("false", "10", "50", False),  # no queue: S3 invokes the function, IngestMaximumConcurrency is unused
+    ],
+)
+def test_rules_hold_the_ingest_queue_to_the_s3_functions_reservation(
+    template, ingest_queue, reserved, maximum, refused
+):
+    params = parameters(
+        template, IngestQueue=ingest_queue, S3ReservedConcurrency=reserved, IngestMaximumConcurrency=maximum
+    )
+
+    refusals = rule_refusals(template, params)
+
+    assert bool(refusals) == refused
+    assert all("IngestMaximumConcurrency" in refusal for refusal in refusals)
+
+
+@pytest.mark.parametrize(
+    "email, topic, refused",
+    [
+        ("", "", False),
+        ("ops@example.com", "", False),
+        ("", "arn:aws:sns:eu-west-1:123456789012:ops", False),
+        ("ops@example.com", "arn:aws:sns:eu-west-1:123456789012:ops", True),
+    ],
+)
+def test_rules_take_one_alarm_destination(template, email, topic, refused):
+    assert bool(rule_refusals(template, parameters(template, AlarmEmail=email, AlarmTopicArn=topic))) == refused
 
 
 @pytest.mark.parametrize("missing", ["JwtIssuer", "JwtAudience"])
@@ -572,6 +636,44 @@ def test_http_api_cors_follows_frontend_url(template):
     assert when_set["AllowOrigins"] == {"Fn::Split": [",", {"Ref": "FrontendUrl"}]}
 
 
+def origins_the_template_deploys(template, frontend_url: str) -> list[str] | None:
+    """What API Gateway and the bucket are given as allowed origins, or None if CloudFormation refuses
+    the value (the parameter's AllowedPattern)."""
+    if not re.fullmatch(template["Parameters"]["FrontendUrl"]["AllowedPattern"], frontend_url):
+        return None
+    (api,) = resources(template, "AWS::Serverless::HttpApi").values()
+    cors = resolve(api["Properties"]["CorsConfiguration"], parameters(template, FrontendUrl=frontend_url), template)
+    return [] if cors is NO_VALUE else cors["AllowOrigins"]
+
+
+@pytest.mark.parametrize(
+    "frontend_url",
+    ["", "https://app.example.com", "https://app.example.com,http://localhost:3000", "https://a.example:8443"],
+)
+def test_the_gateway_and_the_function_allow_the_same_origins(template, frontend_url):
+    """The template splits FrontendUrl on commas as it is; the function (Settings) trims: for every
+    value the template accepts, both come to the same list."""
+    deployed = origins_the_template_deploys(template, frontend_url)
+
+    assert deployed is not None
+    assert tuple(deployed) == Settings(frontend_url=frontend_url).cors_origins
+
+
+@pytest.mark.parametrize(
+    "frontend_url",
+    [
+        "https://app.example.com, http://localhost:3000",  # " http://localhost:3000" would be an origin
+        " https://app.example.com",
+        "https://app.example.com/",  # an Origin header has no path: it would never match
+        "https://app.example.com/page",
+        "app.example.com",
+        "https://app.example.com,",
+    ],
+)
+def test_the_template_refuses_origins_the_gateway_would_take_literally(template, frontend_url):
+    assert origins_the_template_deploys(template, frontend_url) is None
+
+
 def test_objects_created_under_the_input_prefix_reach_the_function_or_its_queue(template):
     (bucket_id,) = resources(template, "AWS::S3::Bucket")
     notification = template["Resources"][bucket_id]["Properties"]["NotificationConfiguration"]
@@ -618,11 +720,25 @@ def test_the_s3_function_may_poll_the_queue_only_when_there_is_one(template):
     assert statement["Resource"] == {"Fn::GetAtt": ["InputQueue", "Arn"]}
 
 
+def test_the_batch_operations_role_trusts_the_service_exactly_as_aws_documents_it(template):
+    """The S3 User Guide's trust policy for Batch Operations (Invoke AWS Lambda function: Example IAM
+    permissions) has no condition; one the service does not meet (aws:SourceAccount, if it does not
+    send it) would fail every backfill at AssumeRole, and nothing offline could show it."""
+    documented = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "batchoperations.s3.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    assert template["Resources"]["BatchOperationsRole"]["Properties"]["AssumeRolePolicyDocument"] == documented
+
+
 def test_batch_operations_may_invoke_the_backfill_function_and_touch_only_its_report_prefix(template):
     role = template["Resources"]["BatchOperationsRole"]["Properties"]
-    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Principal"] == {"Service": "batchoperations.s3.amazonaws.com"} and trust["Action"] == "sts:AssumeRole"
-    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
     params = parameters(template, BatchReportPrefix="reports/backfill/")
     name = bucket_name(template, params)
     pairs = set()
@@ -1135,6 +1251,20 @@ def test_local_env_file_points_at_local_bucket(template):
     assert env["Parameters"][LOCAL_ONLY] == "http://127.0.0.1:8091"  # what `make local-s3` serves
 
 
+def sam_cli_script(script: str, *args: str, env: dict[str, str] | None = None):
+    """The JSON one of tests/sam_*.py prints, run with the tools venv's Python (the SAM CLI's own code)."""
+    run = subprocess.run(
+        [str(TOOLS_BIN / "python"), str(ROOT / "tests" / script), *args],
+        cwd=ROOT,
+        env=env or {**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout)
+
+
 def containers_of_sam_local_invoke(env_vars_file: str, *overrides: str) -> dict:
     """Each function's command and environment as `sam local invoke` resolves them (tests/sam_local_env.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -1147,16 +1277,7 @@ def containers_of_sam_local_invoke(env_vars_file: str, *overrides: str) -> dict:
         AWS_SHARED_CREDENTIALS_FILE="/dev/null",
         SAM_CLI_TELEMETRY="0",
     )
-    run = subprocess.run(
-        [str(TOOLS_BIN / "python"), str(ROOT / "tests" / "sam_local_env.py"), str(TEMPLATE), env_vars_file, *overrides],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    return json.loads(run.stdout)
+    return sam_cli_script("sam_local_env.py", str(TEMPLATE), env_vars_file, *overrides, env=env)
 
 
 @pytest.mark.sam
@@ -1235,3 +1356,49 @@ def test_the_page_may_fetch_parked_results_from_the_bucket_and_post_uploads_to_i
     assert set(rule["AllowedMethods"]) == {"GET", "HEAD", "POST"}
     assert condition == "HasFrontendUrl" and api_only == [api_origin]
     assert with_frontend == {"Fn::Split": [",", {"Fn::Sub": api_origin["Fn::Sub"] + ",${FrontendUrl}"}]}
+
+
+# --------------------------------------------------------------------------- samconfig
+
+
+@pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-cli lives there)")
+def test_build_and_deploy_take_the_architecture_from_one_place_in_samconfig(tmp_path):
+    """`sam build` builds the image for the architecture it resolves; `sam deploy` deploys the functions
+    with the one it resolves. Read as the SAM CLI reads samconfig.toml (its [global] parameters, each
+    command's own section on top), the committed file gives both the same; so does an edit of the global
+    line; a parameter_overrides under deploy only (what `sam deploy --guided` saves) does not."""
+    committed = (ROOT / "samconfig.toml").read_text()
+    line = 'parameter_overrides = "Architecture=x86_64"\n'
+    assert len(re.findall(r"^parameter_overrides", committed, re.M)) == 1
+    assert line in committed.split("[default.build.parameters]")[0]  # in [default.global.parameters]
+    arm = tmp_path / "arm"
+    arm.mkdir()
+    (arm / "samconfig.toml").write_text(committed.replace(line, line.replace("x86_64", "arm64")))
+    guided = tmp_path / "guided"
+    guided.mkdir()
+    (guided / "samconfig.toml").write_text(
+        committed.replace(
+            "[default.deploy.parameters]\n", "[default.deploy.parameters]\n" + line.replace("x86_64", "arm64")
+        )
+    )
+    resolved = sam_cli_script("sam_config_architectures.py", str(TEMPLATE), str(ROOT), str(arm), str(guided))
+
+    def only(command: dict) -> str:
+        (architecture,) = {arch for archs in command.values() for arch in archs}
+        return architecture
+
+    assert only(resolved[str(ROOT)]["build"]) == only(resolved[str(ROOT)]["deploy"]) == "x86_64"
+    assert only(resolved[str(arm)]["build"]) == only(resolved[str(arm)]["deploy"]) == "arm64"
+    assert (only(resolved[str(guided)]["build"]), only(resolved[str(guided)]["deploy"])) == ("x86_64", "arm64")
+
+
+@pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-cli lives there)")
+def test_sam_deploy_guided_asks_about_authentication_in_mode_none_only_and_the_docs_say_so():
+    """`sam deploy --guided` asks "<function> has no authentication. Is this okay? [y/N]" for each function
+    it finds unauthenticated, and its default answer aborts the deploy: an operator choosing ApiAuth=NONE
+    must be told to answer y."""
+    found = sam_cli_script("sam_guided_auth.py", str(TEMPLATE), *AUTH_MODES)
+
+    assert found == {mode: {"HttpFunction": mode != "NONE"} for mode in AUTH_MODES}
+    docs = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
+    assert "HttpFunction has no authentication. Is this okay?" in docs

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from function.imaging import banded
-from function.imaging.edges import SOFT_MAX, SOFT_MIN, EdgeColours
+from function.imaging import banded, edges
+from function.imaging.banded import Upscaler
+from function.imaging.edges import MAX_SOFT_SHARE, SOFT_MAX, SOFT_MIN, EdgeColours, soft_share
 from function.imaging.pipeline import _SUBJECT_LUT
 
 RED, GREEN = np.array([200, 40, 40]), np.array([0, 200, 0])
@@ -69,4 +70,40 @@ def mask_of(value: int, corners: bool = False) -> Image.Image:
 def test_nothing_to_unmix_without_a_background_a_subject_and_an_edge_between(mask):
     photo, _ = disc_on_green()
 
+    assert EdgeColours.estimate(photo, mask) is None
+
+
+def checkerboard(cell: int = 1) -> Image.Image:
+    """A 320x320 mask of sharp 0/255 squares: nothing soft on the small grid, soft all over once upscaled."""
+    squares = (np.indices((320, 320)) // cell).sum(axis=0) % 2
+    return Image.fromarray((squares * 255).astype(np.uint8))
+
+
+def test_the_soft_share_is_the_upscaled_masks_the_cutout_unmixes():
+    mask = checkerboard(2)
+    size = (1500, 1100)
+
+    full = np.asarray(Upscaler(mask, size).full())
+
+    assert (np.asarray(mask) % 255 == 0).all()  # the small mask has no soft pixel
+    assert soft_share(mask, size) == pytest.approx(((full >= SOFT_MIN) & (full < SOFT_MAX)).mean(), abs=0.005)
+    assert soft_share(mask, size) > 0.5
+
+
+def test_a_mask_soft_only_once_upscaled_keeps_rembgs_colours():
+    photo, _ = disc_on_green(size=1200)
+
+    assert EdgeColours.estimate(photo, checkerboard(2)) is None
+
+
+def test_an_edge_is_cleaned_up_to_the_soft_pixel_budget_at_any_size(monkeypatch):
+    # A wide soft ring: about 12 % of the picture soft, under the share guard at every size.
+    rings = np.hypot(*np.indices((320, 320)) - 159.5)
+    mask = Image.fromarray(np.clip((140 - rings) * 255 / 20, 0, 255).astype(np.uint8))
+    photo, _ = disc_on_green(size=1000)
+    share = soft_share(mask, photo.size)
+    assert 0.05 < share < MAX_SOFT_SHARE
+
+    assert EdgeColours.estimate(photo, mask) is not None
+    monkeypatch.setattr(edges, "MAX_SOFT_PIXELS", int(share * 1000 * 1000) - 1)  # a photo this size just over it
     assert EdgeColours.estimate(photo, mask) is None

@@ -1,8 +1,10 @@
 """What the S3 function is asked to process, read out of the events S3 and SQS deliver."""
 
 import json
+from urllib.parse import quote, quote_plus
 
 import pytest
+from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from function.pipeline.records import (
@@ -12,8 +14,9 @@ from function.pipeline.records import (
     is_sqs_event,
     objects_in_message,
     objects_in_notification,
+    task_object,
 )
-from local.events import on_failure_record, s3_notification
+from local.events import batch_operations_event, on_failure_record, s3_notification
 
 
 def test_every_created_record_counts_and_keys_are_url_decoded():
@@ -99,3 +102,29 @@ def test_an_event_that_is_not_an_object_is_malformed():
         MalformedRecord("event", "the event is not a JSON object")
     ]
     assert not is_sqs_event("not an event") and not is_sqs_event({"Records": "x"})
+
+
+# A key with each character URL encoding treats specially, and a literal "%20" that must not be decoded twice.
+AWKWARD_KEY = "input/a+b c%20d 100%.jpg"
+
+
+@pytest.mark.parametrize("schema", ["1.0", "2.0"])
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda key: quote(key, safe="/"),  # %20 for a space, as the User Guide's manifest example encodes
+        lambda key: quote_plus(key, safe="/"),  # + for a space, as S3 encodes keys in its events
+    ],
+    ids=["percent-20", "plus"],
+)
+def test_a_batch_operations_key_is_decoded_to_the_object_key_in_both_schemas(schema, encode):
+    """Batch Operations sends s3Key URL-encoded (S3 User Guide, Invoke AWS Lambda function): a '+' arrives
+    as %2B, a '%' as %25 and a space as %20 or '+'. Decoding must give back the key exactly, or the
+    task reads (and writes the cutout of) another object, or none."""
+    event = batch_operations_event("b", AWKWARD_KEY, schema)
+    event["tasks"][0]["s3Key"] = encode(AWKWARD_KEY)
+    assert "%2B" in event["tasks"][0]["s3Key"] and "%25" in event["tasks"][0]["s3Key"]
+
+    (task,) = S3BatchOperationEvent(event).tasks
+
+    assert task_object(task) == InputObject("b", AWKWARD_KEY)
