@@ -5,6 +5,7 @@ pure pipeline with u2netp.
     python -m benchmarks.worst_cases                  # every case (~20 min); refusals with one option set
     python -m benchmarks.worst_cases --only jpeg      # generators whose name matches
     python -m benchmarks.worst_cases --options png webp
+    python -m benchmarks.worst_cases --only 'real_photo_jpeg|huge_canvas' --options png jpg+bg_image png+shadow jpg+canvas_cap
 
 Budget (issue 12): no case may take more than 1.5x the CPU time (in the child: every thread, not the
 wall clock of a shared machine) of a real photo with the same options (the 50 MP JPEG; for options
@@ -35,7 +36,21 @@ OPTION_SETS = {
     "png+bgcolor": {"bgcolor": "ffffff80"},
     "webp+bgcolor": {"format": "webp", "bgcolor": "ffffff80"},
     "png+matting": {"alpha_matting": "true"},
+    # Product photos (issue 23): a background image at the pixel cap (the 50 MP photo itself), a
+    # shadow on the whole cutout, and the largest canvas with everything drawn on it.
+    "jpg+bg_image": {"format": "jpg", "background": "real_photo_jpeg"},
+    "png+shadow": {"shadow": "true"},
+    "jpg+canvas_cap": {
+        "format": "jpg",
+        "canvas": "5000x5000",
+        "upscale": "true",
+        "shadow": "true",
+        "background": "real_photo_jpeg",
+    },
 }
+# The options a product-photo set adds to a plain request are not worth running on every hostile file.
+PRODUCT_SETS = ("jpg+bg_image", "png+shadow", "jpg+canvas_cap")
+PRODUCT_INPUTS = ("real_photo_jpeg", "small_photo_on_a_huge_canvas")
 # The yardstick for options refused at 50 MP is the real photo at that option's own cap.
 SLOW_TO_MAKE = {"real_photo_jpeg", "real_photo_progressive", "real_photo_webp"}  # and independent of the settings
 CAPPED_BY = {"webp": "real_photo_webp_cap", "webp+bgcolor": "real_photo_webp_cap", "png+matting": "real_photo_matting"}
@@ -44,7 +59,16 @@ CAPPED_BY = {"webp": "real_photo_webp_cap", "webp+bgcolor": "real_photo_webp_cap
 def removal_options(query: dict):
     from function.imaging.options import options_from_text
 
-    return options_from_text(query)
+    return options_from_text({name: value for name, value in query.items() if name != "background"})
+
+
+def background_of(query: dict) -> bytes | None:
+    """The background image an option set names (a worst_inputs generator), from the cache."""
+    if "background" not in query:
+        return None
+    from tests import worst_inputs
+
+    return input_file(getattr(worst_inputs, query["background"]), cached=True)[1].read_bytes()
 
 
 class GivenMask:
@@ -95,6 +119,7 @@ def run_one(path: Path, option_set: str) -> dict:
     options = removal_options({**OPTION_SETS[option_set], **own})
     if path.with_suffix(".mask.png").exists():
         model = GivenMask(model, Image.open(path.with_suffix(".mask.png")).convert("L"))
+    background = background_of(OPTION_SETS[option_set])
     init = peak_mb()
     stages: dict[str, float] = {}
 
@@ -115,6 +140,7 @@ def run_one(path: Path, option_set: str) -> dict:
             trace=stage_peak,
             matting_max_pixels=settings.alpha_matting_max_pixels,
             webp_max_pixels=settings.webp_max_pixels,
+            background=background,
         )
         status, code, outcome = 200, None, f"200 {cutout.width}x{cutout.height} {len(cutout.body) / 1e6:.1f} MB"
         stage_ms = cutout.stage_ms
@@ -223,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         for option_set in option_sets:
             if (expect != "answered" or "=" in name) and option_set != option_sets[0]:
                 continue  # a refusal does not depend on the options; a case with its own runs once
+            if option_set in PRODUCT_SETS and make.__name__ not in PRODUCT_INPUTS:
+                continue
             yardstick = reference[option_set]
             if make is yardsticks[option_set]:
                 figure = yardstick

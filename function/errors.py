@@ -39,7 +39,11 @@ class ErrorCode(StrEnum):
     CALLER_NOT_ALLOWED = "caller_not_allowed", 403, "the token's sub cannot name a folder (empty, '.', '..' or has '/')"
     # Where the image comes from
     IMAGE_MISSING = "image_missing", 400, "no image: send image_url, image_key or a body (multipart field `file`)"
-    IMAGE_AMBIGUOUS = "image_ambiguous", 400, "more than one of image_url, image_key and a body"
+    IMAGE_AMBIGUOUS = (
+        "image_ambiguous",
+        400,
+        "more than one of image_url, image_key and a body (or of bg_image_url, bg_image_key and bg_file)",
+    )
     IMAGE_FETCH_FAILED = (
         "image_fetch_failed",
         400,
@@ -106,7 +110,7 @@ class ErrorCode(StrEnum):
         422,
         "a query parameter the route does not have (a typo?); the message lists them",
     )
-    INVALID_FORMAT = "invalid_format", 422, "format is not png or webp"
+    INVALID_FORMAT = "invalid_format", 422, "format is not png, webp, jpg or auto"
     INVALID_BGCOLOR = "invalid_bgcolor", 422, "bgcolor is not RRGGBB or RRGGBBAA"
     INVALID_CROP_MARGIN = "invalid_crop_margin", 422, "crop_margin is not pixels or a percentage up to 100%"
     CROP_MARGIN_TOO_LARGE = "crop_margin_too_large", 422, "crop_margin would make a result over the input limits"

@@ -29,12 +29,15 @@ class CutoutService:
         options: RemovalOptions,
         model: BackgroundModel,
         deliver: Callable[[Cutout, dict[str, float]], Delivered],
+        read_background: Callable[[], bytes] | None = None,
     ) -> Delivered:
-        """read() the image (timed as `fetch`), run the pipeline, deliver(cutout, stage_ms), then
-        count the image: only a cutout that was delivered is recorded as processed."""
+        """read() the image (and read_background() the background image, if any; both timed as
+        `fetch`), run the pipeline, deliver(cutout, stage_ms), then count the image: only a cutout
+        that was delivered is recorded as processed."""
         stage_ms: dict[str, float] = {}
         with timed_stage("fetch", stage_ms):
             data = read()
+            background = read_background() if read_background else None
         cutout = remove_background(
             data,
             options,
@@ -43,6 +46,7 @@ class CutoutService:
             trace=subsegment,
             matting_max_pixels=self.settings.alpha_matting_max_pixels,
             webp_max_pixels=self.settings.webp_max_pixels,
+            background=background,
         )
         delivered = deliver(cutout, stage_ms)
         record_image(cutout, stage_ms, model.name)

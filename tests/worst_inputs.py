@@ -114,6 +114,17 @@ def real_photo_webp() -> WorstCase:
     )
 
 
+def small_photo_on_a_huge_canvas() -> WorstCase:
+    """A 0.26 MP photo: with canvas at its cap and upscale, the most a small input can be drawn onto."""
+    from skimage.data import astronaut
+
+    return WorstCase(
+        "real photo 0.26 MP JPEG (for a canvas at its cap)",
+        encoded(Image.fromarray(astronaut()), "JPEG", quality=90),
+        ANSWERED,
+    )
+
+
 # ------------------------------------------------------------------ JPEG
 
 
@@ -559,6 +570,7 @@ def edges_at_the_soft_budget() -> WorstCase:
 REAL_PHOTOS = [real_photo_jpeg, real_photo_progressive, real_photo_webp, real_photo_webp_cap, real_photo_matting]
 WORST_CASES = [
     matting_noise,
+    small_photo_on_a_huge_canvas,
     jpeg_refinement_scans,
     jpeg_scans_at_limit,
     jpeg_tiny_many_scans,

@@ -73,6 +73,22 @@ def has_dot_segments(relative: str) -> bool:
     return False
 
 
+def background_key_for_input(requested: str, input_key: str, input_prefix: str) -> str:
+    """An input's `bg-image-key` -> the key read: inside the input's namespace, which is a presigned
+    upload's caller folder (`input/<folder>uploads/<id>`), else the whole input prefix (whoever may
+    drop objects there may name any of them)."""
+    relative = input_key[len(input_prefix) :]
+    folder, _, name = relative.rpartition(UPLOADS_FOLDER)
+    if not (JOB_ID.fullmatch(name) and (not folder or folder.endswith("/"))):
+        folder = ""
+    check_key(requested, "bg-image-key")
+    base = input_prefix + folder
+    key = requested if requested.startswith(base) else base + requested
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise KeyNotAllowed(f"bg-image-key is too long once under {base!r}")
+    return key
+
+
 def output_key_for_input(input_key: str, input_prefix: str, output_prefix: str, fmt: str) -> str:
     """`input/a/b c.jpg` -> `output/a/b c.png`: same relative path, the output's extension.
 

@@ -16,8 +16,8 @@ from urllib.parse import quote
 from function.errors import ErrorCode, InvalidOption
 from function.imaging.options import OPTION_NAMES, RemovalOptions, options_from_text
 
-# The options, plus the model, which the HTTP API takes beside them.
-METADATA_NAMES = (*OPTION_NAMES, "model")
+# The options, plus the model and a background image's key, which the HTTP API takes beside them.
+METADATA_NAMES = (*OPTION_NAMES, "model", "bg_image_key")
 
 
 def metadata_value(text: str) -> str:
@@ -34,6 +34,12 @@ class Requested:
     # The options as given, stored on the output: a re-upload of the same bytes with other
     # options has the same ETag, and must still count as new work.
     tag: str
+    background_key: str | None = None  # as written: confined to the input's namespace before reading
+
+    @property
+    def format(self) -> str:
+        """The output's format (and so its key's extension), `auto` resolved."""
+        return self.options.delivered_format(self.background_key is not None)
 
 
 # User metadata that common tools add to every object they upload (s3fs-fuse and rclone: POSIX
@@ -82,4 +88,4 @@ def requested_in(metadata: dict[str, str]) -> Requested:
     except InvalidOption as error:
         raise InvalidOption(f"object metadata: {error.message}", code=error.code) from error
     tag = metadata_value(",".join(f"{name}={value}" for name, value in given.items()))
-    return Requested(options, given.get("model") or None, tag)
+    return Requested(options, given.get("model") or None, tag, given.get("bg_image_key") or None)

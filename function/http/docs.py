@@ -104,7 +104,13 @@ IMAGE_BODY = {
         "content": {
             "image/*": {"schema": {"type": "string", "format": "binary"}},
             "multipart/form-data": {
-                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "bg_file": {"type": "string", "format": "binary", "description": "A background image"},
+                    },
+                }
             },
         },
     }
@@ -115,6 +121,7 @@ IMAGE_RESPONSES: Responses = {
         "content": {
             "image/png": {"schema": {"type": "string", "format": "binary"}},
             "image/webp": {"schema": {"type": "string", "format": "binary"}},
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
         },
     },
     201: {"model": StoredResult, "description": "Stored under output_key (`url` is presigned)"},

@@ -100,7 +100,7 @@ class Jobs:
 
     def _result(self, source: ObjectInfo, key: str, out_bucket: str) -> dict[str, Any] | None:
         try:  # the output's name depends on the format asked for, exactly as the S3 function derives it
-            fmt = requested_in(source.metadata).options.format
+            fmt = requested_in(source.metadata).format
         except InvalidOption:
             return None  # the pipeline reports it as a failure
         s = self.settings

@@ -16,10 +16,15 @@ from fastapi.dependencies.models import Dependant
 from function.errors import ErrorCode, InvalidOption
 from function.http.docs import BGCOLOR_PATTERN
 from function.imaging.options import (
-    CONTENT_TYPES,
+    BG_FITS,
     ERODE_RANGE,
+    FORMATS,
     OPTION_NAMES,
+    POSITIONS,
+    QUALITY_RANGE,
     SCALE_RANGE,
+    SHADOW_BLUR_RANGE,
+    SHADOW_OPACITY_RANGE,
     THRESHOLD_RANGE,
     RemovalOptions,
     options_from_text,
@@ -36,7 +41,12 @@ def _documented(kind: str, description: str, allowed: tuple[int, int] | None = N
 
 def removal_options(
     request: Request,
-    format: str = _documented("string", "png (lossless RGBA, the default) or webp", enum=list(CONTENT_TYPES)),
+    format: str = _documented(
+        "string",
+        "png (lossless RGBA, the default), webp, jpg (opaque: on bgcolor, white when none is given) or auto "
+        "(jpg when the result is opaque: an opaque bgcolor or a background image; png otherwise)",
+        enum=list(FORMATS),
+    ),
     only_mask: str = _documented("boolean", "Return the grey mask instead of the cutout"),
     bgcolor: str = _documented(
         "string", "Flatten onto this colour: RRGGBB or RRGGBBAA", pattern=BGCOLOR_PATTERN["pattern"]
@@ -57,6 +67,46 @@ def removal_options(
         "Clean edges (default true): unmix the old background's colour out of the soft edge; false gives rembg's colours",
     ),
     post_process_mask: str = _documented("boolean", "rembg's mask post-processing: a smoothed, hard-edged mask"),
+    quality: str = _documented("integer", "jpg/webp quality (default 90)", QUALITY_RANGE),
+    bg_fit: str = _documented(
+        "string",
+        "How the background image fills the output (default cover: filled, overflow cut evenly)",
+        enum=list(BG_FITS),
+    ),
+    shadow: str = _documented("boolean", "A soft drop shadow cast by the subject, drawn under it"),
+    shadow_opacity: str = _documented(
+        "integer", "With shadow: its opacity in percent (default 50)", SHADOW_OPACITY_RANGE
+    ),
+    shadow_blur: str = _documented(
+        "integer",
+        "With shadow: its blur radius in output pixels (default 2% of the subject's longest side)",
+        SHADOW_BLUR_RANGE,
+    ),
+    shadow_offset: str = _documented(
+        "string",
+        "With shadow: x,y in output pixels, + is right and down (default 1%,2% of the subject's longest side)",
+        pattern=r"^(-?\d{1,5},-?\d{1,5})?$",
+    ),
+    canvas: str = _documented(
+        "string",
+        "An output of exactly WIDTHxHEIGHT, e.g. 1000x1000: the subject fitted inside (never enlarged unless upscale)",
+        pattern=r"^(\d{1,5}x\d{1,5})?$",
+    ),
+    position: str = _documented(
+        "string",
+        "With canvas: center (the subject centred, the default) or original (the photo's framing)",
+        enum=list(POSITIONS),
+    ),
+    margin: str = _documented(
+        "string",
+        "With canvas: space kept free at its edges, e.g. 40px or 5% (of the canvas)",
+        pattern=r"^(\d{1,4}(px|%)?)?$",
+    ),
+    upscale: str = _documented("boolean", "With canvas: enlarge a subject smaller than the canvas to fill it"),
+    roi: str = _documented(
+        "string",
+        "Region of interest x1,y1,x2,y2 in pixels or percentages (10%,0%,90%,100%): only the subject inside is kept",
+    ),
 ) -> RemovalOptions:
     # The parameters above are FastAPI's copies of the same text; the parser reads the query itself.
     return options_from_text(

@@ -27,11 +27,17 @@ class RequestProcessor:
         self.jobs = Jobs(settings, store)
 
     def process(
-        self, source: ImageSource, model: BackgroundModel, options: RemovalOptions, destination: Destination
+        self,
+        source: ImageSource,
+        model: BackgroundModel,
+        options: RemovalOptions,
+        destination: Destination,
+        background: ImageSource | None = None,
     ) -> Response:
         return self.cutouts.cut_out(
             lambda: source.read(self.settings, self.store),
             options,
             model,
             lambda cutout, stage_ms: self.delivery.respond(cutout, destination, stage_ms),
+            (lambda: background.read(self.settings, self.store)) if background else None,
         )

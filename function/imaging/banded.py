@@ -54,6 +54,50 @@ class Upscaler:
         return Image.fromarray(pixels)
 
 
+class UpscaledMask:
+    """The full-size mask without ever holding it whole: the rows a crop needs are upscaled when asked,
+    in the same bands as `Upscaler.full` (so every row is the one `full()` would give), and outside
+    `keep` (a region of interest) it reads 0. Stands in for the mask Image where only crops are taken."""
+
+    def __init__(self, upscaler: Upscaler, keep: tuple[int, int, int, int] | None = None):
+        self.upscaler = upscaler
+        self.width, self.height = upscaler.width, upscaler.height
+        self.size = (self.width, self.height)
+        self.keep = keep
+        self.spans = png.band_spans(self.height, self.width * 4, WORKERS)
+
+    def crop(self, box: tuple[int, int, int, int]) -> Image.Image:
+        left, top, right, bottom = box
+        out = Image.new("L", (right - left, bottom - top), 0)
+        for y0, y1 in self.spans:
+            t, b = max(top, y0), min(bottom, y1)
+            if t < b:
+                rows = self.upscaler.band(y0, y1).crop((left, t - y0, right, b - y0))  # 0 past the sides
+                out.paste(rows, (0, t - top))
+        if self.keep is not None:
+            kx0, ky0, kx1, ky1 = self.keep
+            inside = out.crop((kx0 - left, ky0 - top, kx1 - left, ky1 - top))
+            out = Image.new("L", out.size, 0)
+            out.paste(inside, (kx0 - left, ky0 - top))
+        return out
+
+    def bbox(self, subject_lut: list[int]) -> tuple[int, int, int, int] | None:
+        """The subject's bounding box (pixels the LUT keeps), found band by band in parallel."""
+
+        def band_box(span: tuple[int, int]) -> tuple[int, int, int, int] | None:
+            found = self.crop((0, span[0], self.width, span[1])).point(subject_lut).getbbox()
+            return None if found is None else (found[0], found[1] + span[0], found[2], found[3] + span[0])
+
+        found = [box for box in pool.map(band_box, self.spans) if box is not None]
+        if not found:
+            return None
+        return min(b[0] for b in found), min(b[1] for b in found), max(b[2] for b in found), max(b[3] for b in found)
+
+
+# The full-size mask, whole or upscaled on demand: all the renderer asks of it is crops.
+Mask = Image.Image | UpscaledMask
+
+
 def cutout(
     image: Image.Image,
     alpha_rows: Callable[[int, int], Image.Image],
@@ -116,7 +160,7 @@ def mode_of(pixels: np.ndarray) -> str:
 
 def render(
     image: Image.Image,
-    mask: Image.Image,
+    mask: Mask,
     area: tuple[int, int, int, int],
     *,
     only_mask: bool = False,
@@ -151,9 +195,7 @@ def render(
     return pixels
 
 
-def _clean_band(
-    image: Image.Image, mask: Image.Image, box: tuple[int, int, int, int], edges: EdgeColours
-) -> Image.Image:
+def _clean_band(image: Image.Image, mask: Mask, box: tuple[int, int, int, int], edges: EdgeColours) -> Image.Image:
     """The clean-edged cutout inside `box`: unmixed over the image's full rows (the edge estimate
     is in image coordinates), then cropped; past the image's edge it is transparent."""
     left, top, right, bottom = box

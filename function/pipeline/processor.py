@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from function.bucket.keys import is_upload_key, output_key_for_input, report_key_for_input
+from function.bucket.keys import background_key_for_input, is_upload_key, output_key_for_input, report_key_for_input
 from function.bucket.metadata import metadata_value, requested_in
 from function.bucket.storage import ObjectInfo, ObjectStore
 from function.errors import AlreadyExists, ErrorCode, OutputExists, ServiceError, StorageAccessDenied, TransientFailure
@@ -93,7 +93,7 @@ class S3Pipeline:
         model = self.models.get(requested.model)
         out_bucket = self.settings.results_bucket or obj.bucket
         out_key = output_key_for_input(
-            obj.key, self.settings.input_prefix, self.settings.output_prefix, requested.options.format
+            obj.key, self.settings.input_prefix, self.settings.output_prefix, requested.format
         )
         previous = self.store.head(out_bucket, out_key, denied_means_missing=True)
         made_by = (metadata_value(obj.key), source.etag, requested.tag)
@@ -140,10 +140,24 @@ class S3Pipeline:
                 )
             return Outcome(obj.key, Status.PROCESSED, output_key=out_key)
 
+        def read_background() -> bytes:
+            key = background_key_for_input(requested.background_key or "", obj.key, self.settings.input_prefix)
+            return self._background(obj.bucket, key)
+
         try:
-            return self.cutouts.cut_out(read, requested.options, model, store)
+            return self.cutouts.cut_out(
+                read, requested.options, model, store, read_background if requested.background_key else None
+            )
         except AlreadyExists:  # a racing duplicate wrote first
             return Outcome(obj.key, Status.DUPLICATE, output_key=out_key)
+
+    def _background(self, bucket: str, key: str) -> bytes:
+        try:
+            return self.store.get_bytes(bucket, key, self.settings.max_input_bytes)
+        except ServiceError as error:
+            if error.status >= 500:
+                raise
+            raise type(error)(f"bg-image-key {key}: {error.message}", code=error.code) from error
 
     def _report_failure(self, obj: InputObject, source: ObjectInfo | None, error: ServiceError) -> Outcome:
         report_key = report_key_for_input(obj.key, self.settings.input_prefix, self.settings.failed_prefix)

@@ -153,6 +153,28 @@ def test_options_go_to_the_api_and_its_errors_are_shown(page, tmp_path):
     expect(page.locator("#facts")).to_be_hidden()
 
 
+def test_a_shop_makes_a_square_jpeg_tile_on_its_own_background_with_a_shadow(page, tmp_path):
+    from skimage import data as skdata
+
+    wall = tmp_path / "wall.jpg"
+    wall.write_bytes(jpeg_bytes(skdata.coffee()))
+    expect = sync_api.expect
+
+    choose_the_astronaut(page, tmp_path)
+    page.set_input_files("#bgfile", str(wall))
+    page.check("#shadow")
+    page.check("#tile")
+    page.select_option("#format", "auto")  # last: only the run with every option names a .jpg
+
+    expect(page.locator("#download")).to_have_attribute("download", "astronaut-cutout.jpg", timeout=90_000)
+    expect(page.locator("#size")).to_have_text("1000 × 1000 px")
+    name, body = download(page)
+    tile = open_image(body)
+    assert (name, tile.format, tile.mode, tile.size) == ("astronaut-cutout.jpg", "JPEG", "RGB", (1000, 1000))
+    corner = tile.getpixel((5, 5))
+    assert corner != (255, 255, 255) and max(corner) - min(corner) > 20, "the coffee photo, not white, fills the tile"
+
+
 def test_a_result_parked_in_the_bucket_is_shown_and_saved_without_leaving_the_page(parking_page, tmp_path):
     choose_the_astronaut(parking_page, tmp_path)
 

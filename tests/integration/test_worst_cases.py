@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.worst_cases import measure, write_case
-from tests.worst_inputs import ANSWERED, WORST_CASES, real_photo_jpeg
+from benchmarks.worst_cases import input_file, measure, write_case
+from tests.worst_inputs import ANSWERED, WORST_CASES, real_photo_jpeg, small_photo_on_a_huge_canvas
 
 pytestmark = pytest.mark.slow
 
@@ -44,3 +44,27 @@ def test_each_worst_case_is_refused_with_its_code_or_answered_within_a_photos_me
     assert figure["status"] is not None and figure["status"] < 500, (case.name, figure["outcome"])
     assert (figure["code"] or ANSWERED) == case.expect, (case.name, figure["outcome"])
     assert figure["peak_mb"] <= photo_peak_mb * MEMORY_SLACK, (case.name, figure["peak_mb"], photo_peak_mb)
+
+
+@pytest.mark.parametrize(
+    "option_set, make",
+    [
+        ("jpg+bg_image", real_photo_jpeg),  # a background image at the pixel cap under a 50 MP cutout
+        ("png+shadow", real_photo_jpeg),  # a shadow cast by a 50 MP cutout
+        ("jpg+canvas_cap", real_photo_jpeg),  # the largest canvas, with a shadow and a 50 MP background
+        ("jpg+canvas_cap", small_photo_on_a_huge_canvas),  # a small photo enlarged onto it
+    ],
+    ids=lambda value: value if isinstance(value, str) else value.__name__,
+)
+def test_product_photo_options_at_the_caps_stay_within_a_photos_memory(
+    option_set, make, tmp_path, model_home, photo_peak_mb
+):
+    case = make()
+    path = tmp_path / "input"
+    write_case(case, path)
+    input_file(real_photo_jpeg, cached=True)  # the background, made here: the measured process only reads it
+
+    figure = measure(path, option_set, TIMEOUT_S, model_home)
+
+    assert figure["status"] == 200, (case.name, option_set, figure["outcome"])
+    assert figure["peak_mb"] <= photo_peak_mb * MEMORY_SLACK, (case.name, option_set, figure, photo_peak_mb)

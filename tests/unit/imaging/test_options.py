@@ -5,9 +5,12 @@ import pytest
 from function.errors import ErrorCode, InvalidOption
 from function.imaging.options import (
     SCALE_RANGE,
+    Canvas,
     Margin,
     Matting,
     RemovalOptions,
+    Roi,
+    Shadow,
     options_from_text,
     parse_bgcolor,
     parse_margin,
@@ -96,3 +99,83 @@ def test_every_refusal_names_its_option_and_the_value(values, code):
 def test_the_ranges_are_inclusive():
     assert options_from_text({"scale": str(SCALE_RANGE[0])}).scale == 16
     assert options_from_text({"scale": str(SCALE_RANGE[1])}).scale == 16383
+
+
+def test_product_photo_options_from_text():
+    options = options_from_text(
+        {
+            "format": "jpg",
+            "quality": "75",
+            "bg_fit": "contain",
+            "shadow": "true",
+            "shadow_opacity": "30",
+            "shadow_blur": "8",
+            "shadow_offset": "-4,12",
+            "canvas": "1000x800",
+            "position": "original",
+            "margin": "5%",
+            "upscale": "true",
+            "roi": "10%,0,90%,400px",
+        }
+    )
+
+    assert options == RemovalOptions(
+        format="jpg",
+        quality=75,
+        bg_fit="contain",
+        shadow=Shadow(opacity=30, blur=8, offset=(-4, 12)),
+        canvas=Canvas(1000, 800, position="original", margin=Margin(5, percent=True), upscale=True),
+        roi=Roi((Margin(10, True), Margin(0), Margin(90, True), Margin(400))),
+    )
+    assert options.roi.box(200, 300) == (20, 0, 180, 300), "pixels past the image stop at its edge"
+    assert options_from_text({"shadow": "1"}).shadow == Shadow()
+    assert options_from_text({"canvas": "10x20"}).canvas == Canvas(10, 20)
+
+
+def test_auto_is_jpeg_exactly_when_the_result_is_opaque():
+    assert RemovalOptions(format="auto").delivered_format() == "png"
+    assert RemovalOptions(format="auto", bgcolor=(1, 2, 3, 255)).delivered_format() == "jpg"
+    assert RemovalOptions(format="auto", bgcolor=(1, 2, 3, 128)).delivered_format() == "png"
+    assert RemovalOptions(format="auto").delivered_format(background_image=True) == "jpg"
+    assert RemovalOptions(format="auto", only_mask=True, bgcolor=(1, 2, 3, 255)).delivered_format() == "png"
+    assert RemovalOptions(format="webp").delivered_format(background_image=True) == "webp"
+
+
+@pytest.mark.parametrize(
+    "values, named",
+    [
+        ({"quality": "0"}, "quality"),
+        ({"quality": "101"}, "quality"),
+        ({"bg_fit": "fill"}, "bg_fit"),
+        ({"shadow": "sure"}, "shadow"),
+        ({"shadow": "true", "shadow_opacity": "150"}, "shadow_opacity"),
+        ({"shadow": "true", "shadow_blur": "-1"}, "shadow_blur"),
+        ({"shadow": "true", "shadow_offset": "10"}, "shadow_offset"),
+        ({"shadow": "true", "shadow_offset": "1,2,3"}, "shadow_offset"),
+        ({"shadow_blur": "5"}, "shadow_blur"),  # without shadow=true it would do nothing: said, not ignored
+        ({"canvas": "1000"}, "canvas"),
+        ({"canvas": "0x100"}, "canvas"),
+        ({"canvas": "100x20000"}, "canvas"),
+        ({"canvas": "100x100", "position": "left"}, "position"),
+        ({"canvas": "100x100", "margin": "50%"}, "margin"),
+        ({"canvas": "100x100", "upscale": "big"}, "upscale"),
+        ({"margin": "5%"}, "margin"),
+        ({"upscale": "true"}, "upscale"),
+        ({"roi": "1,2,3"}, "roi"),
+        ({"roi": "50%,0,10%,100%"}, "roi"),
+        ({"roi": "0,0,120%,100%"}, "roi"),
+        ({"roi": "-1,0,10,10"}, "roi"),
+    ],
+)
+def test_bad_product_photo_values_are_invalid_options_naming_the_option(values, named):
+    with pytest.raises(InvalidOption) as refused:
+        options_from_text(values)
+
+    assert refused.value.code is ErrorCode.INVALID_OPTION and refused.value.status == 422
+    assert refused.value.message.startswith(named)
+
+
+def test_empty_form_fields_mean_the_defaults():
+    blank = dict.fromkeys(("quality", "bg_fit", "shadow_opacity", "canvas", "position", "margin", "roi"), "")
+
+    assert options_from_text(blank) == RemovalOptions()
