@@ -10,7 +10,13 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.worst_cases import input_file, measure, write_case
-from tests.worst_inputs import ANSWERED, WORST_CASES, real_photo_jpeg, small_photo_on_a_huge_canvas
+from tests.worst_inputs import (
+    ANSWERED,
+    WORST_CASES,
+    matting_default_knobs,
+    real_photo_jpeg,
+    small_photo_on_a_huge_canvas,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +33,16 @@ def run(tmp_path, case, model_home) -> dict:
 
 
 @pytest.fixture(scope="module")
-def photo_peak_mb(tmp_path_factory, model_home) -> float:
+def numba_kernels_compiled(tmp_path_factory, model_home) -> None:
+    """One matting request first, unmeasured: it compiles pymatting's kernels into the children's shared
+    numba cache, as the image bakes them. Compiling costs far more memory than running, and a deployed
+    function never pays it, so no case may be the one that does."""
+    figure = run(tmp_path_factory.mktemp("warm"), matting_default_knobs(), model_home)
+    assert figure["status"] == 200, figure
+
+
+@pytest.fixture(scope="module")
+def photo_peak_mb(tmp_path_factory, model_home, numba_kernels_compiled) -> float:
     figure = run(tmp_path_factory.mktemp("photo"), real_photo_jpeg(), model_home)
     assert figure["status"] == 200, figure
     return figure["peak_mb"]
