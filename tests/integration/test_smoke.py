@@ -191,30 +191,36 @@ def test_a_stack_whose_s3_trigger_is_not_running_fails_the_pipeline_checks_withi
     assert every_version(s3) == before, "the smoke left objects behind"
 
 
+@contextmanager
+def s3_trigger(handlers, s3):
+    """make run's S3 trigger on the session's bucket, for the smoke's drops while a test runs."""
+    trigger = InputPrefixPoller(s3, LOCAL_BUCKET, handlers.settings.input_prefix, handlers.s3_handler, interval=0.5)
+    trigger.new_objects()  # what the session's other tests left under input/ is not the smoke's to process
+    trigger.start()
+    try:
+        yield
+    finally:
+        trigger.stop()
+        trigger.join(5)
+
+
 def test_in_jwt_mode_another_callers_job_is_refused(app_in_mode, handlers, embedded_s3, s3):
     """`API_AUTH=jwt make run`, assembled in this process (its gateway, the app, the S3 trigger), and
     two users' tokens: the smoke checks the API's guarded routes and that B cannot see A's job."""
     gateway = LocalJwtAuthorizer(app_in_mode("jwt"))
-    trigger = InputPrefixPoller(s3, LOCAL_BUCKET, handlers.settings.input_prefix, handlers.s3_handler, interval=0.5)
-    trigger.new_objects()  # what the session's other tests left under input/ is not the smoke's to process
-    trigger.start()
     before = every_version(s3)
-    try:
-        with served(gateway) as api:
-            status, checks, printed = run_smoke(
-                {
-                    **LOCAL_AWS_ENV,
-                    "AWS_ENDPOINT_URL_S3": embedded_s3.endpoint,
-                    "API": api,
-                    "BUCKET": LOCAL_BUCKET,
-                    "TOKEN": gateway.token_for("smoke-user-a"),
-                    "OTHER_TOKEN": gateway.token_for("smoke-user-b"),
-                    "ORIGIN": "https://app.example.com",  # one of the session's FRONTEND_URL origins
-                }
-            )
-    finally:
-        trigger.stop()
-        trigger.join(5)
+    with s3_trigger(handlers, s3), served(gateway) as api:
+        status, checks, printed = run_smoke(
+            {
+                **LOCAL_AWS_ENV,
+                "AWS_ENDPOINT_URL_S3": embedded_s3.endpoint,
+                "API": api,
+                "BUCKET": LOCAL_BUCKET,
+                "TOKEN": gateway.token_for("smoke-user-a"),
+                "OTHER_TOKEN": gateway.token_for("smoke-user-b"),
+                "ORIGIN": "https://app.example.com",  # one of the session's FRONTEND_URL origins
+            }
+        )
     print(printed)
     assert status == 0, printed
     assert all(result == "ok" for result, _ in checks.values()), printed
@@ -261,28 +267,21 @@ def test_in_iam_mode_every_request_is_signed_as_api_gateway_checks_it(app_in_mod
     """AUTH=iam: each request the smoke sends is SigV4-signed with the caller's AWS credentials, and the
     signature holds for the request as it arrived (query with a presigned URL in it, body and all)."""
     gateway = SigV4Gateway(app_in_mode("iam"))
-    trigger = InputPrefixPoller(s3, LOCAL_BUCKET, handlers.settings.input_prefix, handlers.s3_handler, interval=0.5)
-    trigger.new_objects()  # what the session's other tests left under input/ is not the smoke's to process
-    trigger.start()
     before = every_version(s3)
-    try:
-        with served(gateway) as api:
-            status, checks, printed = run_smoke(
-                {
-                    **EXAMPLE_CREDENTIALS,
-                    "AWS_REGION": "us-east-1",
-                    "AWS_CONFIG_FILE": os.devnull,
-                    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-                    "AWS_ENDPOINT_URL_S3": embedded_s3.endpoint,
-                    "API": api,
-                    "BUCKET": LOCAL_BUCKET,
-                    "AUTH": "iam",
-                    "ORIGIN": "http://localhost:3000",  # the page signs with x-amz-* headers: preflighted
-                }
-            )
-    finally:
-        trigger.stop()
-        trigger.join(5)
+    with s3_trigger(handlers, s3), served(gateway) as api:
+        status, checks, printed = run_smoke(
+            {
+                **EXAMPLE_CREDENTIALS,
+                "AWS_REGION": "us-east-1",
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                "AWS_ENDPOINT_URL_S3": embedded_s3.endpoint,
+                "API": api,
+                "BUCKET": LOCAL_BUCKET,
+                "AUTH": "iam",
+                "ORIGIN": "http://localhost:3000",  # the page signs with x-amz-* headers: preflighted
+            }
+        )
     print(printed)
     assert status == 0, printed
     assert [name for name, (result, _) in checks.items() if result != "ok"] == ["JWT callers kept apart"], printed
