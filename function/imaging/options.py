@@ -24,6 +24,8 @@ SIGNED_PAIR = re.compile(r"(-?[0-9]{1,5}),(-?[0-9]{1,5})")
 CANVAS = re.compile(r"([0-9]{1,5})x([0-9]{1,5})")
 ROI = re.compile(r"([0-9]{1,5})(px|%)?,([0-9]{1,5})(px|%)?,([0-9]{1,5})(px|%)?,([0-9]{1,5})(px|%)?")
 # Spelled as pydantic (and so FastAPI) reads booleans, so no client that used to work is refused.
+# Text fields whose documented pattern allows empty: an HTML form's untouched field, meaning none.
+EMPTY_MEANS_UNSET = frozenset({"bgcolor", "crop_margin", "shadow_offset", "canvas", "margin", "roi"})
 TRUE, FALSE = {"true", "1", "yes", "on", "t", "y"}, {"false", "0", "no", "off", "f", "n"}
 # Inclusive ranges of the numeric options. scale stops at the longest side an input may have.
 SCALE_RANGE = (16, 16383)
@@ -243,13 +245,18 @@ def options_from_text(values: Mapping[str, str]) -> RemovalOptions:
         return parse_int(name, values[name], allowed) if name in values else None
 
     def choice(name: str, allowed: tuple[str, ...], default: str) -> str:
-        value = values.get(name) or default
+        value = values.get(name, default)
         if value not in allowed:
             raise InvalidOption(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
         return value
 
+    def given(name: str) -> bool:
+        # HTML forms send an untouched text field empty: where the schema lets a field be empty (a colour,
+        # a margin, an offset, a canvas, a region), empty means not given; a number, flag or choice must be one.
+        return bool(values.get(name)) if name in EMPTY_MEANS_UNSET else name in values
+
     def needs(name: str, needed: str, present: bool) -> None:
-        if name in values and not present:
+        if given(name) and not present:
             raise InvalidOption(f"{name} applies only with {needed}")
 
     knobs = {
@@ -257,22 +264,17 @@ def options_from_text(values: Mapping[str, str]) -> RemovalOptions:
         for name, (field, allowed) in MATTING_FIELDS.items()
         if name in values
     }
-    # HTML forms send an untouched field empty: an empty colour or margin means none.
     bgcolor, margin = values.get("bgcolor"), values.get("crop_margin")
     shadow = None
     if flag("shadow"):
         offset = values.get("shadow_offset")
         shadow = Shadow(
-            opacity=parse_int("shadow_opacity", values["shadow_opacity"], SHADOW_OPACITY_RANGE)
-            if values.get("shadow_opacity")
-            else Shadow.opacity,
-            blur=parse_int("shadow_blur", values["shadow_blur"], SHADOW_BLUR_RANGE)
-            if values.get("shadow_blur")
-            else None,
+            opacity=Shadow.opacity if (opacity := number("shadow_opacity", SHADOW_OPACITY_RANGE)) is None else opacity,
+            blur=number("shadow_blur", SHADOW_BLUR_RANGE),
             offset=parse_offset(offset) if offset else None,
         )
     for name in ("shadow_opacity", "shadow_blur", "shadow_offset"):
-        needs(name, "shadow=true", shadow is not None or not values.get(name))
+        needs(name, "shadow=true", shadow is not None)
     canvas = None
     if values.get("canvas"):
         canvas_margin = values.get("margin")
@@ -283,9 +285,8 @@ def options_from_text(values: Mapping[str, str]) -> RemovalOptions:
             upscale=flag("upscale"),
         )
     for name in ("position", "margin", "upscale"):
-        needs(name, "canvas", canvas is not None or not values.get(name))
+        needs(name, "canvas", canvas is not None)
     roi = values.get("roi")
-    quality = values.get("quality")
     return RemovalOptions(
         format=values.get("format", "png"),
         only_mask=flag("only_mask"),
@@ -296,7 +297,7 @@ def options_from_text(values: Mapping[str, str]) -> RemovalOptions:
         matting=Matting(**knobs) if flag("alpha_matting") else None,
         decontaminate=parse_bool("decontaminate", values["decontaminate"]) if "decontaminate" in values else True,
         post_process_mask=flag("post_process_mask"),
-        quality=parse_int("quality", quality, QUALITY_RANGE) if quality else None,
+        quality=number("quality", QUALITY_RANGE),
         bg_fit=choice("bg_fit", BG_FITS, "cover"),
         shadow=shadow,
         canvas=canvas,

@@ -175,7 +175,19 @@ def test_bad_product_photo_values_are_invalid_options_naming_the_option(values, 
     assert refused.value.message.startswith(named)
 
 
-def test_empty_form_fields_mean_the_defaults():
-    blank = dict.fromkeys(("quality", "bg_fit", "shadow_opacity", "canvas", "position", "margin", "roi"), "")
+def test_empty_text_fields_mean_none_as_an_untouched_form_sends_them():
+    blank = dict.fromkeys(("bgcolor", "crop_margin", "shadow_offset", "canvas", "margin", "roi"), "")
 
     assert options_from_text(blank) == RemovalOptions()
+
+
+@pytest.mark.parametrize(
+    "name", ["quality", "scale", "bg_fit", "shadow_opacity", "shadow_blur", "position", "upscale", "only_mask"]
+)
+def test_an_empty_number_flag_or_choice_is_refused_as_the_schema_says(name):
+    # OpenAPI documents these as integers, booleans and enums: "" is none of them, so `quality=`
+    # is a mistake to report, not a default to guess (schemathesis sends exactly this).
+    with pytest.raises(InvalidOption) as refused:
+        options_from_text({"shadow": "true", "canvas": "100x100", name: ""})
+
+    assert refused.value.message.startswith(name)
