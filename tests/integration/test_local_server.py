@@ -88,6 +88,7 @@ def test_oversized_chunked_upload_is_cut_off(api, handlers):
     assert response.json()["error"]["code"] == "input_too_large"
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("variable", ["PORT", "LOCAL_S3_PORT"])
 def test_make_run_stops_and_names_the_variable_when_a_port_is_taken(variable):
     with socket.socket() as holder:
@@ -110,6 +111,7 @@ def test_make_run_stops_and_names_the_variable_when_a_port_is_taken(variable):
     assert f"port {taken}" in done.stderr and f"{variable}=" in done.stderr
 
 
+@pytest.mark.process
 def test_every_example_make_run_prints_works_as_printed(tmp_path):
     """A newcomer runs `make run` and pastes its whole "Try it" block into a shell in another folder."""
     root = Path(__file__).resolve().parents[2]

@@ -65,7 +65,9 @@ def test_api_conforms_to_its_own_openapi_schema(handlers, capsys):
             case.validate_response(response, checks=CHECKS)
         except BaseException as failure:  # schemathesis' FailureGroup is a BaseExceptionGroup  # collect them all, then fail once with the list
             figures["violations"] += 1
-            failures.append(f"{case.method} {case.formatted_path} query={case.query!r} -> {response.status_code}: {failure}"[:900])
+            failures.append(
+                f"{case.method} {case.formatted_path} query={case.query!r} -> {response.status_code}: {failure}"[:900]
+            )
 
     exercise()
     with capsys.disabled():

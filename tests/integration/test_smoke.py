@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
+import pytest
 import requests
 
 from local.embedded_s3 import LOCAL_AWS_ENV, LOCAL_BUCKET
@@ -101,6 +102,7 @@ def make_run(**env: str):
         process.wait(30)
 
 
+@pytest.mark.process
 def test_make_smoke_passes_against_make_run_and_leaves_the_bucket_as_it_was():
     with make_run(API_AUTH="none", FRONTEND_URL="http://localhost:3000") as (port, s3_port, s3):
         before = every_version(s3)
@@ -146,6 +148,7 @@ def test_an_unknown_stack_is_a_fail_line(embedded_s3):
     assert "Stack with id no-such-stack does not exist" in printed and "Traceback" not in printed
 
 
+@pytest.mark.process
 def test_a_stack_whose_s3_trigger_is_not_running_fails_the_pipeline_checks_within_the_timeout(
     embedded_s3, live_api, s3
 ):
@@ -204,6 +207,7 @@ def s3_trigger(handlers, s3):
         trigger.join(5)
 
 
+@pytest.mark.process
 def test_in_jwt_mode_another_callers_job_is_refused(app_in_mode, handlers, embedded_s3, s3):
     """`API_AUTH=jwt make run`, assembled in this process (its gateway, the app, the S3 trigger), and
     two users' tokens: the smoke checks the API's guarded routes and that B cannot see A's job."""
@@ -263,6 +267,7 @@ class SigV4Gateway:
         await self.app({**scope, "aws.event": event}, replay, send)
 
 
+@pytest.mark.process
 def test_in_iam_mode_every_request_is_signed_as_api_gateway_checks_it(app_in_mode, handlers, embedded_s3, s3):
     """AUTH=iam: each request the smoke sends is SigV4-signed with the caller's AWS credentials, and the
     signature holds for the request as it arrived (query with a presigned URL in it, body and all)."""

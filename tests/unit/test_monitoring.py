@@ -238,6 +238,7 @@ def api_stage() -> str:
     return stage["StageName"]
 
 
+@pytest.mark.sam
 @pytest.mark.parametrize("overrides", CONFIGURATIONS, ids=lambda o: ",".join(o) or "defaults")
 def test_every_aws_metric_watched_is_one_the_service_publishes_for_a_resource_of_this_stack(
     template, api_stage, overrides
@@ -261,6 +262,7 @@ def test_every_aws_metric_watched_is_one_the_service_publishes_for_a_resource_of
             assert value in allowed_values[dimension], (namespace, name, dimension, value)
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("overrides", CONFIGURATIONS, ids=lambda o: ",".join(o) or "defaults")
 def test_every_own_metric_watched_is_one_the_functions_emit_under_the_templates_namespace(template, emitted, overrides):
     params = parameters(template, **overrides)
@@ -423,6 +425,7 @@ def test_the_dashboard_without_the_ingest_queue_names_no_queue_that_is_not_there
     assert resources(template, "AWS::SQS::Queue")["InputQueue"]["Condition"] == "IngestsThroughQueue"
 
 
+@pytest.mark.lint
 def test_cfn_lint_reports_nothing_with_every_alarm_on(tmp_path):
     from cfnlint.api import lint_file
 

@@ -287,6 +287,7 @@ def template_for(mode: str, folder: Path, **defaults: str) -> Path:
     return path
 
 
+@pytest.mark.lint
 @pytest.mark.parametrize("mode", list(AUTH_MODES))
 def test_cfn_lint_reports_nothing(mode, tmp_path):
     from cfnlint.api import lint_file
@@ -363,6 +364,7 @@ def with_defaults(tmp_path: Path, **defaults: str) -> Path:
     return path
 
 
+@pytest.mark.lint
 def test_cfn_lint_reports_nothing_with_the_ingest_queue(tmp_path):
     from cfnlint.api import lint_file
 
