@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from function.runtime.model_catalog import MODEL_NAMES
+
 if TYPE_CHECKING:
     from function.imaging.decode import DecodeLimits
 
@@ -40,6 +42,7 @@ def _split_csv(value: str) -> tuple[str, ...]:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, frozen=True, extra="ignore")
 
+    # One of rembg's single-mask models (function/runtime/model_catalog.py); it must be baked under u2net_home.
     model_name: str = "u2net"
     u2net_home: Path = DEFAULT_MODEL_HOME
 
@@ -90,6 +93,13 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return value or None
+
+    @field_validator("model_name")
+    @classmethod
+    def _a_model_we_run(cls, value: str) -> str:
+        if value not in MODEL_NAMES:
+            raise ValueError(f"choose one of: {', '.join(MODEL_NAMES)}")
+        return value
 
     @field_validator("api_auth", mode="before")
     @classmethod

@@ -23,18 +23,15 @@ import numpy as np
 from PIL import Image
 
 from function.errors import ErrorCode, InvalidOption, ModelNotAvailable
+from function.runtime.model_catalog import RECIPES, ModelRecipe
 from function.runtime.model_files import baked_models, session_file
 
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession  # untyped (Any to mypy), named for the reader
 
-# u2net and u2netp share rembg's input contract: 320x320, ImageNet mean/std, scaled by the max pixel.
-MODEL_SIZE = (320, 320)
-MEAN = np.array([0.485, 0.456, 0.406], np.float32)
-STD = np.array([0.229, 0.224, 0.225], np.float32)
 # Downscale for the model input: Pillow first box-reduces by an integer factor to within 3x of
-# 320 px, then LANCZOS. rembg LANCZOS-resizes the full photo in one go, whose filter spans many
-# source pixels per tap on a big photo; the mask differs by well under 1/255 on average
+# the model's input side, then LANCZOS. rembg LANCZOS-resizes the full photo in one go, whose filter
+# spans many source pixels per tap on a big photo; the mask differs by well under 1/255 on average
 # (tests/integration/test_matches_rembg.py).
 REDUCING_GAP = 3.0
 # Lambda gives one vCPU per 1,769 MB of memory, up to 6; os.cpu_count() reports the host's.
@@ -81,15 +78,43 @@ def _in_background(work: Callable[[], T]) -> Future[T]:
     return future
 
 
+def model_pixels(image: Image.Image, recipe: ModelRecipe) -> np.ndarray:
+    """rembg's normalize() for a model: its size and mean/std, in float32 and with a cheaper (reducing)
+    downscale; shape [1, 3, side, side]."""
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    side = recipe.input_side
+    small = rgb.resize((side, side), Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+    pixels = np.asarray(small, dtype=np.float32)
+    pixels *= 1.0 / max(float(pixels.max()), 1e-6)
+    pixels -= np.array(recipe.mean, np.float32)
+    pixels /= np.array(recipe.std, np.float32)
+    return pixels.transpose(2, 0, 1)[np.newaxis].copy()
+
+
+def mask_from_prediction(prediction: np.ndarray, recipe: ModelRecipe) -> Image.Image:
+    """The model's first output channel [side, side] as rembg's session turns it into a mask (mode L)."""
+    if recipe.output_is_logits:
+        with np.errstate(over="ignore"):  # exp(-logit) of a very negative logit is inf: sigmoid 0, as intended
+            prediction = 1 / (1 + np.exp(-prediction))
+    low, high = prediction.min(), prediction.max()
+    # A flat prediction (nothing to tell apart) would divide by zero; rembg has that bug.
+    prediction = (prediction - low) / ((high - low) or 1.0)
+    return Image.fromarray((prediction * 255).astype(np.uint8))
+
+
 class BackgroundModel:
-    """A rembg session that predicts the foreground mask at the model's resolution (320x320)."""
+    """A model session that predicts the foreground mask at the model's resolution (its recipe's
+    input side, e.g. 320x320), prepared and post-processed as rembg's session for it does."""
 
     def __init__(self, name: str, home: Path, in_background: bool = False):
+        if name not in RECIPES:
+            raise ModelNotAvailable(f"model {name!r} is not one this service runs; choose one of: {', '.join(RECIPES)}")
         if name not in baked_models(home):
             raise ModelNotAvailable(
                 f"model {name!r} is not baked under {home}; run `python -m function.runtime.prepare {name}`"
             )
         self.name = name
+        self.recipe: ModelRecipe = RECIPES[name]
         self.file = session_file(home, name)
         self.threads = usable_cpus()
         self._loading: Future[InferenceSession]
@@ -124,22 +149,11 @@ class BackgroundModel:
         return session
 
     def model_input(self, image: Image.Image) -> dict[str, np.ndarray]:
-        """rembg's normalize(), in float32 and with a cheaper (reducing) downscale."""
-        rgb = image if image.mode == "RGB" else image.convert("RGB")
-        small = rgb.resize(MODEL_SIZE, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
-        pixels = np.asarray(small, dtype=np.float32)
-        pixels *= 1.0 / max(float(pixels.max()), 1e-6)
-        pixels -= MEAN
-        pixels /= STD
-        return {self._input_name: pixels.transpose(2, 0, 1)[np.newaxis].copy()}
+        return {self._input_name: model_pixels(image, self.recipe)}
 
     def small_mask(self, image: Image.Image) -> Image.Image:
-        """The mask at the model's resolution (320x320, mode L), post-processed as rembg does."""
-        prediction = self._session.run(None, self.model_input(image))[0][0, 0]
-        low, high = prediction.min(), prediction.max()
-        # A flat prediction (nothing to tell apart) would divide by zero; rembg has that bug.
-        prediction = (prediction - low) / ((high - low) or 1.0)
-        return Image.fromarray((prediction * 255).astype(np.uint8))
+        """The mask at the model's resolution (mode L), post-processed as rembg's session for it does."""
+        return mask_from_prediction(self._session.run(None, self.model_input(image))[0][0, 0], self.recipe)
 
 
 class ModelRegistry:
@@ -152,7 +166,8 @@ class ModelRegistry:
 
     def __init__(self, home: Path, default: str, in_background: bool = False):
         self.home = home
-        self.available = baked_models(home)
+        # A file no recipe covers (another rembg model dropped into the folder) is never offered.
+        self.available = tuple(name for name in baked_models(home) if name in RECIPES)
         self._models: dict[str, BackgroundModel] = {}
         self._lock = threading.Lock()
         self.default_name = default

@@ -21,8 +21,15 @@ NOT_IN_THE_CORE = {
     "pydantic", "pydantic_settings", "pooch",
 }  # fmt: skip
 # The only modules of ours the core may use: the error catalogue, itself, and the runtime's loaders
-# (where a model's file is, and rembg's classes imported without compiling pymatting at start-up).
-CORE_MAY_USE = ("function.errors", "function.imaging", "function.runtime.coldstart", "function.runtime.model_files")
+# (where a model's file is, what each model's arithmetic is, and rembg's classes imported without
+# compiling pymatting at start-up).
+CORE_MAY_USE = (
+    "function.errors",
+    "function.imaging",
+    "function.runtime.coldstart",
+    "function.runtime.model_files",
+    "function.runtime.model_catalog",
+)
 
 # package -> packages of ours it must never import
 LAYERS = {
