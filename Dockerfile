@@ -32,11 +32,13 @@ RUN python ${BUILD_STEPS}/build_steps.py dependencies ${BUILD_STEPS}/requirement
 # Only what the prepare step runs is copied before it, so a code change elsewhere in function/
 # does not download the model again.
 COPY function/__init__.py function/settings.py function/errors.py ${LAMBDA_TASK_ROOT}/function/
-COPY function/runtime/__init__.py function/runtime/prepare.py function/runtime/model_files.py ${LAMBDA_TASK_ROOT}/function/runtime/
+COPY function/runtime/__init__.py function/runtime/prepare.py function/runtime/model_files.py \
+     function/runtime/model_catalog.py ${LAMBDA_TASK_ROOT}/function/runtime/
 
 # Models and numba's cache, baked in: nothing is downloaded at run time.
-#  - u2net comes through rembg's own md5-checked downloader (the build has the internet);
-#    template.yaml passes MODELS="u2net u2netp" so ModelName can be either.
+#  - each model comes through rembg's own md5-checked downloader (the build has the internet);
+#    any of function/runtime/model_catalog.py's names. template.yaml passes its ModelName and
+#    u2netp, so the deployed model is always baked and u2netp can be asked for per request.
 #  - NUMBA_BAKED_CACHE_DIR (above) makes prepare compile pymatting's kernels into the image;
 #    without that cache every cold start would compile them again.
 ARG MODELS="u2net"

