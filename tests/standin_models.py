@@ -16,7 +16,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from function.runtime.model_catalog import recipe_for
+from function.runtime.model_catalog import RECIPES
 
 HIDDEN = 4
 OPSET = 17
@@ -24,7 +24,7 @@ IR_VERSION = 8  # what onnxruntime reads on every platform the project supports
 
 
 def standin_graph(name: str, seed: int = 0) -> onnx.ModelProto:
-    recipe = recipe_for(name)
+    recipe = RECIPES[name]
     side = recipe.input_side
     rng = np.random.default_rng(seed)
     spread = 6.0 if recipe.output_is_logits else 1.0

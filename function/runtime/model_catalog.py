@@ -49,16 +49,3 @@ RECIPES: dict[str, ModelRecipe] = {
     "birefnet-massive": BIREFNET,
 }
 MODEL_NAMES = tuple(RECIPES)
-
-
-class UnknownModel(ValueError):
-    """A model name the service has no recipe for."""
-
-
-def recipe_for(name: str) -> ModelRecipe:
-    try:
-        return RECIPES[name]
-    except KeyError:
-        raise UnknownModel(
-            f"{name!r} is not a model this service runs; choose one of: {', '.join(MODEL_NAMES)}"
-        ) from None

@@ -146,3 +146,14 @@ def test_the_entry_points_say_it_in_one_line_not_a_traceback(command):
     else:  # the log's one line, then Lambda reports the raised error (its own type and message)
         assert f'"message":"{said}"' in ran.stdout
         assert ran.stderr.strip().splitlines()[-1] == f"function.settings.SettingsError: {said}"
+
+
+@pytest.mark.parametrize("name", ["u2net_cloth_seg", "bria-rmbg", "U2NET", ""])
+def test_a_model_the_service_does_not_run_is_refused_at_start_up(name):
+    # cloth_seg gives three masks, BRIA's weights are non-commercial: neither is offered.
+    with pytest.raises(ValidationError, match="choose one of: u2net, u2netp"):
+        Settings(model_name=name)
+
+
+def test_every_single_mask_model_is_accepted():
+    assert Settings(model_name="birefnet-general-lite").model_name == "birefnet-general-lite"
