@@ -23,9 +23,9 @@ WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 SIGNED_PAIR = re.compile(r"(-?[0-9]{1,5}),(-?[0-9]{1,5})")
 CANVAS = re.compile(r"([0-9]{1,5})x([0-9]{1,5})")
 ROI = re.compile(r"([0-9]{1,5})(px|%)?,([0-9]{1,5})(px|%)?,([0-9]{1,5})(px|%)?,([0-9]{1,5})(px|%)?")
-# Spelled as pydantic (and so FastAPI) reads booleans, so no client that used to work is refused.
 # Text fields whose documented pattern allows empty: an HTML form's untouched field, meaning none.
 EMPTY_MEANS_UNSET = frozenset({"bgcolor", "crop_margin", "shadow_offset", "canvas", "margin", "roi"})
+# Spelled as pydantic (and so FastAPI) reads booleans, so no client that used to work is refused.
 TRUE, FALSE = {"true", "1", "yes", "on", "t", "y"}, {"false", "0", "no", "off", "f", "n"}
 # Inclusive ranges of the numeric options. scale stops at the longest side an input may have.
 SCALE_RANGE = (16, 16383)
