@@ -1,16 +1,18 @@
-"""An ONNX model with U²-Net's full architecture and size, random weights: u2net for benchmarks.
+"""ONNX models with U²-Net's and ISNet's full architecture and size, random weights, for benchmarks.
 
-rembg's u2net.onnx (176 MB) downloads only from GitHub, which the image build reaches and this
-machine does not. Time and memory do not depend on weight values, so the benchmarks build a
-model of the same shape: U²-Net's RSU-7/6/5/4/4F encoder and decoder, six side outputs and the
-fused output, 320x320 input, written node for node the way rembg's files were exported
-(PyTorch 1.9, opset 11: batch norm folded into Conv, each upsample a Shape/Gather/Slice/Cast
-chain into a linear `Resize`). Built with the onnx package's helpers; the same builder with
+rembg's u2net.onnx (176 MB) and isnet-*.onnx download only from GitHub, which the image build
+reaches and this machine does not. Time and memory do not depend on weight values, so the
+benchmarks build models of the same shape: U²-Net's RSU-7/6/5/4/4F encoder and decoder, six side
+outputs and the fused output, 320x320 input, written node for node the way rembg's files were
+exported (PyTorch 1.9, opset 11: batch norm folded into Conv, each upsample a Shape/Gather/Slice/
+Cast chain into a linear `Resize`). Built with the onnx package's helpers; the same builder with
 u2netp's widths reproduces rembg's u2netp.onnx graph exactly (tests/integration/
 test_u2net_shaped.py), so only the channel widths, taken from U²-Net's published definition,
-separate this file from the real u2net. It never goes into the image.
+separate this file from the real u2net. ISNet (DIS, isnet-general-use and isnet-anime) is the same
+RSU blocks at 1024x1024 behind a stride-2 input convolution, with six side outputs and no fused
+one (ISNetDIS in the DIS authors' models/isnet.py). They never go into the image.
 
-    python -m benchmarks.u2net_shaped          # builds once, prints the folder (a U2NET_HOME)
+    python -m benchmarks.u2net_shaped [ARCHITECTURE]   # builds once, prints the folder (a U2NET_HOME)
 """
 
 from __future__ import annotations
@@ -74,7 +76,19 @@ ARCHITECTURES = {
         Stage(7, 128, 16, 64),
     ),
 }
+# ISNetDIS: a 3x3 stride-2 convolution to 64 channels first, so stage 1 reads 64 channels at half
+# the 1024 input; every other stage is U²-Net's.
+ARCHITECTURES["isnet"] = (Stage(7, 64, 32, 64), *ARCHITECTURES["u2net"][1:])
 INPUT_SIZE = 320
+ISNET_INPUT_SIZE = 1024
+ISNET_STEM_CHANNELS = 64
+# Which shaped file stands for which of rembg's models (file name = rembg's).
+SHAPED_MODELS = {
+    "u2net": "u2net",
+    "u2net_human_seg": "u2net",
+    "isnet-general-use": "isnet",
+    "isnet-anime": "isnet",
+}
 
 
 class _Graph:
@@ -102,7 +116,7 @@ class _Graph:
 
         return self.node("Constant", [], value=numpy_helper.from_array(value))
 
-    def conv(self, x: str, in_ch: int, out_ch: int, kernel: int = 3, dilation: int = 1) -> str:
+    def conv(self, x: str, in_ch: int, out_ch: int, kernel: int = 3, dilation: int = 1, stride: int = 1) -> str:
         from onnx import numpy_helper
 
         # He-scaled weights keep activations near 1 through 100+ layers: no denormals, no overflow.
@@ -121,7 +135,7 @@ class _Graph:
             group=1,
             kernel_shape=[kernel] * 2,
             pads=[pad] * 4,
-            strides=[1, 1],
+            strides=[stride] * 2,
         )
 
     def rebnconv(self, x: str, in_ch: int, out_ch: int, dilation: int = 1) -> str:
@@ -176,34 +190,44 @@ class _Graph:
 
 
 def build(architecture: str = "u2net", seed: int = SEED):
-    """The ModelProto: input `input.1` (1x3x320x320), seven sigmoid outputs, the fused one first."""
+    """The ModelProto: input `input.1` (1x3xNxN), sigmoid outputs (U²-Net: the fused one first)."""
     from onnx import TensorProto, helper
 
     stages = ARCHITECTURES[architecture]
+    isnet = architecture == "isnet"
+    size = ISNET_INPUT_SIZE if isnet else INPUT_SIZE
     g = _Graph(seed)
     encoded, x = [], "input.1"
+    if isnet:
+        x = g.conv(x, 3, ISNET_STEM_CHANNELS, stride=2)
     for index, stage in enumerate(stages[:6]):
         x = g.rsu(x if index == 0 else g.pool(x), stage)
         encoded.append(x)
     decoded = [encoded[5]]  # hx6, then hx5d .. hx1d
     for stage, skip in zip(stages[6:], reversed(encoded[:5]), strict=False):
         decoded.append(g.rsu(g.node("Concat", [g.upsample_like(decoded[-1], skip), skip], axis=1), stage))
-    # Side outputs d1..d6 from hx1d, hx2d, ..., hx5d, hx6; all but d1 upsampled to d1's size.
+    # Side outputs d1..d6 from hx1d, hx2d, ..., hx5d, hx6: U²-Net upsamples all but d1 to d1's size
+    # and fuses them; ISNet upsamples every one to the input's size and has no fused output.
     sources = list(reversed(decoded))
     widths = [stage.out_ch for stage in reversed(stages[6:])] + [stages[5].out_ch]
-    sides = [g.conv(sources[0], widths[0], 1)]
-    for source, width in zip(sources[1:], widths[1:], strict=False):
-        sides.append(g.upsample_like(g.conv(source, width, 1), sides[0]))
-    fused = g.conv(g.node("Concat", sides, axis=1), len(sides), 1, kernel=1)
-    outputs = [g.node("Sigmoid", [side]) for side in [fused, *sides]]
-    # As exported: the outputs that went through a size-from-Shape Resize have symbolic dims.
-    shapes = [[1, 1, INPUT_SIZE, INPUT_SIZE]] * 2 + [
-        [f"Sigmoid{name}_dim_{i}" for i in range(4)] for name in outputs[2:]
-    ]
+    if isnet:
+        sides = [
+            g.upsample_like(g.conv(source, width, 1), "input.1") for source, width in zip(sources, widths, strict=True)
+        ]
+        outputs = [g.node("Sigmoid", [side]) for side in sides]
+        shapes = [[f"Sigmoid{name}_dim_{i}" for i in range(4)] for name in outputs]
+    else:
+        sides = [g.conv(sources[0], widths[0], 1)]
+        for source, width in zip(sources[1:], widths[1:], strict=False):
+            sides.append(g.upsample_like(g.conv(source, width, 1), sides[0]))
+        fused = g.conv(g.node("Concat", sides, axis=1), len(sides), 1, kernel=1)
+        outputs = [g.node("Sigmoid", [side]) for side in [fused, *sides]]
+        # As exported: the outputs that went through a size-from-Shape Resize have symbolic dims.
+        shapes = [[1, 1, size, size]] * 2 + [[f"Sigmoid{name}_dim_{i}" for i in range(4)] for name in outputs[2:]]
     graph = helper.make_graph(
         g.nodes,
         "torch-jit-export",
-        [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, INPUT_SIZE, INPUT_SIZE])],
+        [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, size, size])],
         [
             helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
             for name, shape in zip(outputs, shapes, strict=False)
@@ -217,12 +241,12 @@ def build(architecture: str = "u2net", seed: int = SEED):
     return model
 
 
-def ensure_model(architecture: str = "u2net", home: Path | None = None) -> Path:
-    """`<home>/<architecture>.onnx`, built once (a few seconds) and kept; returns its path."""
+def ensure_model(architecture: str = "u2net", home: Path | None = None, name: str | None = None) -> Path:
+    """`<home>/<name or architecture>.onnx`, built once (a few seconds) and kept; returns its path."""
     import onnx
 
     home = home or cache_home()
-    target = home / f"{architecture}.onnx"
+    target = home / f"{name or architecture}.onnx"
     if target.exists():
         return target
     home.mkdir(parents=True, exist_ok=True)
@@ -237,7 +261,7 @@ def weight_count(model) -> int:
 
 
 def main() -> int:
-    path = ensure_model("u2net")
+    path = ensure_model(sys.argv[1] if len(sys.argv) > 1 else "u2net")
     print(path.parent)
     print(f"{path} ({path.stat().st_size / 1e6:.0f} MB)", file=sys.stderr)
     return 0

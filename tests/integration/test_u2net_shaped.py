@@ -64,3 +64,21 @@ def test_u2net_build_has_the_real_models_size_and_runs_through_the_function(tmp_
     photo = Image.fromarray(np.full((240, 360, 3), 128, np.uint8))
     mask = model.small_mask(photo)
     assert (mask.mode, mask.size) == ("L", (320, 320))
+
+
+def test_isnet_build_is_u2nets_blocks_at_1024_and_runs_as_isnet_general_use(tmp_path: Path):
+    path = ensure_model("isnet", tmp_path, name="isnet-general-use")
+    built = onnx.load(path)
+
+    # ISNetDIS: U²-Net's stages with stage 1 reading the 64 channels of a stride-2 input convolution
+    # (one more 3x3 layer, 64 input channels instead of 3 in stage 1), and no fused output.
+    u2net = build("u2net")
+    extra = (3 * 64 * 9 + 64) + (64 - 3) * 64 * 9 - (6 + 1)  # stem; stage 1's wider first conv; no fuse conv
+    assert weight_count(built) == weight_count(u2net) + extra
+    graph = built.graph
+    assert [d.dim_value for d in graph.input[0].type.tensor_type.shape.dim] == [1, 3, 1024, 1024]
+    assert len(graph.output) == 6
+    model = BackgroundModel("isnet-general-use", tmp_path)  # the function reads the 1024 input side from the file
+    photo = Image.fromarray(np.full((240, 360, 3), 128, np.uint8))
+    mask = model.small_mask(photo)
+    assert (mask.mode, mask.size) == ("L", (1024, 1024))
