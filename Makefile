@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOOLS := .venv-tools/.installed
 
-.PHONY: setup browser run local-s3 smoke test test-fast lint docs docs-build lock clean bench bench-memory
+.PHONY: setup browser run local-s3 smoke test test-fast lint docs docs-build lock clean bench bench-memory bench-birefnet
 
 NUMBA_CACHE := $(VENV)/numba-cache/.baked
 
@@ -92,6 +92,10 @@ bench: setup
 # Just the memory-size table: seconds and dollars per 1,000 images under Lambda-like CPU quotas.
 bench-memory: setup
 	$(PY) -m benchmarks.cost
+
+# BiRefNet stand-ins for `make bench` (benchmarks/birefnet_shaped.py): PyTorch in a venv of its own, ~5 GB.
+bench-birefnet: setup
+	$(PY) -m benchmarks.birefnet_shaped
 
 # House style (pyproject.toml), types (mypy.ini: strict on function/) and the template; CI runs this before the tests.
 lint: setup $(TOOLS)

