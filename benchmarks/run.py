@@ -1,9 +1,10 @@
 """`make bench`: cold start against the floor, warm latency and peak memory against rembg, and the
-cost of each Lambda memory size, for both models. Every table is printed at the end.
+cost of each Lambda memory size, for both models; then the per-model table (benchmarks/models.py)
+for every network this machine can stand up. Every table is printed at the end.
 
-    python -m benchmarks.run              # everything, u2netp and u2net (~20 min on 2 shared cores)
+    python -m benchmarks.run              # everything (~30 min on 2 shared cores, more with BiRefNet)
     python -m benchmarks.run --quick      # CI smoke: u2netp, 0.25 + 2 MP, 2 repetitions, 1 cold round
-    python -m benchmarks.run --skip cost  # any of: cold warm memory cost
+    python -m benchmarks.run --skip cost  # any of: cold warm memory cost models
 
 Comparisons run side by side in one run, interleaved, and cells are medians; ratios are ours over
 the reference. What each table measures: docs/performance.md. Speed is never asserted: the
@@ -20,6 +21,7 @@ import sys
 from pathlib import Path
 
 from benchmarks import cold, cost, memory, warm
+from benchmarks import models as per_model
 from benchmarks.common import MODELS, REPO, SHIPPED, Table, baked_numba_cache, ratio, seconds
 
 SIZES_MP = (0.25, 2.0, 12.0, 24.0)
@@ -101,11 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--baked-cache", type=Path, default=None, help="an already baked numba cache (skips the ~40 s bake)"
     )
-    parser.add_argument("--skip", nargs="*", default=[], choices=["cold", "warm", "memory", "cost"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["cold", "warm", "memory", "cost", "models"])
     args = parser.parse_args(argv)
     models = tuple(args.models or (("u2netp",) if args.quick else MODELS))
     repetitions = args.repetitions or (2 if args.quick else 5)
-    skip = set(args.skip) | ({"memory", "cost"} if args.quick else set())
+    skip = set(args.skip) | ({"memory", "cost", "models"} if args.quick else set())
     from function.imaging.model import usable_cpus
 
     print(
@@ -128,14 +130,17 @@ def main(argv: list[str] | None = None) -> int:
         tables.append(warm_table(models, QUICK_SIZES_MP if args.quick else SIZES_MP, repetitions))
     if "memory" not in skip:
         tables.append(memory.table(MEMORY_MP, models))
-    if "cost" not in skip:
-        from benchmarks.cpu_limit import quota_unavailable
+    from benchmarks.cpu_limit import quota_unavailable
 
+    if "cost" not in skip:
         if reason := quota_unavailable():
             print(f"cost table skipped: {reason}", flush=True)
         for model in () if reason else models:
             results, peaks = cost.measure(model, cost.MEMORY_SIZES_MB, cost.SIZES_MP, 3)
             tables.append(cost.table(model, results, peaks, cost.MEMORY_SIZES_MB, cost.SIZES_MP))
+    if "models" not in skip and not quota_unavailable():
+        networks = dict.fromkeys(per_model.measured_models(None))
+        tables.append(per_model.table([per_model.measure(network, 3) for network in networks]))
     print("\n\n".join(table.render() for table in tables), flush=True)
     if "cost" not in skip:
         print("\n" + cost.prices(), flush=True)

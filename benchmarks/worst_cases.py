@@ -1,10 +1,11 @@
 """The worst inputs inside the caps (tests/worst_inputs.py) next to real photos at the caps: time and
 peak RSS of each, one fresh process per run (a warm function: the model has run twice), through the
-pure pipeline with u2netp.
+pure pipeline with u2netp, or with a 1024² model's stand-in of the real architecture (--model).
 
     python -m benchmarks.worst_cases                  # every case (~20 min); refusals with one option set
     python -m benchmarks.worst_cases --only jpeg      # generators whose name matches
     python -m benchmarks.worst_cases --options png webp
+    python -m benchmarks.worst_cases --model isnet-general-use    # ISNet's architecture, random weights
     python -m benchmarks.worst_cases --only 'real_photo_jpeg|huge_canvas' --options png jpg+bg_image png+shadow jpg+canvas_cap
 
 Budget (issue 12): no case may take more than 1.5x the CPU time (in the child: every thread, not the
@@ -17,6 +18,7 @@ run over --timeout seconds is killed and shown as such.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -179,11 +181,13 @@ def input_file(make, cached: bool) -> tuple[str, Path, str]:
     return info["name"] + "".join(f" {k}={v}" for k, v in info.get("query", {}).items()), path, info["expect"]
 
 
-def measure(path: Path, option_set: str, timeout: float, model_home: Path = REPO / "models") -> dict:
+def measure(
+    path: Path, option_set: str, timeout: float, model_home: Path = REPO / "models", model_name: str = "u2netp"
+) -> dict:
     """One request in a fresh process (so the peak RSS is its own): status, code, seconds, peak MB."""
     env = {
         **os.environ,
-        "MODEL_NAME": "u2netp",
+        "MODEL_NAME": model_name,
         "U2NET_HOME": str(model_home),
         "PYTHONPATH": str(REPO),
         "NUMBA_CACHE_DIR": "/var/tmp/rembg-bench/numba-host",
@@ -221,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="a regular expression on the generators' names")
     parser.add_argument("--options", nargs="*", default=None, choices=sorted(OPTION_SETS))
     parser.add_argument("--timeout", type=float, default=90.0)
+    parser.add_argument("--model", default="u2netp", help="a 1024² model (isnet-general-use) runs its shaped stand-in")
     parser.add_argument("--child", nargs=2, metavar=("INPUT", "OPTIONS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -229,6 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     from tests import worst_inputs
 
     option_sets = args.options or list(OPTION_SETS)
+    from benchmarks.common import model_home
+
+    home = REPO / "models" if args.model == "u2netp" else model_home()
+    run = functools.partial(measure, timeout=args.timeout, model_home=home, model_name=args.model)
     yardsticks = {
         option_set: getattr(worst_inputs, CAPPED_BY.get(option_set, "real_photo_jpeg"))
         for option_set in {*option_sets, "png"}
@@ -236,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     reference, photos = {}, {}
     for option_set, make in sorted(yardsticks.items()):
         _, photos[option_set], _ = input_file(make, cached=make.__name__ in SLOW_TO_MAKE)
-        reference[option_set] = measure(photos[option_set], option_set, args.timeout)
+        reference[option_set] = run(photos[option_set], option_set)
         print(f"yardstick {option_set}: {reference[option_set]}", file=sys.stderr, flush=True)
     rows = [
         "| input | bytes | options | outcome | s | CPU s | peak MB | CPU / photo | peak / photo PNG | peak MB by stage |",
@@ -255,9 +264,9 @@ def main(argv: list[str] | None = None) -> int:
             if make is yardsticks[option_set]:
                 figure = yardstick
             else:
-                figure = measure(path, option_set, args.timeout)
+                figure = run(path, option_set)
                 if figure["status"] == 200 or figure["cpu_s"] > 1:  # timed side by side: a shared machine drifts
-                    yardstick = measure(photos[option_set], option_set, args.timeout)
+                    yardstick = run(photos[option_set], option_set)
             cpu_ratio = figure["cpu_s"] / yardstick["cpu_s"]
             peak_ratio = figure["peak_mb"] / reference["png"]["peak_mb"]
             row = (

@@ -75,3 +75,16 @@ def test_memory_size_table_prints_seconds_and_dollars_per_size():
         assert float(seconds.removesuffix(" s")) > 0
         x86, arm = (float(price.lstrip("$")) for price in dollars.split(" / "))
         assert x86 > arm > 0  # the same duration is 20 % cheaper on arm64
+
+
+@pytest.mark.skipif(quota_unavailable() is not None, reason=f"no CPU quota here: {quota_unavailable()}")
+def test_model_table_prints_each_models_cost_on_the_memory_the_template_gives_it():
+    done = run("benchmarks.models", "--models", "u2netp", "--repetitions", "1", "--sizes", "0.25", "--largest", "2")
+    ((title, rows),) = tables(done.stdout).items()
+    assert "ModelDefaults" in title
+    assert rows[0][:4] == ["model", "file", "HTTP / S3 memory (vCPU)", "cold start (init + first 0.25 MP)"]
+    (cells,) = rows[1:]
+    assert cells[:3] == ["u2netp", "5 MB", "3008 (1.70) / 1769 (1.00)"]  # u2net's sizes: the lookups' default
+    seconds, dollars = cells[5].split(" · ")
+    assert float(seconds.removesuffix(" s")) > 0 and all(p.startswith("$") for p in dollars.split(" / "))
+    assert cells[7].endswith(" MB")  # 2 MP fits u2net's S3 memory with room to spare: no remark

@@ -1,14 +1,19 @@
 """The worst inputs inside the caps (tests/worst_inputs.py), each sent through the pipeline with the
 real u2netp in a fresh process, as a warm function would see it: refused with the code that names
 its limit, or answered; never a 500 or an uncaught exception, and never more memory than a real
-50 MP photo (measured the same way, in this run). Time is the benchmark's business
-(`python -m benchmarks.worst_cases` prints both, next to the photo).
+50 MP photo (measured the same way, in this run). The answered ones run again with a 1024² model
+(ISNet's architecture and size, random weights: benchmarks/u2net_shaped.py), whose mask is ten
+times larger, against a 50 MP photo with that model. Time is the benchmark's business
+(`python -m benchmarks.worst_cases [--model isnet-general-use]` prints both, next to the photo).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from benchmarks.u2net_shaped import ensure_model
 from benchmarks.worst_cases import input_file, measure, write_case
 from tests.worst_inputs import (
     ANSWERED,
@@ -24,12 +29,13 @@ pytestmark = pytest.mark.slow
 TIMEOUT_S = 600
 # RSS peaks of the same work vary by a few percent between runs.
 MEMORY_SLACK = 1.05
+LARGE_INPUT_MODEL = "isnet-general-use"
 
 
-def run(tmp_path, case, model_home) -> dict:
+def run(tmp_path, case, model_home, model_name: str = "u2netp") -> dict:
     path = tmp_path / "input.bin"
     write_case(case, path)
-    return measure(path, "png", TIMEOUT_S, model_home)
+    return measure(path, "png", TIMEOUT_S, model_home, model_name)
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +50,20 @@ def numba_kernels_compiled(tmp_path_factory, model_home) -> None:
 @pytest.fixture(scope="module")
 def photo_peak_mb(tmp_path_factory, model_home, numba_kernels_compiled) -> float:
     figure = run(tmp_path_factory.mktemp("photo"), real_photo_jpeg(), model_home)
+    assert figure["status"] == 200, figure
+    return figure["peak_mb"]
+
+
+@pytest.fixture(scope="module")
+def large_model_home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("isnet")
+    ensure_model("isnet", home, name=LARGE_INPUT_MODEL)  # 176 MB, a few seconds
+    return home
+
+
+@pytest.fixture(scope="module")
+def large_model_photo_peak_mb(tmp_path_factory, large_model_home, numba_kernels_compiled) -> float:
+    figure = run(tmp_path_factory.mktemp("photo"), real_photo_jpeg(), large_model_home, LARGE_INPUT_MODEL)
     assert figure["status"] == 200, figure
     return figure["peak_mb"]
 
@@ -83,3 +103,21 @@ def test_product_photo_options_at_the_caps_stay_within_a_photos_memory(
 
     assert figure["status"] == 200, (case.name, option_set, figure["outcome"])
     assert figure["peak_mb"] <= photo_peak_mb * MEMORY_SLACK, (case.name, option_set, figure, photo_peak_mb)
+
+
+@pytest.mark.parametrize("make", WORST_CASES, ids=lambda make: make.__name__)
+def test_with_a_1024_model_each_answered_worst_case_stays_within_a_photos_memory(
+    make, tmp_path, large_model_home, large_model_photo_peak_mb
+):
+    case = make()
+    if case.expect != ANSWERED:
+        pytest.skip("refused before the model runs: the model cannot change it")
+
+    figure = run(tmp_path, case, large_model_home, LARGE_INPUT_MODEL)
+
+    assert figure["status"] == 200, (case.name, figure["outcome"])
+    assert figure["peak_mb"] <= large_model_photo_peak_mb * MEMORY_SLACK, (
+        case.name,
+        figure["peak_mb"],
+        large_model_photo_peak_mb,
+    )
