@@ -340,9 +340,12 @@ def test_each_function_has_error_throttle_and_near_timeout_alarms(template, func
     props = alarm_on(template, params, "AWS/Lambda", "Duration", FunctionName=f"<Ref {function}>")
     # The share of this function's own timeout (seconds; Duration is in ms), over 80 %.
     (expression,) = [q for q in props["Metrics"] if "Expression" in q]
-    timeout = function_props(template, function)["Timeout"]["Ref"]
     (stat,) = [q for q in props["Metrics"] if "MetricStat" in q]
-    assert expression["Expression"] == {"Fn::Sub": f"{stat['Id']} / (1000 * ${{{timeout}}})"}
+    for model in ("u2net", "isnet-general-use", "birefnet-general"):  # the timeout follows the model's
+        for given in ("model", "60"):
+            values = {**params, "ModelName": model, "S3Timeout": given}
+            timeout = resolve(function_props(template, function)["Timeout"], values, template)
+            assert resolve(expression["Expression"], values, template) == f"{stat['Id']} / (1000 * {timeout})"
     assert stat["MetricStat"]["Stat"] in ("p99", "Maximum") and expression["ReturnData"] is True
     assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0.8)
 

@@ -31,7 +31,8 @@ TOOLS_BIN = ROOT / ".venv-tools" / "bin"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from function.runtime.model_catalog import MODEL_NAMES  # noqa: E402
+from benchmarks.models import SAME_NETWORK  # noqa: E402
+from function.runtime.model_catalog import MODEL_NAMES, RECIPES  # noqa: E402
 from function.settings import Settings  # noqa: E402
 from tests.dockerfile import DockerContext, copy_into, dockerfile_instructions, expand  # noqa: E402
 
@@ -136,7 +137,7 @@ def holds(tpl: dict, condition, params: dict[str, str]) -> bool:
 
 def resolve(value, params: dict[str, str], tpl: dict | None = None):
     """Resolve the intrinsics the template uses in names and ARNs (Ref/Sub/Select/Split), and
-    Fn::If when given the template whose conditions it names."""
+    Fn::If and Fn::FindInMap (LanguageExtensions' DefaultValue too) when given the template."""
     if isinstance(value, list):
         return [resolve(v, params, tpl) for v in value]
     if not isinstance(value, dict):
@@ -157,7 +158,7 @@ def resolve(value, params: dict[str, str], tpl: dict | None = None):
         raise AssertionError(f"Ref to a resource where a literal is needed: {arg}")
     if fn == "Fn::Sub":
         text, variables = (arg, {}) if isinstance(arg, str) else arg
-        scope = {**PSEUDO, **params, **{k: resolve(v, params) for k, v in variables.items()}}
+        scope = {**PSEUDO, **params, **{k: resolve(v, params, tpl) for k, v in variables.items()}}
 
         def substitute(match):
             name = match.group(1)
@@ -165,6 +166,11 @@ def resolve(value, params: dict[str, str], tpl: dict | None = None):
             return str(scope[name])
 
         return re.sub(r"\$\{([^}!]+)\}", substitute, text)
+    if fn == "Fn::FindInMap" and tpl is not None:
+        mapping, top, second, *default = (resolve(v, params, tpl) for v in arg)
+        row = tpl["Mappings"][mapping].get(top, {})
+        assert second in row or default, f"{mapping} has no {top}.{second} and the lookup no DefaultValue"
+        return row[second] if second in row else default[0]["DefaultValue"]
     if fn == "Fn::Select":
         index, items = arg
         return resolve(items, params)[int(index)]
@@ -406,12 +412,15 @@ def test_with_the_ingest_queue_s3_fills_a_paced_queue_whose_failures_reach_the_f
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
     assert queue["RedrivePolicy"]["maxReceiveCount"] >= 2
     # Lambda asks for >= 6 x the function's timeout plus the batching window; SQS allows 12 hours at most.
-    timeouts, windows = template["Parameters"]["S3Timeout"], template["Parameters"]["IngestBatchingWindow"]
-    for timeout in (timeouts["MinValue"], timeouts["Default"], timeouts["MaxValue"]):
-        for window in (windows["MinValue"], windows["Default"], windows["MaxValue"]):
-            corner = {**params, "S3Timeout": str(timeout), "IngestBatchingWindow": str(window)}
-            visibility = int(resolve(queue["VisibilityTimeout"], corner))
-            assert 6 * timeout + window <= visibility <= 43_200, (timeout, window, visibility)
+    # S3Timeout "model" is the model's own default (ModelDefaults), so every model is a corner too.
+    windows = template["Parameters"]["IngestBatchingWindow"]
+    for model in template["Parameters"]["ModelName"]["AllowedValues"]:
+        for timeout in ("model", 10, 900):
+            for window in (windows["MinValue"], windows["Default"], windows["MaxValue"]):
+                corner = {**params, "ModelName": model, "S3Timeout": str(timeout), "IngestBatchingWindow": str(window)}
+                seconds = int(resolve(function_props(template, "S3Function")["Timeout"], corner, template))
+                visibility = int(resolve(queue["VisibilityTimeout"], corner, template))
+                assert 6 * seconds + window <= visibility <= 43_200, (model, timeout, window, visibility)
     (mapping,) = [r["Properties"] for r in res.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
     assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["InputQueue", "Arn"]}
     assert mapping["FunctionName"] == {"Ref": "S3Function"}
@@ -485,10 +494,11 @@ def test_the_translated_api_guards_the_bucket_touching_routes_only(mode, fronten
 
 def test_parameters_and_defaults(template):
     p = template["Parameters"]
-    assert p["HttpMemorySize"]["Default"] == 3008
-    assert p["S3MemorySize"]["Default"] == 1769  # chosen by benchmarks/cost.py (docs/performance.md)
+    # Memory and the S3 timeout default to the model's own (next test); u2net's were chosen by
+    # benchmarks/cost.py (docs/performance.md).
+    assert p["HttpMemorySize"]["Default"] == p["S3MemorySize"]["Default"] == p["S3Timeout"]["Default"] == "model"
+    assert deployed_sizes(template, parameters(template)) == (3008, 1769, 120)
     assert p["HttpTimeout"]["Default"] <= 29 and p["HttpTimeout"]["MaxValue"] <= 29  # API Gateway stops at 30 s
-    assert p["S3Timeout"]["Default"] == 120
     assert p["Architecture"]["AllowedValues"] == ["x86_64", "arm64"]
     assert p["ModelName"]["Default"] == "u2net"
     for name in ("InputPrefix", "OutputPrefix", "FailedPrefix", "ResultsPrefix", "FrontendUrl", "LogRetentionDays"):
@@ -506,6 +516,56 @@ def test_parameters_and_defaults(template):
     assert p["ApiAuth"]["Default"] == "AWS_IAM" and p["ApiAuth"]["AllowedValues"] == list(AUTH_MODES)
     assert AUTH_MODES[p["ApiAuth"]["Default"]][0] == fields["api_auth"].default
     assert "ReservedConcurrency" not in p  # one per function (next test)
+
+
+def deployed_sizes(template: dict, values: dict[str, str]) -> tuple[int, int, int]:
+    """(HTTP memory, S3 memory, S3 timeout) a stack with these parameter values deploys."""
+    http, s3, backfill = (function_props(template, f) for f in ("HttpFunction", "S3Function", "BackfillFunction"))
+    assert (s3["MemorySize"], s3["Timeout"]) == (backfill["MemorySize"], backfill["Timeout"])
+    return tuple(
+        int(resolve(value, values, template)) for value in (http["MemorySize"], s3["MemorySize"], s3["Timeout"])
+    )
+
+
+@pytest.mark.parametrize("model", MODEL_NAMES)
+def test_a_stack_that_sets_only_the_model_gets_that_models_memory_and_timeout(template, model):
+    values = {**parameters(template), "ModelName": model}
+    recipe = RECIPES[model]
+    row = template["Mappings"]["ModelDefaults"].get(model)
+
+    http_memory, s3_memory, s3_timeout = deployed_sizes(template, values)
+
+    # The 320² models take the lookups' default (u2net's measured sizes); every 1024² model has a row.
+    assert (row is None) == (recipe.input_side == 320), model
+    assert (http_memory, s3_memory, s3_timeout) == (
+        (3008, 1769, 120) if row is None else (row["HttpMemory"], row["S3Memory"], row["S3Timeout"])
+    )
+    assert 1769 <= s3_memory <= 10240 and 1769 <= http_memory <= 10240 and 120 <= s3_timeout <= 900
+    # Models on one network share one row's values (benchmarks/models.py measures the network once).
+    for same, network in SAME_NETWORK.items():
+        if model == same:
+            assert deployed_sizes(template, {**values, "ModelName": network}) == (http_memory, s3_memory, s3_timeout)
+    # A size given explicitly wins over the model's.
+    given = {**values, "HttpMemorySize": "4096", "S3MemorySize": "2048", "S3Timeout": "300"}
+    assert deployed_sizes(template, given) == (4096, 2048, 300)
+
+
+@pytest.mark.parametrize(
+    "name, accepted, refused",
+    [
+        ("HttpMemorySize", ["model", "1024", "3008", "10240"], ["0", "512", "", "auto", "3008.5", "-1"]),
+        ("S3MemorySize", ["model", "1769", "10240"], ["0", "128", "999", "Model"]),
+        (
+            "S3Timeout",
+            ["model", "10", "120", "900"],
+            ["0", "9", "1", "", "60s"],
+        ),  # under 10 s the queue's 10x would not cover 6x + the window
+    ],
+)
+def test_sizes_take_model_or_a_number_lambda_and_the_queue_accept(template, name, accepted, refused):
+    pattern = re.compile(template["Parameters"][name]["AllowedPattern"])
+    assert all(pattern.fullmatch(value) for value in accepted), name
+    assert not any(pattern.fullmatch(value) for value in refused), name
 
 
 @pytest.mark.parametrize("function", ["HttpFunction", "S3Function", "BackfillFunction"])
