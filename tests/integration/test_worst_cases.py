@@ -29,8 +29,9 @@ pytestmark = pytest.mark.slow
 TIMEOUT_S = 600
 # RSS peaks of the same work vary by a few percent between runs.
 MEMORY_SLACK = 1.05
-# The same for what a 50 MP photo adds to a 1024² model (~450 MB): a few percent of the whole is more of that.
-LARGE_MODEL_SLACK = 1.10
+# What a 50 MP photo adds to a warm 1024² model is ~450 MB of ~1,600; HEIF grids add libheif's buffers on top
+# (+70 MB, the 4-5 % of the whole docs/performance.md notes for u2netp), so 1.20 of that share is ~1.06 of the whole.
+LARGE_MODEL_SLACK = 1.20
 LARGE_INPUT_MODEL = "isnet-general-use"
 
 
