@@ -553,13 +553,17 @@ def test_a_stack_that_sets_only_the_model_gets_that_models_memory_and_timeout(te
 @pytest.mark.parametrize(
     "name, accepted, refused",
     [
-        ("HttpMemorySize", ["model", "1024", "3008", "10240"], ["0", "512", "", "auto", "3008.5", "-1"]),
-        ("S3MemorySize", ["model", "1769", "10240"], ["0", "128", "999", "Model"]),
+        (
+            "HttpMemorySize",
+            ["model", *map(str, (1024, 1029, 1030, 1099, 1100, 1999, 2000, 3008, 9999, 10000, 10199, 10200, 10240))],
+            ["0", "512", "1000", "1023", "10241", "10300", "11000", "20000", "99999", "", "auto", "3008.5", "-1"],
+        ),
+        ("S3MemorySize", ["model", "1769", "10240"], ["0", "128", "999", "1023", "10241", "Model"]),
         (
             "S3Timeout",
-            ["model", "10", "120", "900"],
-            ["0", "9", "1", "", "60s"],
-        ),  # under 10 s the queue's 10x would not cover 6x + the window
+            ["model", "10", "99", "100", "120", "899", "900"],
+            ["0", "9", "1", "901", "999", "", "60s"],
+        ),  # under 10 s the queue's 10x would not cover 6x + the window; Lambda stops at 900
     ],
 )
 def test_sizes_take_model_or_a_number_lambda_and_the_queue_accept(template, name, accepted, refused):
