@@ -177,10 +177,15 @@ def main(argv: list[str] | None = None) -> int:
         results.append(measure(model, args.repetitions, tuple(args.sizes), args.largest))
         print(f"  {model} measured", file=sys.stderr, flush=True)
     print(table(results, tuple(args.sizes), args.largest).render(), flush=True)
-    missing = [n for n in ("birefnet-general", "birefnet-general-lite") if not (model_home() / f"{n}.onnx").exists()]
-    if missing and not args.models:
-        print(f"\nNot on this machine: {', '.join(missing)} (`make bench-birefnet` builds them).", flush=True)
+    if not args.models:
+        print(not_measured(), flush=True)
     return 0
+
+
+def not_measured() -> str:
+    """A line naming the networks this machine cannot stand up yet, or nothing."""
+    missing = [n for n in ("birefnet-general", "birefnet-general-lite") if not (model_home() / f"{n}.onnx").exists()]
+    return f"\nNot on this machine: {', '.join(missing)} (`make bench-birefnet` builds them)." if missing else ""
 
 
 if __name__ == "__main__":

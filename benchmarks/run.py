@@ -142,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         networks = dict.fromkeys(per_model.measured_models(None))
         tables.append(per_model.table([per_model.measure(network, 3) for network in networks]))
     print("\n\n".join(table.render() for table in tables), flush=True)
+    if "models" not in skip and not quota_unavailable():
+        print(per_model.not_measured(), flush=True)
     if "cost" not in skip:
         print("\n" + cost.prices(), flush=True)
     return 0
