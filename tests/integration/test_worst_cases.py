@@ -29,9 +29,9 @@ pytestmark = pytest.mark.slow
 TIMEOUT_S = 600
 # RSS peaks of the same work vary by a few percent between runs.
 MEMORY_SLACK = 1.05
-# What a 50 MP photo adds to a warm 1024² model is ~450 MB of ~1,600; HEIF grids add libheif's buffers on top
-# (+70 MB, the 4-5 % of the whole docs/performance.md notes for u2netp), so 1.20 of that share is ~1.06 of the whole.
-LARGE_MODEL_SLACK = 1.20
+# With a 1024² model a HEIF grid of grids peaks up to ~8 % over the 50 MP photo (libheif's buffers on
+# top of a larger model: docs/performance.md), more than MEMORY_SLACK's measurement noise.
+LARGE_MODEL_SLACK = 1.10
 LARGE_INPUT_MODEL = "isnet-general-use"
 
 
@@ -65,13 +65,15 @@ def large_model_home(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def large_model_photo_mb(tmp_path_factory, large_model_home, numba_kernels_compiled) -> float:
-    """What a 50 MP photo adds to the warm 1024² model's memory, the larger of two runs."""
+def large_model_photo_mb(tmp_path_factory, large_model_home, numba_kernels_compiled) -> tuple[float, float]:
+    """(the warm 1024² model's own memory, a 50 MP photo's peak with it): the mean of two runs' model
+    memory, which varies by up to 150 MB between processes, and the larger of what the photo adds."""
     figures = [
         run(tmp_path_factory.mktemp("photo"), real_photo_jpeg(), large_model_home, LARGE_INPUT_MODEL) for _ in range(2)
     ]
     assert all(figure["status"] == 200 for figure in figures), figures
-    return max(above_the_model(figure) for figure in figures)
+    model_mb = sum(figure["init_mb"] for figure in figures) / len(figures)
+    return model_mb, model_mb + max(above_the_model(figure) for figure in figures)
 
 
 def above_the_model(figure: dict) -> float:
@@ -128,10 +130,6 @@ def test_with_a_1024_model_each_answered_worst_case_stays_within_a_photos_memory
     # Alpha matting's limit counts the mask's unsure pixels, and random weights make an unsure mask:
     # refusing is the answer the limit gives such a mask, after the model has run.
     assert figure["status"] == 200 or figure["code"] == "alpha_matting_too_large", (case.name, figure["outcome"])
-    # The warm model's own memory varies by up to ~150 MB between processes (onnxruntime's arena, grown
-    # by two threads); what the input controls is what the pipeline adds on top of it.
-    assert above_the_model(figure) <= large_model_photo_mb * LARGE_MODEL_SLACK, (
-        case.name,
-        figure,
-        large_model_photo_mb,
-    )
+    # What the input controls is what the pipeline adds on top of the model (whose own share is noise here).
+    model_mb, photo_mb = large_model_photo_mb
+    assert model_mb + above_the_model(figure) <= photo_mb * LARGE_MODEL_SLACK, (case.name, figure, large_model_photo_mb)
